@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "LLMKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LLMKit", targets: ["LLMKit"]),
+        .library(name: "Providers", targets: ["Providers"]),
+        .executable(name: "promptlab", targets: ["PromptLab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CJansson",
+            pkgConfig: "jansson",
+            providers: [.apt(["libjansson-dev"])]
+        ),
+        .target(
+            name: "LLMKit",
+            dependencies: [
+                "CJansson",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Providers",
+            dependencies: [
+                "LLMKit",
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "PromptLab",
+            dependencies: [
+                "LLMKit",
+                "Providers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LLMKitTests",
+            dependencies: ["LLMKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProvidersTests",
+            dependencies: ["Providers", "LLMKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PromptLabTests",
+            dependencies: ["PromptLab", "LLMKit"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,141 @@
+/// Turns a model's answer for a batch of N items into exactly N outcomes.
+///
+/// Steps: extract the JSON object from the text (reported in ``Result/extraction``), parse it
+/// strictly, check the root against the contract, then check each entry of `items` on its
+/// own against the item schema and the renormalisation policy, and align entries to batch
+/// positions by `index`. One bad entry never spoils its neighbours: only the item it names
+/// fails. Entries that name no batch position are reported as ``Result/strayEntries``.
+public struct BatchResponseParser: Sendable {
+    /// The number of items in the batch (indices 1...count).
+    public var count: Int
+    /// Whether each entry must carry a `reason` string.
+    public var expectsReason: Bool
+    public var policy: RenormalizationPolicy
+    private let itemSchema: JSONSchema
+
+    public init(count: Int, expectsReason: Bool, policy: RenormalizationPolicy = .default) {
+        precondition(count >= 1, "a batch has at least one item")
+        self.count = count
+        self.expectsReason = expectsReason
+        self.policy = policy
+        // The contract's own schema uses only supported keywords; failing here is a programming error.
+        self.itemSchema = try! JSONSchema(BatchResponseSchema.itemSchema(count: count, includeReason: expectsReason))
+    }
+
+    /// What the parser made of one answer.
+    public struct Result: Sendable, Hashable {
+        /// One outcome per batch position; `outcomes[0]` is index 1.
+        public var outcomes: [ItemOutcome]
+        /// How the JSON was found in the text; `nil` when no JSON could be found.
+        public var extraction: JSONExtraction?
+        /// Entries that matched no batch item (out-of-range or unusable index), with the reason.
+        public var strayEntries: [ItemFailure]
+        /// Problems with the document outside `items` (extra root keys), which do not fail items.
+        public var documentWarnings: [String]
+
+        /// Positions (0-based) whose outcome is a failure.
+        public var failedPositions: [Int] { outcomes.indices.filter { outcomes[$0].failure != nil } }
+    }
+
+    /// Parses `text`, returning one outcome per batch position.
+    public func parse(_ text: String) -> Result {
+        let extraction: JSONExtraction
+        do { extraction = try JSONExtraction.extract(from: text) } catch {
+            return failAll(ItemFailure(.notJSON, error.description), extraction: nil)
+        }
+        let document: JSONValue
+        do { document = try StrictJSON.parse(extraction.json) } catch {
+            return failAll(ItemFailure(.notJSON, error.description), extraction: extraction)
+        }
+        guard case .object(let root) = document else {
+            return failAll(ItemFailure(.schemaViolation, "the answer is a JSON \(document.typeName), not an object with 'items'", path: ""), extraction: extraction)
+        }
+        guard let itemsValue = root["items"] else {
+            return failAll(ItemFailure(.wrongKey, "the answer has no 'items' key (keys: \(root.keys.joined(separator: ", ")))", path: ""), extraction: extraction)
+        }
+        guard case .array(let entries) = itemsValue else {
+            return failAll(ItemFailure(.schemaViolation, "'items' is a \(itemsValue.typeName), not an array", path: "/items"), extraction: extraction)
+        }
+        let warnings = root.keys.filter { $0 != "items" }.map { "unexpected root key '\($0)' ignored" }
+
+        var byIndex: [Int: [(path: String, entry: JSONObject)]] = [:]
+        var stray: [ItemFailure] = []
+        for (position, entry) in entries.enumerated() {
+            let path = "/items/\(position)"
+            guard case .object(let object) = entry else {
+                stray.append(ItemFailure(.schemaViolation, "entry is a \(entry.typeName), not an object", path: path))
+                continue
+            }
+            guard let indexValue = object["index"] else {
+                stray.append(ItemFailure(.wrongKey, "entry has no 'index'", path: path))
+                continue
+            }
+            guard case .number(let number) = indexValue, let index = number.exactInt else {
+                stray.append(ItemFailure(.schemaViolation, "'index' is \(indexValue), not an integer", path: path + "/index"))
+                continue
+            }
+            guard (1...count).contains(index) else {
+                stray.append(ItemFailure(.indexOutOfRange, "index \(index) is outside 1...\(count)", path: path + "/index"))
+                continue
+            }
+            byIndex[index, default: []].append((path, object))
+        }
+
+        var outcomes: [ItemOutcome] = []
+        outcomes.reserveCapacity(count)
+        for index in 1...count {
+            guard let found = byIndex[index] else {
+                outcomes.append(.failed(ItemFailure(.missingIndex, "the answer has no entry with index \(index)")))
+                continue
+            }
+            if found.count > 1 {
+                outcomes.append(.failed(ItemFailure(
+                    .duplicateIndex, "index \(index) appears \(found.count) times (\(found.map(\.path).joined(separator: ", ")))",
+                    path: found[0].path)))
+                continue
+            }
+            outcomes.append(outcome(for: found[0].entry, path: found[0].path))
+        }
+        return Result(outcomes: outcomes, extraction: extraction, strayEntries: stray, documentWarnings: warnings)
+    }
+
+    /// Checks one entry whose index is valid and unique.
+    func outcome(for entry: JSONObject, path: String) -> ItemOutcome {
+        let violations = itemSchema.validate(.object(entry))
+        if let v = violations.first {
+            let location = path + v.instancePath
+            let kind: ItemFailure.Kind
+            switch v.keyword {
+            case "required", "additionalProperties": kind = .wrongKey
+            case "minimum", "maximum": kind = .valueOutOfRange
+            default: kind = .schemaViolation
+            }
+            let more = violations.count > 1 ? " (and \(violations.count - 1) more)" : ""
+            return .failed(ItemFailure(kind, v.message + more, path: location))
+        }
+        let raw = Emotion.allCases.map { entry[$0.name]?.doubleValue ?? .nan }
+        do {
+            let normalized = try EmotionDistribution.normalizing(raw, policy: policy, upperBound: 1)
+            return .relabeled(Relabel(
+                adjusted: normalized.distribution, raw: raw, reason: entry["reason"]?.stringValue,
+                sumWasOff: normalized.sumWasOff))
+        } catch {
+            return .failed(Self.failure(for: error, path: path))
+        }
+    }
+
+    /// Maps a distribution error to an item failure.
+    public static func failure(for error: DistributionError, path: String? = nil) -> ItemFailure {
+        switch error {
+        case .nonFinite(let e): ItemFailure(.nonFiniteValue, error.description, path: path.map { $0 + "/" + e.name })
+        case .outOfRange(let e, _): ItemFailure(.valueOutOfRange, error.description, path: path.map { $0 + "/" + e.name })
+        case .zeroSum: ItemFailure(.zeroSum, error.description, path: path)
+        case .sumOutOfTolerance: ItemFailure(.sumOutOfTolerance, error.description, path: path)
+        case .wrongCount, .noVotes: ItemFailure(.schemaViolation, error.description, path: path)
+        }
+    }
+
+    private func failAll(_ failure: ItemFailure, extraction: JSONExtraction?) -> Result {
+        Result(outcomes: Array(repeating: .failed(failure), count: count), extraction: extraction, strayEntries: [], documentWarnings: [])
+    }
+}

@@ -1,0 +1,51 @@
+/// The output contract (DESIGN.md): the JSON a model must return for a batch of N items.
+///
+///     {"items": [{"index": 1, "angry": 0.1, "sad": 0, ..., "happy": 0.2, "reason": "..."}, ...]}
+///
+/// with exactly the indices 1...N. The schema meets OpenAI strict mode's rules (root object,
+/// `additionalProperties: false` and every property required on every object) and is also
+/// checked locally, because constraints are partial (llama.cpp ignores number ranges) and
+/// some providers cannot constrain at all. "The 8 values sum to 1" cannot be said in JSON
+/// Schema: ``EmotionDistribution/normalizing(_:policy:upperBound:)`` handles it.
+public enum BatchResponseSchema {
+    /// The name sent with the schema (OpenAI requires one).
+    public static let name = "emotion_relabel_batch"
+
+    /// The schema of one entry of `items`.
+    public static func itemSchema(count: Int, includeReason: Bool) -> JSONValue {
+        var properties = JSONObject()
+        properties["index"] = ["type": "integer", "minimum": 1, "maximum": .int(max(1, count))]
+        for emotion in Emotion.allCases {
+            properties[emotion.name] = ["type": "number", "minimum": 0, "maximum": 1]
+        }
+        if includeReason { properties["reason"] = ["type": "string"] }
+        return [
+            "type": "object",
+            "properties": .object(properties),
+            "required": .array(properties.keys.map { .string($0) }),
+            "additionalProperties": false,
+        ]
+    }
+
+    /// The schema of the whole answer for a batch of `count` items.
+    public static func schema(count: Int, includeReason: Bool) -> JSONValue {
+        [
+            "type": "object",
+            "properties": [
+                "items": [
+                    "type": "array",
+                    "items": itemSchema(count: count, includeReason: includeReason),
+                    "minItems": .int(count),
+                    "maxItems": .int(count),
+                ]
+            ],
+            "required": ["items"],
+            "additionalProperties": false,
+        ]
+    }
+
+    /// The schema wrapped for a ``CompletionRequest``.
+    public static func responseSchema(count: Int, includeReason: Bool) -> ResponseSchema {
+        ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason), strict: true)
+    }
+}

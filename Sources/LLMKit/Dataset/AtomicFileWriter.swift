@@ -1,0 +1,60 @@
+import Foundation
+
+/// Writes a file so that readers see either the old file or the whole new one, never half:
+/// lines go to a temporary file beside the target, which is flushed, synced and renamed over
+/// the target by ``commit()``. Without `commit()` (an error, a crash) the target is untouched
+/// and the temporary file is removed.
+public final class AtomicFileWriter {
+    public let path: String
+    private let temporaryPath: String
+    private var handle: FileHandle?
+    private var pending: [UInt8] = []
+
+    public init(path: String) throws(DatasetError) {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporaryPath)
+        else {
+            throw DatasetError(file: path, reason: "cannot create the output file (is the folder there and writable?)")
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        if handle != nil {
+            try? handle?.close()
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+        }
+    }
+
+    /// Appends `text` and a newline.
+    public func writeLine(_ text: String) throws(DatasetError) {
+        pending.append(contentsOf: text.utf8)
+        pending.append(0x0A)
+        if pending.count >= 1 << 16 { try flush() }
+    }
+
+    private func flush() throws(DatasetError) {
+        guard let handle, !pending.isEmpty else { return }
+        do { try handle.write(contentsOf: pending) } catch { throw DatasetError(file: path, reason: "write failed (\(error.localizedDescription))") }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and moves the file into place.
+    public func commit() throws(DatasetError) {
+        try flush()
+        guard let handle else { return }
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch { throw DatasetError(file: path, reason: "sync failed (\(error.localizedDescription))") }
+        self.handle = nil
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            throw DatasetError(file: path, reason: "cannot move the output into place (\(reason))")
+        }
+    }
+}

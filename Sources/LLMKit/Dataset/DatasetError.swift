@@ -1,0 +1,25 @@
+/// A dataset or output file that cannot be read, with the file, line and field at fault.
+public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based line, when the problem has one.
+    public var line: Int?
+    /// The column or key at fault, when one is.
+    public var field: String?
+    public var reason: String
+
+    public init(file: String, line: Int? = nil, field: String? = nil, reason: String) {
+        self.file = file
+        self.line = line
+        self.field = field
+        self.reason = reason
+    }
+
+    /// `file:line: field 'x': reason`, one line.
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        text += ": "
+        if let field { text += "field '\(field)': " }
+        return text + reason
+    }
+}

@@ -1,0 +1,138 @@
+/// The dataset layouts the readers understand.
+public enum DatasetFormat: String, Sendable, CaseIterable {
+    /// The project's JSONL: one item object per line (see the README).
+    case jsonl
+    /// EMO-SUPERB's CSV: `,angry,...,happy,words` (REFERENCE.md section 2).
+    case emoSuperbCSV = "csv"
+
+    /// Guesses the format from the extension: `.csv` is EMO-SUPERB CSV, `.jsonl`/`.ndjson`/`.json` JSONL.
+    public static func detect(path: String) -> DatasetFormat? {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".csv") { return .emoSuperbCSV }
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") { return .jsonl }
+        return nil
+    }
+}
+
+/// Streams ``DatasetItem``s from a dataset file in constant memory.
+///
+/// Errors name the file, line and field. Reference distributions go through the
+/// renormalisation policy: a reference that is not a distribution is an error, not a skip.
+public final class DatasetReader {
+    public let path: String
+    public let format: DatasetFormat
+    public let policy: RenormalizationPolicy
+    private var jsonl: LineReader?
+    private var csv: EmoSuperbCSVReader?
+
+    /// Opens `path`; `format` defaults to ``DatasetFormat/detect(path:)``.
+    public init(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) {
+        guard let format = format ?? DatasetFormat.detect(path: path) else {
+            throw DatasetError(file: path, reason: "cannot tell the format from the extension; name it (jsonl or csv)")
+        }
+        self.path = path
+        self.format = format
+        self.policy = policy
+        switch format {
+        case .jsonl: jsonl = try LineReader(path: path)
+        case .emoSuperbCSV:
+            let reader = try EmoSuperbCSVReader(path: path)
+            guard reader.textColumn == "words" else {
+                throw DatasetError(file: path, line: 1, field: reader.textColumn ?? "(10th column)", reason: "an input CSV needs a 'words' column after the 8 emotions (this looks like an output file)")
+            }
+            csv = reader
+        }
+    }
+
+    /// The next item, or `nil` at the end.
+    public func next() throws(DatasetError) -> DatasetItem? {
+        if let csv {
+            guard let row = try csv.nextRow() else { return nil }
+            do {
+                let reference = try EmotionDistribution.normalizing(row.values, policy: policy).distribution
+                let words = row.text ?? ""
+                return DatasetItem(id: row.id, descriptions: words.trimmingWhitespace().isEmpty ? [] : [words], reference: reference)
+            } catch {
+                throw DatasetError(file: path, line: row.line, field: "reference", reason: error.description)
+            }
+        }
+        guard let jsonl else { return nil }
+        while let line = try jsonl.nextLine() {
+            if line.trimmingWhitespace().isEmpty { continue }
+            return try Self.item(fromJSONLine: line, file: path, line: jsonl.lineNumber, policy: policy)
+        }
+        return nil
+    }
+
+    /// Reads every item (for small files and tests; use ``next()`` for corpora).
+    public func readAll() throws(DatasetError) -> [DatasetItem] {
+        var items: [DatasetItem] = []
+        while let item = try next() { items.append(item) }
+        return items
+    }
+
+    /// Parses one project-JSONL line.
+    static func item(fromJSONLine text: String, file: String, line: Int, policy: RenormalizationPolicy) throws(DatasetError) -> DatasetItem {
+        func fail(_ field: String?, _ reason: String) -> DatasetError { DatasetError(file: file, line: line, field: field, reason: reason) }
+        let value: JSONValue
+        do { value = try StrictJSON.parse(text) } catch { throw fail(nil, error.description) }
+        guard case .object(let object) = value else { throw fail(nil, "expected a JSON object, found \(value.typeName)") }
+
+        let id: String
+        switch object["id"] {
+        case .string(let s)? where !s.isEmpty: id = s
+        case .number(let n)?: id = n.description
+        case nil: throw fail("id", "missing")
+        default: throw fail("id", "must be a non-empty string or a number")
+        }
+
+        var descriptions: [String] = []
+        switch object["descriptions"] {
+        case nil, .null?: break
+        case .string(let s)?: descriptions = [s]
+        case .array(let list)?:
+            for (i, element) in list.enumerated() {
+                guard let s = element.stringValue else { throw fail("descriptions", "element \(i) is \(element.typeName), not a string") }
+                descriptions.append(s)
+            }
+        case let other?: throw fail("descriptions", "must be a string or an array of strings, not \(other.typeName)")
+        }
+
+        var votes: [EmotionLabel]?
+        if let votesValue = object["votes"], votesValue != .null {
+            guard let list = votesValue.arrayValue else { throw fail("votes", "must be an array of labels") }
+            var parsed: [EmotionLabel] = []
+            for (i, element) in list.enumerated() {
+                guard let text = element.stringValue, let label = EmotionLabel(parsing: text) else {
+                    throw fail("votes", "element \(i) (\(element)) is not an emotion name or code")
+                }
+                parsed.append(label)
+            }
+            votes = parsed
+        }
+
+        func distribution(_ key: String) throws(DatasetError) -> EmotionDistribution? {
+            guard let raw = object[key], raw != .null else { return nil }
+            do {
+                let values = try EmotionDistribution.rawValues(from: raw)
+                return try EmotionDistribution.normalizing(values, policy: policy).distribution
+            } catch let error as DistributionParseError {
+                throw fail(key, error.description)
+            } catch let error as DistributionError {
+                throw fail(key, error.description)
+            } catch {
+                throw fail(key, "\(error)")
+            }
+        }
+
+        let reference: EmotionDistribution
+        if let given = try distribution("reference") {
+            reference = given
+        } else if let votes {
+            do { reference = try EmotionDistribution(votes: votes) } catch { throw fail("votes", error.description) }
+        } else {
+            throw fail("reference", "missing: give 'reference' or 'votes'")
+        }
+        return DatasetItem(id: id, descriptions: descriptions, reference: reference, votes: votes, gold: try distribution("gold"))
+    }
+}

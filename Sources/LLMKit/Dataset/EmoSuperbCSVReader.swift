@@ -1,0 +1,57 @@
+/// One data row of an EMO-SUPERB CSV file.
+public struct EmoSuperbRow: Sendable, Hashable {
+    /// The line the row starts on.
+    public var line: Int
+    /// The first column: the utterance file name.
+    public var id: String
+    /// The 8 values as written (not renormalised).
+    public var values: [Double]
+    /// The 10th column (`words` in inputs, `reason` in GPT-4's outputs), when present.
+    public var text: String?
+}
+
+/// Streams rows of EMO-SUPERB's CSV layout (REFERENCE.md section 2): a header
+/// `,angry,sad,disgust,contempt,fear,neutral,surprise,happy,words` (or `reason`), then one row
+/// per utterance. The header is checked: the 8 emotion columns must be there in this order.
+public final class EmoSuperbCSVReader {
+    private let csv: CSVReader
+    /// The name of the column after the 8 emotions (`words`, `reason`), or `nil` when there is none.
+    public let textColumn: String?
+    public var path: String { csv.path }
+
+    public init(path: String) throws(DatasetError) {
+        csv = try CSVReader(path: path)
+        guard let header = try csv.nextRecord() else { throw DatasetError(file: path, reason: "the file is empty; expected a header ',angry,...,happy,words'") }
+        let expected = Emotion.allCases.map(\.name)
+        guard header.count >= 9 else {
+            throw DatasetError(file: path, line: 1, reason: "the header has \(header.count) columns; expected an id column, the 8 emotions and optionally words or reason")
+        }
+        for (i, name) in expected.enumerated() where header[i + 1].trimmingWhitespace().lowercased() != name {
+            throw DatasetError(file: path, line: 1, field: header[i + 1], reason: "column \(i + 2) must be '\(name)' (EMO-SUPERB order: \(expected.joined(separator: ",")))")
+        }
+        guard header.count <= 10 else { throw DatasetError(file: path, line: 1, field: header[10], reason: "unexpected column after '\(header[9])'") }
+        textColumn = header.count == 10 ? header[9].trimmingWhitespace().lowercased() : nil
+    }
+
+    /// The next row, or `nil` at the end.
+    public func nextRow() throws(DatasetError) -> EmoSuperbRow? {
+        guard let fields = try csv.nextRecord() else { return nil }
+        let line = csv.recordLine
+        let width = textColumn == nil ? 9 : 10
+        guard fields.count == width else {
+            throw DatasetError(file: path, line: line, reason: "expected \(width) columns, found \(fields.count)")
+        }
+        let id = fields[0].trimmingWhitespace()
+        guard !id.isEmpty else { throw DatasetError(file: path, line: line, field: "id", reason: "the first column (the utterance id) is empty") }
+        var values: [Double] = []
+        values.reserveCapacity(Emotion.count)
+        for emotion in Emotion.allCases {
+            let field = fields[emotion.rawValue + 1].trimmingWhitespace()
+            guard let value = Double(field) else {
+                throw DatasetError(file: path, line: line, field: emotion.name, reason: field.isEmpty ? "empty" : "'\(field)' is not a number")
+            }
+            values.append(value)
+        }
+        return EmoSuperbRow(line: line, id: id, values: values, text: textColumn == nil ? nil : fields[9])
+    }
+}

@@ -1,0 +1,119 @@
+/// One line of a relabeled output file: an item's outcome with everything needed to score it
+/// and to know where it came from.
+///
+///     {"id":"utt1","status":"relabeled","reference":{...8...},"adjusted":{...8...},"raw":{...8...},
+///      "reason":"...","sum_off":false,"prompt":"paper-reason@3f2a9c1b","provider":"llamacpp","model":"gemma3"}
+///     {"id":"utt2","status":"failed","reference":{...},"prompt":"...","provider":"...","model":"...",
+///      "failure":{"kind":"missing_index","message":"...","path":null}}
+public struct RelabeledRecord: Sendable, Hashable {
+    public var id: String
+    public var reference: EmotionDistribution
+    public var outcome: ItemOutcome
+    /// The prompt version id (`name@hash`).
+    public var promptVersion: String
+    public var provider: String
+    public var model: String
+
+    public init(id: String, reference: EmotionDistribution, outcome: ItemOutcome, promptVersion: String, provider: String, model: String) {
+        self.id = id
+        self.reference = reference
+        self.outcome = outcome
+        self.promptVersion = promptVersion
+        self.provider = provider
+        self.model = model
+    }
+
+    /// The record as a JSON object (field order as documented).
+    public var json: JSONValue {
+        var object = JSONObject()
+        object["id"] = .string(id)
+        switch outcome {
+        case .relabeled(let r):
+            object["status"] = "relabeled"
+            object["reference"] = reference.jsonObject
+            object["adjusted"] = r.adjusted.jsonObject
+            object["raw"] = EmotionDistribution.jsonObject(r.raw)
+            object["reason"] = r.reason.map(JSONValue.string) ?? .null
+            object["sum_off"] = .bool(r.sumWasOff)
+        case .failed:
+            object["status"] = "failed"
+            object["reference"] = reference.jsonObject
+        }
+        object["prompt"] = .string(promptVersion)
+        object["provider"] = .string(provider)
+        object["model"] = .string(model)
+        if case .failed(let f) = outcome {
+            object["failure"] = ["kind": .string(f.kind.rawValue), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
+        }
+        return .object(object)
+    }
+
+    /// One JSONL line, without the newline.
+    public var jsonLine: String { json.description }
+
+    /// Parses one line of a relabeled output file. Unknown keys are ignored (newer writers may add some).
+    public static func parse(line text: String, file: String, line: Int, policy: RenormalizationPolicy = .default) throws(DatasetError) -> RelabeledRecord {
+        func fail(_ field: String?, _ reason: String) -> DatasetError { DatasetError(file: file, line: line, field: field, reason: reason) }
+        let value: JSONValue
+        do { value = try StrictJSON.parse(text) } catch { throw fail(nil, error.description) }
+        guard case .object(let o) = value else { throw fail(nil, "expected a JSON object, found \(value.typeName)") }
+        func string(_ key: String) throws(DatasetError) -> String {
+            guard let s = o[key]?.stringValue else { throw fail(key, o[key] == nil ? "missing" : "must be a string") }
+            return s
+        }
+        func raw(_ key: String) throws(DatasetError) -> [Double] {
+            guard let member = o[key] else { throw fail(key, "missing") }
+            do { return try EmotionDistribution.rawValues(from: member) } catch { throw fail(key, error.description) }
+        }
+        func normalized(_ key: String) throws(DatasetError) -> EmotionDistribution.Normalized {
+            do { return try EmotionDistribution.normalizing(try raw(key), policy: policy) } catch let e as DistributionError { throw fail(key, e.description) } catch let e as DatasetError { throw e } catch { throw fail(key, "\(error)") }
+        }
+        let id = try string("id")
+        let reference = try normalized("reference").distribution
+        let outcome: ItemOutcome
+        switch try string("status") {
+        case "relabeled":
+            let adjusted = try normalized("adjusted")
+            let rawValues = o["raw"] == nil ? adjusted.raw : try raw("raw")
+            var reason: String?
+            switch o["reason"] {
+            case nil, .null?: reason = nil
+            case .string(let s)?: reason = s
+            default: throw fail("reason", "must be a string or null")
+            }
+            let sumOff = o["sum_off"]?.boolValue ?? adjusted.sumWasOff
+            outcome = .relabeled(Relabel(adjusted: adjusted.distribution, raw: rawValues, reason: reason, sumWasOff: sumOff))
+        case "failed":
+            guard case .object(let f)? = o["failure"] else { throw fail("failure", "a failed record needs a 'failure' object") }
+            guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(rawValue: kindName) else {
+                throw fail("failure", "unknown failure kind \(f["kind"]?.description ?? "(missing)")")
+            }
+            outcome = .failed(ItemFailure(kind, f["message"]?.stringValue ?? "", path: f["path"]?.stringValue))
+        case let other:
+            throw fail("status", "must be 'relabeled' or 'failed', not '\(other)'")
+        }
+        return RelabeledRecord(id: id, reference: reference, outcome: outcome, promptVersion: try string("prompt"),
+                               provider: try string("provider"), model: try string("model"))
+    }
+}
+
+/// Streams ``RelabeledRecord``s from a relabeled JSONL file.
+public final class RelabeledRecordReader {
+    private let lines: LineReader
+    public let policy: RenormalizationPolicy
+    public var path: String { lines.path }
+
+    public init(path: String, policy: RenormalizationPolicy = .default) throws(DatasetError) {
+        lines = try LineReader(path: path)
+        self.policy = policy
+    }
+
+    /// The next record, or `nil` at the end. Blank lines are skipped.
+    public func next() throws(DatasetError) -> RelabeledRecord? {
+        while let line = try lines.nextLine() {
+            if line.trimmingWhitespace().isEmpty { continue }
+            return try RelabeledRecord.parse(line: line, file: path, line: lines.lineNumber, policy: policy)
+        }
+        return nil
+    }
+}

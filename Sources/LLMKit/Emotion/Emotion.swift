@@ -1,0 +1,93 @@
+import Foundation
+
+/// The 8 emotion classes, in the fixed order of the paper and of EMO-SUPERB's CSV columns:
+/// angry, sad, disgust, contempt, fear, neutral, surprise, happy (REFERENCE.md section 1).
+public enum Emotion: Int, CaseIterable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    case angry, sad, disgust, contempt, fear, neutral, surprise, happy
+
+    /// The number of classes, C = 8.
+    public static let count = 8
+
+    /// The lower-case name used in JSON keys and CSV headers (`"angry"`).
+    public var name: String {
+        switch self {
+        case .angry: "angry"
+        case .sad: "sad"
+        case .disgust: "disgust"
+        case .contempt: "contempt"
+        case .fear: "fear"
+        case .neutral: "neutral"
+        case .surprise: "surprise"
+        case .happy: "happy"
+        }
+    }
+
+    /// MSP-Podcast's one-letter code (`A`, `S`, `D`, `C`, `F`, `N`, `U`, `H`).
+    public var code: Character {
+        switch self {
+        case .angry: "A"
+        case .sad: "S"
+        case .disgust: "D"
+        case .contempt: "C"
+        case .fear: "F"
+        case .neutral: "N"
+        case .surprise: "U"
+        case .happy: "H"
+        }
+    }
+
+    /// The emotion whose JSON key is exactly `name` (lower case), or `nil`.
+    public init?(key name: String) {
+        guard let match = Emotion.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    public var description: String { name }
+    public static func < (a: Emotion, b: Emotion) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A primary-emotion answer as corpora write it: one of the 8 classes, or an answer that is
+/// recognised and excluded from the distribution ("Other", "No agreement").
+public enum EmotionLabel: Sendable, Hashable {
+    case emotion(Emotion)
+    /// "Other" / `O`: the annotator typed a description instead; excluded from the votes.
+    case other
+    /// "No agreement" / `X`: excluded from the votes.
+    case noAgreement
+
+    /// The emotion, when the label is one of the 8 classes.
+    public var emotion: Emotion? {
+        if case .emotion(let e) = self { return e }
+        return nil
+    }
+
+    /// Parses a label case-insensitively from a name (`Angry`, `anger`, `Surprised`),
+    /// an MSP-Podcast code (`A`, `S`, `D`, `C`, `F`, `N`, `U`, `H`, `O`, `X`),
+    /// `other` or `no agreement`. Returns `nil` for anything else.
+    public init?(parsing text: String) {
+        let key = text.trimmingWhitespace().lowercased()
+            .replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        if let label = Self.table[key] { self = label } else { return nil }
+    }
+
+    private static let table: [String: EmotionLabel] = {
+        var table: [String: EmotionLabel] = [:]
+        let names: [Emotion: [String]] = [
+            .angry: ["angry", "anger"],
+            .sad: ["sad", "sadness"],
+            .disgust: ["disgust", "disgusted"],
+            .contempt: ["contempt", "contemptuous"],
+            .fear: ["fear", "fearful", "afraid"],
+            .neutral: ["neutral"],
+            .surprise: ["surprise", "surprised"],
+            .happy: ["happy", "happiness", "joy"],
+        ]
+        for emotion in Emotion.allCases {
+            table[String(emotion.code).lowercased()] = .emotion(emotion)
+            for name in names[emotion, default: []] { table[name] = .emotion(emotion) }
+        }
+        for other in ["o", "other"] { table[other] = .other }
+        for none in ["x", "no agreement", "noagreement", "no consensus"] { table[none] = .noAgreement }
+        return table
+    }()
+}

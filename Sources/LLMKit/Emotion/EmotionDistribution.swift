@@ -1,0 +1,92 @@
+/// A probability distribution over the 8 emotions.
+///
+/// The invariants hold by construction: exactly 8 finite values, each >= 0, summing to 1
+/// (up to floating-point rounding). The only ways in are votes, raw values passed through a
+/// ``RenormalizationPolicy``, a one-hot class and label smoothing of an existing distribution.
+public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
+    /// The probabilities in ``Emotion`` order.
+    public let values: [Double]
+
+    private init(unchecked values: [Double]) { self.values = values }
+
+    /// The probability of one emotion.
+    public subscript(emotion: Emotion) -> Double { values[emotion.rawValue] }
+
+    /// The vote share of each class. Votes for "other" or "no agreement" are excluded, so
+    /// `[A, A, S, S, N]` gives angry 0.4, sad 0.4, neutral 0.2 (REFERENCE.md section 1).
+    public init(votes: some Sequence<EmotionLabel>) throws(DistributionError) {
+        var counts = [Double](repeating: 0, count: Emotion.count)
+        for vote in votes { if let e = vote.emotion { counts[e.rawValue] += 1 } }
+        let total = counts.reduce(0, +)
+        guard total > 0 else { throw .noVotes }
+        self.init(unchecked: counts.map { $0 / total })
+    }
+
+    /// All mass on one class.
+    public init(oneHot emotion: Emotion) {
+        var values = [Double](repeating: 0, count: Emotion.count)
+        values[emotion.rawValue] = 1
+        self.init(unchecked: values)
+    }
+
+    /// Checks raw values and renormalises them to sum 1 under `policy`.
+    ///
+    /// Values must be finite and >= 0 and sum to more than 0; when `upperBound` is given
+    /// (1 for model answers), a value above it is out of range too.
+    public static func normalizing(
+        _ raw: [Double], policy: RenormalizationPolicy = .default, upperBound: Double? = nil
+    ) throws(DistributionError) -> Normalized {
+        guard raw.count == Emotion.count else { throw .wrongCount(raw.count) }
+        for (i, v) in raw.enumerated() {
+            let emotion = Emotion(rawValue: i)!
+            guard v.isFinite else { throw .nonFinite(emotion) }
+            guard v >= 0 else { throw .outOfRange(emotion, v) }
+            if let upperBound, v > upperBound { throw .outOfRange(emotion, v) }
+        }
+        let sum = raw.reduce(0, +)
+        guard sum > 0 else { throw .zeroSum }
+        let off = abs(sum - 1) > policy.tolerance
+        if off && policy.outOfTolerance == .reject { throw .sumOutOfTolerance(sum: sum, tolerance: policy.tolerance) }
+        return Normalized(distribution: EmotionDistribution(unchecked: raw.map { $0 / sum }), raw: raw, sum: sum, sumWasOff: off)
+    }
+
+    /// The result of ``normalizing(_:policy:upperBound:)``: the distribution and what it came from.
+    public struct Normalized: Sendable, Hashable {
+        /// The renormalised distribution.
+        public var distribution: EmotionDistribution
+        /// The values as given.
+        public var raw: [Double]
+        /// Their sum.
+        public var sum: Double
+        /// Whether the sum was off by more than the policy's tolerance (and renormalised anyway).
+        public var sumWasOff: Bool
+    }
+
+    /// Label smoothing `y' = (1 - eps) * y + eps / C` (REFERENCE.md section 3); with eps = 0.05
+    /// a one-hot label becomes 0.95625 on its class and 0.00625 elsewhere.
+    public func smoothed(_ epsilon: Double) -> EmotionDistribution {
+        precondition(epsilon >= 0 && epsilon <= 1, "smoothing epsilon must be in [0, 1]")
+        let c = Double(Emotion.count)
+        return EmotionDistribution(unchecked: values.map { (1 - epsilon) * $0 + epsilon / c })
+    }
+
+    /// The tie tolerance of the argmax: values within 1e-9 of the maximum count as maximal
+    /// (REFERENCE.md section 3).
+    public static let argmaxTolerance = 1e-9
+
+    /// Every class whose value is within 1e-9 of the maximum, in ``Emotion`` order.
+    public var argmaxSet: [Emotion] {
+        let top = values.max()!
+        return Emotion.allCases.filter { values[$0.rawValue] >= top - Self.argmaxTolerance }
+    }
+
+    /// Whether the two distributions share at least one maximal class (the argmax agreement
+    /// rule with ties, REFERENCE.md section 3).
+    public func sharesArgmax(with other: EmotionDistribution) -> Bool {
+        !Set(argmaxSet).isDisjoint(with: other.argmaxSet)
+    }
+
+    public var description: String {
+        "{" + Emotion.allCases.map { "\($0.name): \(JSONSerializer.format(values[$0.rawValue]))" }.joined(separator: ", ") + "}"
+    }
+}

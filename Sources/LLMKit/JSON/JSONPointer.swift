@@ -1,0 +1,47 @@
+import Foundation
+
+/// JSON Pointer (RFC 6901) helpers.
+public enum JSONPointer {
+    /// Escapes one reference token (`~` → `~0`, `/` → `~1`).
+    public static func escape(_ token: String) -> String {
+        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    /// Appends a member name or index to a pointer.
+    public static func appending(_ pointer: String, _ token: String) -> String {
+        pointer + "/" + escape(token)
+    }
+
+    /// Appends an array index to a pointer.
+    public static func appending(_ pointer: String, _ index: Int) -> String {
+        pointer + "/" + String(index)
+    }
+
+    /// Splits a pointer (`""`, `"/a/0"`) into unescaped tokens; `nil` when it does not start with `/`.
+    public static func tokens(_ pointer: String) -> [String]? {
+        if pointer.isEmpty { return [] }
+        guard pointer.hasPrefix("/") else { return nil }
+        return pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        }
+    }
+
+    /// The value at `pointer` inside `root`, or `nil`.
+    public static func resolve(_ pointer: String, in root: JSONValue) -> JSONValue? {
+        guard let tokens = tokens(pointer) else { return nil }
+        var current = root
+        for token in tokens {
+            switch current {
+            case .object(let object):
+                guard let next = object[token] else { return nil }
+                current = next
+            case .array(let array):
+                guard let index = Int(token), array.indices.contains(index), String(index) == token else { return nil }
+                current = array[index]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+}

@@ -1,0 +1,139 @@
+/// A JSON value: the tree that ``StrictJSON`` produces and the canonical serialiser consumes.
+///
+/// Numbers keep the distinction jansson makes between integer and real literals
+/// (``JSONNumber``), but compare mathematically: `1` equals `1.0`, as JSON Schema's
+/// `enum` and `const` require.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(JSONNumber)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The value's JSON type name as JSON Schema spells it (`"integer"` is reported as `"number"`).
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    /// The string, if this is a string.
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// The number as a `Double`, if this is a number.
+    public var doubleValue: Double? {
+        if case .number(let n) = self { return n.doubleValue }
+        return nil
+    }
+
+    /// The number as an `Int`, if this is a number with no fractional part that fits.
+    public var intValue: Int? {
+        if case .number(let n) = self { return n.exactInt }
+        return nil
+    }
+
+    /// The boolean, if this is a boolean.
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    /// The elements, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    /// The members, if this is an object.
+    public var objectValue: JSONObject? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    /// Member lookup for objects; `nil` for other values or absent keys.
+    public subscript(key: String) -> JSONValue? {
+        objectValue?[key]
+    }
+}
+
+/// A JSON number: an integer literal that fits in 64 bits, or a finite real.
+///
+/// Equality and hashing are mathematical, so `.integer(1) == .real(1.0)`.
+public enum JSONNumber: Sendable, Hashable, CustomStringConvertible {
+    case integer(Int64)
+    case real(Double)
+
+    /// The value as a `Double` (integers beyond 2^53 round).
+    public var doubleValue: Double {
+        switch self {
+        case .integer(let i): Double(i)
+        case .real(let d): d
+        }
+    }
+
+    /// The value as an `Int64` when it has no fractional part and fits.
+    public var exactInteger: Int64? {
+        switch self {
+        case .integer(let i): return i
+        case .real(let d):
+            guard d.isFinite, d.rounded(.towardZero) == d, let i = Int64(exactly: d) else { return nil }
+            return i
+        }
+    }
+
+    /// The value as an `Int` when it has no fractional part and fits.
+    public var exactInt: Int? { exactInteger.flatMap { Int(exactly: $0) } }
+
+    /// Whether the value has no fractional part (JSON Schema's `integer`: `1.0` counts).
+    public var isIntegral: Bool {
+        switch self {
+        case .integer: true
+        case .real(let d): d.isFinite && d.rounded(.towardZero) == d
+        }
+    }
+
+    public static func == (lhs: JSONNumber, rhs: JSONNumber) -> Bool {
+        switch (lhs, rhs) {
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.integer(let a), .real(let b)), (.real(let b), .integer(let a)):
+            guard let exact = Int64(exactly: b) else { return false }
+            return exact == a
+        case (.real(let a), .real(let b)): return a == b
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(doubleValue)
+    }
+
+    public var description: String { JSONSerializer.format(self) }
+}
+
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .number(.integer(value)) }
+    public init(floatLiteral value: Double) { self = .number(.real(value)) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(JSONObject(elements))
+    }
+
+    /// A number from an `Int`.
+    public static func int(_ value: Int) -> JSONValue { .number(.integer(Int64(value))) }
+    /// A number from a `Double`; non-finite values cannot be represented in JSON and become `null`.
+    public static func double(_ value: Double) -> JSONValue { value.isFinite ? .number(.real(value)) : .null }
+}

@@ -1,0 +1,125 @@
+internal import CJansson
+
+/// A strict JSON parser over jansson.
+///
+/// Stricter than `JSONSerialization`: duplicate object keys are rejected, `NaN`, `Infinity`
+/// and numbers that overflow a double are rejected, trailing content after the value is
+/// rejected, and every error carries line, column and an excerpt of the text around it.
+/// Scalars are accepted at the top level (RFC 8259). `\u0000` inside strings is allowed.
+public enum StrictJSON {
+    /// Parses one JSON text.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        var bytes = Array(text.utf8)
+        return try parse(bytes: &bytes)
+    }
+
+    /// Parses one JSON text given as UTF-8 bytes.
+    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        var copy = bytes
+        return try parse(bytes: &copy)
+    }
+
+    private static func parse(bytes: inout [UInt8]) throws(JSONParseError) -> JSONValue {
+        var error = json_error_t()
+        let flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL
+        let root: UnsafeMutablePointer<json_t>? = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                json_loadb(chars.baseAddress, chars.count, Int(flags), &error)
+            }
+        }
+        guard let root else {
+            throw JSONParseError(jansson: error, source: bytes)
+        }
+        defer { json_decref(root) }
+        return convert(root)
+    }
+
+    private static func convert(_ node: UnsafeMutablePointer<json_t>) -> JSONValue {
+        switch llmkit_json_typeof(node) {
+        case JSON_OBJECT:
+            var object = JSONObject()
+            var iter = json_object_iter(node)
+            while let current = iter {
+                let key = String(cString: json_object_iter_key(current))
+                if let value = json_object_iter_value(current) {
+                    object[key] = convert(value)
+                }
+                iter = json_object_iter_next(node, current)
+            }
+            return .object(object)
+        case JSON_ARRAY:
+            let count = json_array_size(node)
+            var elements: [JSONValue] = []
+            elements.reserveCapacity(count)
+            for i in 0..<count {
+                if let element = json_array_get(node, i) { elements.append(convert(element)) }
+            }
+            return .array(elements)
+        case JSON_STRING:
+            let length = json_string_length(node)
+            guard let chars = json_string_value(node) else { return .string("") }
+            let buffer = UnsafeRawBufferPointer(start: chars, count: length)
+            return .string(String(decoding: buffer, as: UTF8.self))
+        case JSON_INTEGER:
+            return .number(.integer(Int64(json_integer_value(node))))
+        case JSON_REAL:
+            return .number(.real(json_real_value(node)))
+        case JSON_TRUE:
+            return .bool(true)
+        case JSON_FALSE:
+            return .bool(false)
+        default:
+            return .null
+        }
+    }
+}
+
+/// Why a JSON text could not be parsed, and where.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line of the error.
+    public var line: Int
+    /// 1-based column (in characters) of the error.
+    public var column: Int
+    /// 0-based byte offset of the error.
+    public var offset: Int
+    /// The parser's explanation, e.g. `duplicate object key`.
+    public var reason: String
+    /// Up to 40 characters of the text around the error, newlines shown as `⏎`.
+    public var excerpt: String
+
+    public init(line: Int, column: Int, offset: Int, reason: String, excerpt: String) {
+        self.line = line
+        self.column = column
+        self.offset = offset
+        self.reason = reason
+        self.excerpt = excerpt
+    }
+
+    init(jansson error: json_error_t, source: [UInt8]) {
+        var error = error
+        let reason = withUnsafeBytes(of: &error.text) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let offset = max(0, min(Int(error.position), source.count))
+        let start = max(0, offset - 20)
+        let end = min(source.count, offset + 20)
+        var excerpt = String(decoding: source[start..<end], as: UTF8.self)
+        excerpt = excerpt.replacingNewlines()
+        self.init(
+            line: max(1, Int(error.line)), column: max(1, Int(error.column)), offset: offset,
+            reason: reason, excerpt: excerpt)
+    }
+
+    public var description: String {
+        "invalid JSON at line \(line), column \(column): \(reason) (near \"\(excerpt)\")"
+    }
+}
+
+extension String {
+    /// The string with CR/LF shown as `⏎`, for one-line excerpts.
+    func replacingNewlines() -> String {
+        var out = ""
+        for ch in self { out += (ch == "\n" || ch == "\r\n" || ch == "\r") ? "⏎" : String(ch) }
+        return out
+    }
+}

@@ -1,0 +1,203 @@
+public import Foundation
+
+/// A prompt file that cannot be used, with the file and line at fault.
+public struct PromptLoadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    /// 1-based line, when the problem has one.
+    public var line: Int?
+    public var reason: String
+
+    public init(file: String, line: Int?, reason: String) {
+        self.file = file
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(reason)" }
+        return "\(file): \(reason)"
+    }
+}
+
+extension PromptVersion {
+    /// Placeholders allowed in the system text (the same for every batch, so servers can cache it).
+    public static let systemPlaceholders: Set<String> = ["emotions", "separator", "batch_size"]
+    /// Placeholders allowed in the user text.
+    public static let userPlaceholders: Set<String> = systemPlaceholders.union(["count", "data"])
+
+    /// Loads a prompt version file.
+    ///
+    /// A file ending in `.prompt` has an optional header between `---` lines, then sections:
+    ///
+    ///     ---
+    ///     name: paper-reason
+    ///     summary: The paper's five parts, with a reason per item.
+    ///     batch_size: 30
+    ///     separator: " | "
+    ///     reason: true
+    ///     decimals: 4
+    ///     ---
+    ///     === system ===
+    ///     You relabel emotions ... {{emotions}} ...
+    ///     === user ===
+    ///     Here are {{count}} data points: {{data}}
+    ///
+    /// Header lines are `key: value`; a value in double quotes is a JSON string (for separators
+    /// with spaces); lines starting with `#` are comments. Every key is optional. Placeholders
+    /// are `{{name}}`: `emotions`, `separator`, `batch_size` anywhere; `count` and `data` in the
+    /// user text only, which must contain `{{data}}` (default user text: `{{data}}`). An unknown
+    /// key, section or placeholder fails with the file and line.
+    ///
+    /// Any other file (`Prompt.txt`) is taken whole, unchanged, as the system text, with the
+    /// defaults for the rest: name from the file name, batch size 30, separator `" | "`,
+    /// a reason per item, user text `{{data}}`.
+    public static func load(contentsOf url: URL) throws(PromptLoadError) -> PromptVersion {
+        let file = url.path
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw PromptLoadError(file: file, line: nil, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        let stem = url.deletingPathExtension().lastPathComponent
+        if url.pathExtension == "prompt" {
+            return try parse(text, file: file, defaultName: stem)
+        }
+        guard !text.trimmingWhitespace().isEmpty else { throw PromptLoadError(file: file, line: nil, reason: "the file is empty") }
+        return PromptVersion(name: stem, summary: "plain-text system prompt from \(url.lastPathComponent)", systemText: text)
+    }
+
+    /// Parses the `.prompt` format (see ``load(contentsOf:)``).
+    public static func parse(_ text: String, file: String, defaultName: String) throws(PromptLoadError) -> PromptVersion {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        }
+        func fail(_ line: Int?, _ reason: String) -> PromptLoadError { PromptLoadError(file: file, line: line, reason: reason) }
+
+        var version = PromptVersion(name: defaultName, systemText: "")
+        var cursor = 0
+        if lines.first?.trimmingWhitespace() == "---" {
+            cursor = 1
+            var closed = false
+            var seen: Set<String> = []
+            while cursor < lines.count {
+                let line = lines[cursor]
+                let lineNumber = cursor + 1
+                cursor += 1
+                let trimmed = line.trimmingWhitespace()
+                if trimmed == "---" { closed = true; break }
+                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                guard let colon = trimmed.firstIndex(of: ":") else { throw fail(lineNumber, "expected 'key: value', found '\(trimmed)'") }
+                let key = String(trimmed[..<colon]).trimmingWhitespace()
+                let raw = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace()
+                guard seen.insert(key).inserted else { throw fail(lineNumber, "'\(key)' is given twice") }
+                var value = raw
+                if raw.hasPrefix("\"") {
+                    guard case .string(let s)? = try? StrictJSON.parse(raw) else { throw fail(lineNumber, "\(key): \(raw) is not a valid double-quoted string") }
+                    value = s
+                }
+                switch key {
+                case "name":
+                    guard !value.isEmpty, !value.contains("@"), !value.contains(where: \.isWhitespace) else {
+                        throw fail(lineNumber, "name must be non-empty, without spaces or '@'")
+                    }
+                    version.name = value
+                case "summary": version.summary = value
+                case "batch_size":
+                    guard let n = Int(value), (1...500).contains(n) else { throw fail(lineNumber, "batch_size must be an integer from 1 to 500, not '\(value)'") }
+                    version.batchSize = n
+                case "separator":
+                    guard !value.trimmingWhitespace().isEmpty else { throw fail(lineNumber, "separator must contain a visible character") }
+                    for forbidden in ["#", ",", "\n", "{", "}"] where value.contains(forbidden) {
+                        throw fail(lineNumber, "separator must not contain '\(forbidden == "\n" ? "\\n" : forbidden)': data points use it")
+                    }
+                    version.separator = value
+                case "reason":
+                    guard let b = Bool(value) else { throw fail(lineNumber, "reason must be true or false, not '\(value)'") }
+                    version.asksForReason = b
+                case "decimals":
+                    guard let n = Int(value), (1...12).contains(n) else { throw fail(lineNumber, "decimals must be an integer from 1 to 12, not '\(value)'") }
+                    version.decimals = n
+                default:
+                    throw fail(lineNumber, "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals)")
+                }
+            }
+            guard closed else { throw fail(1, "the header opened with '---' is never closed") }
+        }
+
+        var sections: [String: (line: Int, lines: [String])] = [:]
+        var current: String?
+        while cursor < lines.count {
+            let line = lines[cursor]
+            let lineNumber = cursor + 1
+            cursor += 1
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.hasPrefix("==="), trimmed.hasSuffix("==="), trimmed.count > 6 {
+                let name = String(trimmed.dropFirst(3).dropLast(3)).trimmingWhitespace()
+                guard name == "system" || name == "user" else { throw fail(lineNumber, "unknown section '\(name)' (sections: system, user)") }
+                guard sections[name] == nil else { throw fail(lineNumber, "section '\(name)' appears twice") }
+                sections[name] = (lineNumber + 1, [])
+                current = name
+                continue
+            }
+            guard let section = current else {
+                if trimmed.isEmpty { continue }
+                throw fail(lineNumber, "text before the first section; start it with '=== system ==='")
+            }
+            sections[section]!.lines.append(line)
+        }
+        guard let system = sections["system"] else { throw fail(nil, "no '=== system ===' section") }
+        let systemText = system.lines.joined(separator: "\n").trimmingWhitespace()
+        guard !systemText.isEmpty else { throw fail(system.line - 1, "the system section is empty") }
+        let user = sections["user"] ?? (0, ["{{data}}"])
+        let userText = user.lines.joined(separator: "\n").trimmingWhitespace()
+
+        try checkPlaceholders(system.lines, firstLine: system.line, allowed: systemPlaceholders, file: file, section: "system")
+        try checkPlaceholders(user.lines, firstLine: user.line, allowed: userPlaceholders, file: file, section: "user")
+        guard userText.contains("{{data}}") else { throw fail(user.line > 0 ? user.line - 1 : nil, "the user section must contain {{data}}") }
+
+        version.systemText = version.substituteStatic(in: systemText)
+        version.userTemplate = version.substituteStatic(in: userText)
+        return version
+    }
+
+    private static func checkPlaceholders(_ lines: [String], firstLine: Int, allowed: Set<String>, file: String, section: String) throws(PromptLoadError) {
+        for (offset, line) in lines.enumerated() {
+            var rest = line[...]
+            while let open = rest.range(of: "{{") {
+                guard let close = rest[open.upperBound...].range(of: "}}") else {
+                    throw PromptLoadError(file: file, line: firstLine + offset, reason: "'{{' is not closed by '}}'")
+                }
+                let name = String(rest[open.upperBound..<close.lowerBound]).trimmingWhitespace()
+                if !allowed.contains(name) {
+                    let hint = userPlaceholders.contains(name) ? "{{\(name)}} is only allowed in the user section" : "unknown placeholder {{\(name)}} (known: \(userPlaceholders.sorted().joined(separator: ", ")))"
+                    throw PromptLoadError(file: file, line: firstLine + offset, reason: hint)
+                }
+                rest = rest[close.upperBound...]
+            }
+        }
+    }
+
+    /// Replaces the placeholders that do not change between batches.
+    func substituteStatic(in text: String) -> String {
+        text.replacingPlaceholders([
+            "emotions": Emotion.allCases.map(\.name).joined(separator: ", "),
+            "separator": separator.trimmingWhitespace(),
+            "batch_size": String(batchSize),
+        ])
+    }
+}
+
+extension String {
+    /// Replaces `{{name}}` (spaces inside the braces allowed) with the given values; others stay.
+    func replacingPlaceholders(_ values: [String: String]) -> String {
+        var out = ""
+        var rest = self[...]
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            out += rest[..<open.lowerBound]
+            let name = String(rest[open.upperBound..<close.lowerBound]).trimmingWhitespace()
+            out += values[name] ?? String(rest[open.lowerBound..<close.upperBound])
+            rest = rest[close.upperBound...]
+        }
+        out += rest
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+/// A prompt version: the system and user text, how batches are written, and a content id.
+///
+/// See ``PromptVersion/load(contentsOf:)`` for the file format. The ``id`` is the name plus
+/// a short content hash (`paper-reason@3f2a9c1b`), so two runs with the same id used the same
+/// words, and editing a prompt file changes the id of everything it produces.
+public struct PromptVersion: Sendable, Hashable {
+    /// The version's name (the file name without extension unless the file says otherwise).
+    public var name: String
+    /// One line saying what the version is for.
+    public var summary: String
+    /// Items per request (30 in the paper).
+    public var batchSize: Int
+    /// What joins data points in the user message (`" | "`; the paper's released prompt says `|`).
+    public var separator: String
+    /// Whether the version asks for a reason per item (the schema then requires `reason`).
+    public var asksForReason: Bool
+    /// Decimals written for reference values (`0.0833` with 4).
+    public var decimals: Int
+    /// The system text (placeholders already substituted: it is the same for every batch).
+    public var systemText: String
+    /// The user text template; `{{data}}` and `{{count}}` are filled per batch.
+    public var userTemplate: String
+
+    /// Defaults for what a file does not say.
+    public static let defaultBatchSize = 30
+    public static let defaultSeparator = " | "
+    public static let defaultDecimals = 4
+
+    public init(name: String, summary: String = "", batchSize: Int = defaultBatchSize, separator: String = defaultSeparator,
+                asksForReason: Bool = true, decimals: Int = defaultDecimals, systemText: String, userTemplate: String = "{{data}}") {
+        self.name = name
+        self.summary = summary
+        self.batchSize = batchSize
+        self.separator = separator
+        self.asksForReason = asksForReason
+        self.decimals = decimals
+        self.systemText = systemText
+        self.userTemplate = userTemplate
+    }
+
+    /// The first 8 hex digits of the SHA-256 of everything that shapes a request.
+    public var contentHash: String {
+        let content: JSONValue = [
+            "name": .string(name), "batch_size": .int(batchSize), "separator": .string(separator),
+            "reason": .bool(asksForReason), "decimals": .int(decimals), "system": .string(systemText),
+            "user": .string(userTemplate),
+        ]
+        return String(CompletionRequest.sha256Hex(content.canonicalString).prefix(8))
+    }
+
+    /// `name@hash`, recorded with every output line.
+    public var id: String { "\(name)@\(contentHash)" }
+}

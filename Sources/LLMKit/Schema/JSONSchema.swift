@@ -1,0 +1,152 @@
+import Foundation
+
+/// A JSON Schema (draft 2020-12 subset) loaded and checked once, then used to validate values.
+///
+/// Supported: boolean schemas; `type`, `enum`, `const`; `properties`, `required`,
+/// `additionalProperties`; `items`, `minItems`, `maxItems`; `minimum`, `maximum`,
+/// `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`; `pattern`, `minLength`, `maxLength`;
+/// `anyOf`; `$defs` and `$ref` to local JSON pointers (`#`, `#/$defs/name`, any `#/...`).
+/// These are the keywords OpenAI's strict structured outputs accept, plus string lengths.
+///
+/// `format` and the annotations `$schema` (which must name draft 2020-12), `title`,
+/// `description`, `$comment`, `default` and `examples` are accepted and not asserted, as
+/// draft 2020-12 specifies by default. Any other keyword (`not`, `if`, `allOf`, `$id`,
+/// `prefixItems`, ...) makes loading fail with ``SchemaLoadError``: a validator that silently
+/// ignored a keyword would accept values the schema's author meant to reject.
+public struct JSONSchema: Sendable {
+    /// The schema document as given.
+    public let document: JSONValue
+    let nodes: [Node]
+    /// Compiled node index for each schema location (a normalised JSON pointer).
+    let locations: [String: Int]
+
+    /// The draft 2020-12 meta-schema URI that `$schema` may name.
+    public static let draft202012 = "https://json-schema.org/draft/2020-12/schema"
+
+    /// The keywords that are checked.
+    public static let assertionKeywords: Set<String> = [
+        "type", "enum", "const", "properties", "required", "additionalProperties", "items",
+        "minItems", "maxItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+        "multipleOf", "pattern", "minLength", "maxLength", "anyOf", "$ref", "$defs",
+    ]
+    /// The keywords that are accepted and not asserted.
+    public static let annotationKeywords: Set<String> = [
+        "$schema", "title", "description", "$comment", "default", "examples", "format",
+    ]
+
+    /// Loads and checks a schema document.
+    public init(_ document: JSONValue) throws(SchemaLoadError) {
+        var compiler = Compiler(document: document)
+        _ = try compiler.compile(document, at: "")
+        try compiler.resolvePendingReferences()
+        self.document = document
+        self.nodes = compiler.nodes
+        self.locations = compiler.locations
+    }
+
+    /// Loads a schema from JSON text.
+    public init(json text: String) throws(SchemaLoadError) {
+        let value: JSONValue
+        do { value = try StrictJSON.parse(text) } catch {
+            throw SchemaLoadError(pointer: "", keyword: nil, reason: error.description)
+        }
+        try self.init(value)
+    }
+
+    /// Validates `instance`, returning every violation found (empty when valid).
+    public func validate(_ instance: JSONValue) -> [SchemaViolation] {
+        var violations: [SchemaViolation] = []
+        var validator = Validator(schema: self)
+        validator.check(instance, node: 0, instancePath: "", schemaPath: "", into: &violations)
+        return violations
+    }
+
+    /// Whether `instance` is valid.
+    public func isValid(_ instance: JSONValue) -> Bool { validate(instance).isEmpty }
+}
+
+/// A schema that cannot be used, with the location and keyword at fault.
+public struct SchemaLoadError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// JSON pointer of the schema location at fault (`""` is the root).
+    public var pointer: String
+    /// The keyword at fault, when one is.
+    public var keyword: String?
+    /// What is wrong.
+    public var reason: String
+
+    public init(pointer: String, keyword: String?, reason: String) {
+        self.pointer = pointer
+        self.keyword = keyword
+        self.reason = reason
+    }
+
+    public var description: String {
+        let at = pointer.isEmpty ? "the schema root" : "schema location #\(pointer)"
+        if let keyword { return "\(at): keyword '\(keyword)': \(reason)" }
+        return "\(at): \(reason)"
+    }
+}
+
+/// One way a value fails a schema.
+public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
+    /// JSON pointer of the failing value inside the instance (`""` is the whole value).
+    public var instancePath: String
+    /// The keyword that failed (`"type"`, `"required"`, `"maximum"`, `"false"` for a false schema, ...).
+    public var keyword: String
+    /// JSON pointer of the failing keyword inside the schema.
+    public var schemaPath: String
+    /// A short explanation.
+    public var message: String
+
+    public init(instancePath: String, keyword: String, schemaPath: String, message: String) {
+        self.instancePath = instancePath
+        self.keyword = keyword
+        self.schemaPath = schemaPath
+        self.message = message
+    }
+
+    public var description: String {
+        "\(instancePath.isEmpty ? "(root)" : instancePath): \(message) [\(keyword)]"
+    }
+}
+
+// MARK: - Compiled form
+
+/// A compiled regular expression; `NSRegularExpression` is immutable and safe to share.
+struct CompiledPattern: @unchecked Sendable {
+    let source: String
+    let regex: NSRegularExpression
+
+    func matches(_ string: String) -> Bool {
+        let range = NSRange(string.startIndex..<string.endIndex, in: string)
+        return regex.firstMatch(in: string, options: [], range: range) != nil
+    }
+}
+
+enum Node: Sendable {
+    case always(Bool)
+    case keywords(Keywords)
+}
+
+struct Keywords: Sendable {
+    var types: [String]?
+    var enumValues: [JSONValue]?
+    var constValue: JSONValue?
+    var properties: [(name: String, node: Int)] = []
+    var required: [String] = []
+    var additionalProperties: Int?
+    var items: Int?
+    var minItems: Int?
+    var maxItems: Int?
+    var minimum: JSONNumber?
+    var maximum: JSONNumber?
+    var exclusiveMinimum: JSONNumber?
+    var exclusiveMaximum: JSONNumber?
+    var multipleOf: JSONNumber?
+    var pattern: CompiledPattern?
+    var minLength: Int?
+    var maxLength: Int?
+    var anyOf: [Int]?
+    /// Normalised target location of `$ref`.
+    var ref: String?
+}
