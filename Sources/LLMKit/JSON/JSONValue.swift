@@ -137,3 +137,30 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     /// A number from a `Double`; non-finite values cannot be represented in JSON and become `null`.
     public static func double(_ value: Double) -> JSONValue { value.isFinite ? .number(.real(value)) : .null }
 }
+
+extension JSONValue {
+    /// JSON equality: strings compare by code points (not Unicode canonical equivalence, which
+    /// Swift's `String ==` uses), numbers mathematically, objects regardless of member order.
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)): return a == b
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(b)
+        case .number(let n): hasher.combine(n)
+        case .string(let s): for scalar in s.unicodeScalars { hasher.combine(scalar.value) }
+        case .array(let a): hasher.combine(a)
+        case .object(let o): hasher.combine(o)
+        }
+    }
+}
