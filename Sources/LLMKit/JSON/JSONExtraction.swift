@@ -42,6 +42,10 @@ public struct JSONExtraction: Sendable, Hashable {
     public static func extract(from text: String) throws(Failure) -> JSONExtraction {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .empty }
+        if trimmed.first == "[", let range = balancedObject(in: trimmed, from: trimmed.startIndex), range.upperBound == trimmed.endIndex {
+            // A whole top-level array is JSON too; the contract check reports its shape.
+            return JSONExtraction(json: trimmed, leadingText: "", trailingText: "", fence: nil)
+        }
         if let fenced = fencedBlock(in: trimmed) {
             let inner = fenced.content.trimmingWhitespace()
             if let range = balancedObject(in: inner), range.lowerBound == inner.startIndex {
@@ -72,9 +76,9 @@ public struct JSONExtraction: Sendable, Hashable {
         return (text[..<open.lowerBound], info, body[..<close.lowerBound], body[close.upperBound...])
     }
 
-    /// The range of the balanced `{...}` starting at `start` (default: the first `{`).
+    /// The range of the balanced `{...}` (or `[...]`) starting at `start` (default: the first `{`).
     private static func balancedObject(in text: String, from start: String.Index? = nil) -> Range<String.Index>? {
-        guard let begin = start ?? text.firstIndex(of: "{"), text[begin] == "{" else { return nil }
+        guard let begin = start ?? text.firstIndex(of: "{"), text[begin] == "{" || text[begin] == "[" else { return nil }
         var depth = 0
         var inString = false
         var escaped = false
