@@ -89,7 +89,7 @@ import Testing
             #expect(!point.contains("{") && !point.contains("}") && !point.contains("\""))
         }
         #expect(points[4].hasPrefix("5. (none)#"))
-        #expect(points[5].count == "6. ".count + PromptVersion.maximumDescriptionLength + "0.3333,0.3333,0.0,0.0,0.0,0.3333,0.0,0.0".count)
+        #expect(points[5].count == "6. ".count + PromptVersion.maximumDescriptionLength + "#".count + "0.3333,0.3333,0.0,0.0,0.0,0.3333,0.0,0.0".count)
         #expect(batch.responseSchema.schema["properties"]?["items"]?["maxItems"] == 6)
     }
 
