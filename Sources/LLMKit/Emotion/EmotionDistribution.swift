@@ -1,7 +1,7 @@
 /// A probability distribution over the 8 emotions.
 ///
 /// The invariants hold by construction: exactly 8 finite values, each >= 0, summing to 1
-/// (up to floating-point rounding). The only ways in are votes, raw values passed through a
+/// (within 1e-12). The only ways in are votes, raw values passed through a
 /// ``RenormalizationPolicy``, a one-hot class and label smoothing of an existing distribution.
 public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
     /// The probabilities in ``Emotion`` order.
@@ -47,7 +47,9 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
         guard sum > 0 else { throw .zeroSum }
         let off = abs(sum - 1) > policy.tolerance
         if off && policy.outOfTolerance == .reject { throw .sumOutOfTolerance(sum: sum, tolerance: policy.tolerance) }
-        return Normalized(distribution: EmotionDistribution(unchecked: raw.map { $0 / sum }), raw: raw, sum: sum, sumWasOff: off)
+        // Values that already sum to 1 up to rounding are kept as written (0.6 stays 0.6).
+        let values = abs(sum - 1) <= 1e-12 ? raw : raw.map { $0 / sum }
+        return Normalized(distribution: EmotionDistribution(unchecked: values), raw: raw, sum: sum, sumWasOff: off)
     }
 
     /// The result of ``normalizing(_:policy:upperBound:)``: the distribution and what it came from.
