@@ -123,3 +123,8 @@ extension String {
         return out
     }
 }
+
+extension StrictJSON {
+    /// The linked jansson's version, e.g. `2.14`.
+    public static var janssonVersion: String { String(cString: jansson_version_str()) }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import LLMKit
+import Providers
+
+/// `promptlab`: relabel speech-emotion datasets with LLMs and measure prompt versions.
+@main
+struct PromptLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promptlab",
+        abstract: "Relabel speech-emotion data with LLMs and measure prompt versions.",
+        discussion: """
+            Datasets are the project's JSONL (one item per line: id, descriptions, votes or \
+            reference, optional gold) or EMO-SUPERB's CSV (',angry,...,happy,words'). See the README.
+            """,
+        version: "promptlab 0.1.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
+        subcommands: [PromptsCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
+    )
+}

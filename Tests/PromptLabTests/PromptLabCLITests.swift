@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// Runs the built `promptlab` executable as a user would.
+struct CLI {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The products folder holds the test bundle and the executable.
+    static var executable: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("promptlab")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return repository.appendingPathComponent(".build/debug/promptlab")
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    }
+
+    static func temporaryFile(_ text: String, name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promptlab-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+}
+
+@Suite struct PromptLabCLITests {
+    @Test func listsBundledPromptVersionsWithIds() throws {
+        let r = try CLI.run(["prompts"])
+        #expect(r.status == 0)
+        #expect(r.stdout.range(of: #"paper-reason@[0-9a-f]{8}\s+30\s+yes"#, options: .regularExpression) != nil)
+        #expect(r.stdout.range(of: #"paper-no-reason@[0-9a-f]{8}\s+30\s+no"#, options: .regularExpression) != nil)
+    }
+
+    @Test func helpExplainsEverySubcommand() throws {
+        let r = try CLI.run(["--help"])
+        #expect(r.status == 0)
+        for command in ["prompts", "render", "parse", "inspect"] { #expect(r.stdout.contains(command)) }
+        let version = try CLI.run(["--version"])
+        #expect(version.stdout.contains("jansson 2.") && version.stdout.contains("libcurl"))
+    }
+
+    @Test func rendersABatchOfTheSample() throws {
+        let r = try CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("items 6...10 (s006, s007, s008, s009, s010)"))
+        #expect(r.stdout.contains("1. amused#"))
+        #expect(r.stdout.contains("5. shocked, disbelief#0.0,0.0,0.0,0.0,0.25,0.25,0.5,0.0"))
+        #expect(r.stdout.contains("\"maxItems\": 5"))
+    }
+
+    @Test func inspectCountsAndBadInputGivesOneLineErrors() throws {
+        let good = try CLI.run(["inspect", "fixtures/sample/sample.csv"])
+        #expect(good.status == 0)
+        #expect(good.stdout.contains("rows               6") || good.stdout.range(of: #"rows\s+6"#, options: .regularExpression) != nil)
+
+        let path = try CLI.temporaryFile("{\"id\":\"a\",\"votes\":[\"A\"]}\n{\"id\":\"b\",\"votes\":[\"A\",\"Bored\"]}\n", name: "bad.jsonl")
+        let bad = try CLI.run(["inspect", path])
+        #expect(bad.status != 0)
+        #expect(bad.stdout.isEmpty)
+        let lines = bad.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(bad.stderr.contains("\(path):2: field 'votes': element 1"))
+    }
+
+    @Test func parseReportsEachItemAndFailsWhenAnyFailed() throws {
+        let entry = #"{"index":1,"angry":0.2,"sad":0,"disgust":0,"contempt":0,"fear":0,"neutral":0.8,"surprise":0,"happy":0,"reason":"ok"}"#
+        let ok = try CLI.run(["parse", "--count", "1", "-"], stdin: "Sure:\n{\"items\":[\(entry)]}")
+        #expect(ok.status == 0)
+        #expect(ok.stdout.contains("1\trelabeled"))
+        #expect(ok.stdout.contains("leading=5 chars"))
+        let missing = try CLI.run(["parse", "--count", "2", "-"], stdin: "{\"items\":[\(entry)]}")
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("2\tfailed\tmissing_index"))
+    }
+
+    @Test func unknownPromptNamesTheKnownOnes() throws {
+        let r = try CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "nope"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("known: paper-no-reason, paper-reason"))
+    }
+}
