@@ -1,4 +1,5 @@
 internal import CJansson
+import Foundation
 
 /// A strict JSON parser over jansson.
 ///
@@ -95,19 +96,32 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.excerpt = excerpt
     }
 
+    /// Builds the error from jansson's report. jansson points just past the offending token
+    /// and names it ("near 'NaN'"); the position reported here is where the token starts,
+    /// which is where a reader looks.
     init(jansson error: json_error_t, source: [UInt8]) {
         var error = error
         let reason = withUnsafeBytes(of: &error.text) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        let offset = max(0, min(Int(error.position), source.count))
-        let start = max(0, offset - 20)
-        let end = min(source.count, offset + 20)
-        var excerpt = String(decoding: source[start..<end], as: UTF8.self)
-        excerpt = excerpt.replacingNewlines()
-        self.init(
-            line: max(1, Int(error.line)), column: max(1, Int(error.column)), offset: offset,
-            reason: reason, excerpt: excerpt)
+        var offset = max(0, min(Int(error.position), source.count))
+        if let near = reason.range(of: " near '", options: .backwards), reason.hasSuffix("'") {
+            let token = Array(reason[near.upperBound...].dropLast().utf8)
+            if !token.isEmpty, token.count <= offset, Array(source[(offset - token.count)..<offset]) == token {
+                offset -= token.count
+            }
+        }
+        // Line and column (in characters, 1-based) of `offset`.
+        var line = 1, column = 1
+        for byte in source[..<offset] {
+            if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+        }
+        var start = max(0, offset - 20)
+        while start > 0 && source[start] & 0xC0 == 0x80 { start -= 1 }
+        var end = min(source.count, offset + 20)
+        while end < source.count && source[end] & 0xC0 == 0x80 { end += 1 }
+        let excerpt = String(decoding: source[start..<end], as: UTF8.self).replacingNewlines()
+        self.init(line: line, column: column, offset: offset, reason: reason, excerpt: excerpt)
     }
 
     public var description: String {

@@ -23,7 +23,7 @@ import Testing
             try StrictJSON.parse(text)
         } throws: { error in
             guard let e = error as? JSONParseError else { return false }
-            return e.line == 3 && e.column > 1 && e.reason.contains("duplicate") && e.excerpt.contains("angry")
+            return e.line == 3 && e.column == 3 && e.offset == 20 && e.reason.contains("duplicate") && e.excerpt.contains("angry")
         }
     }
 
@@ -34,9 +34,20 @@ import Testing
             _ = try StrictJSON.parse(text)
             Issue.record("\(literal) was accepted")
         } catch {
+            // The token starts at line 2, column 10: {"fear": NaN
             #expect(error.line == 2)
-            #expect(error.column >= 10)
-            #expect(error.description.contains("line 2"))
+            #expect(error.column == 10)
+            #expect(error.description.hasPrefix("invalid JSON at line 2, column 10: "))
+        }
+    }
+
+    @Test func columnsCountCharactersNotBytes() {
+        do {
+            _ = try StrictJSON.parse("{\"é🐲\": 1,\n \"ü\": x}")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.column == 7)
         }
     }
 
