@@ -59,6 +59,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LLMKitTests",
             dependencies: ["LLMKit"],
@@ -66,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProvidersTests",
-            dependencies: ["Providers", "LLMKit"],
+            dependencies: ["Providers", "LLMKit", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

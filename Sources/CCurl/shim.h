@@ -2,8 +2,44 @@
 #define LLMKIT_CCURL_SHIM_H
 #include <curl/curl.h>
 
-/// curl_version_info takes a CURLversion enum constant defined as a macro alias; wrap it.
+/* curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic: Swift cannot call
+   them. These typed wrappers can. */
+
 static inline const curl_version_info_data *llmkit_curl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);
+}
+
+static inline CURLcode llmkit_easy_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode llmkit_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode llmkit_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode llmkit_easy_setopt_offset(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+typedef size_t (*llmkit_data_callback)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode llmkit_easy_setopt_data_callback(CURL *handle, CURLoption option, llmkit_data_callback callback) {
+    return curl_easy_setopt(handle, option, callback);
+}
+
+static inline CURLcode llmkit_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode llmkit_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLMcode llmkit_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
+    return curl_multi_setopt(handle, option, value);
 }
 #endif

@@ -1,0 +1,140 @@
+import Foundation
+import LLMKit
+import Testing
+import TestSupport
+@testable import Providers
+
+@Suite struct CurlTransportTests {
+    /// Routes by path: /status/N, /bytes/N, /slow/MS, /cut, /drop, /echo.
+    static func makeServer() throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { request in
+            let parts = request.path.split(separator: "/").map(String.init)
+            switch parts.first {
+            case "status":
+                let status = Int(parts[1]) ?? 500
+                return .json(status, "{\"status\": \(status)}", headers: [("X-Request-Id", "req-\(status)"), ("Retry-After", "2")])
+            case "bytes":
+                let n = Int(parts[1]) ?? 0
+                return .respond(status: 200, body: (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+            case "slow":
+                return .json(200, "{}", delay: (Double(parts[1]) ?? 1000) / 1000)
+            case "cut":
+                return .closeMidBody(status: 200, declaredLength: 1000, sent: Array("{\"items\": [".utf8))
+            case "drop":
+                return .closeWithoutResponse
+            case "echo":
+                let auth = request.headers["authorization"] ?? ""
+                return .respond(status: 200, headers: [("X-Method", request.method), ("X-Auth", auth)], body: request.body)
+            default:
+                return .json(404, "{}")
+            }
+        }
+    }
+
+    @Test func statusCodesHeadersAndBodiesComeBack() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let transport = CurlTransport()
+        for status in [200, 400, 404, 429, 503] {
+            let response = try await transport.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/status/\(status)"))
+            #expect(response.status == status)
+            #expect(response.header("x-request-id") == "req-\(status)")
+            #expect(response.header("Retry-After") == "2")
+            #expect(String(decoding: response.body, as: UTF8.self) == "{\"status\": \(status)}")
+        }
+    }
+
+    @Test func postBodiesAndHeadersGoOut() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let body = Array("{\"model\": \"m\", \"text\": \"é🐲\"}".utf8)
+        let response = try await CurlTransport().send(HTTPRequest(method: "POST", url: "\(server.baseURL)/echo", headers: [("Authorization", "Bearer k"), ("Content-Type", "application/json")], body: body))
+        #expect(response.body == body)
+        #expect(response.header("x-method") == "POST")
+        #expect(response.header("x-auth") == "Bearer k")
+    }
+
+    @Test func largeBodiesArriveIntact() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let n = 8 * 1024 * 1024
+        let response = try await CurlTransport().send(HTTPRequest(method: "GET", url: "\(server.baseURL)/bytes/\(n)"))
+        #expect(response.body.count == n)
+        #expect(response.body == (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+    }
+
+    @Test func slowResponsesHitTheTimeout() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: "\(server.baseURL)/slow/3000", timeout: 0.3)) } throws: { error in
+            (error as? LLMError)?.kind == .timeout
+        }
+        #expect(ContinuousClock.now - started < .seconds(2.5))
+    }
+
+    @Test func aConnectionClosedMidBodyIsATransportError() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let transport = CurlTransport()
+        for path in ["/cut", "/drop"] {
+            await #expect { try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + path)) } throws: { error in
+                guard let e = error as? LLMError else { return false }
+                return e.kind == .transport && e.isRetryable
+            }
+        }
+        // The transport still works afterwards.
+        #expect(try await transport.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/status/200")).status == 200)
+    }
+
+    @Test func refusedConnectionsSayTheServerIsNotRunning() async throws {
+        let server = try Self.makeServer()
+        let url = "\(server.baseURL)/status/200"
+        server.stop()
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: url, timeout: 5)) } throws: { error in
+            guard let e = error as? LLMError else { return false }
+            return e.kind == .transport && e.message.contains("127.0.0.1")
+        }
+    }
+
+    @Test func manyConcurrentRequestsShareFewConnections() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let transport = CurlTransport(configuration: CurlTransportConfiguration(maximumConnections: 8))
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<300 {
+                group.addTask { try await transport.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/status/\(200 + i % 2)")).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.count == 300)
+        #expect(statuses.filter { $0 == 200 }.count == 150)
+        #expect(server.requestsServed == 300)
+        #expect(server.connectionsAccepted <= 8, "connections are reused, at most the configured bound")
+        #expect(transport.inFlight == 0)
+    }
+
+    @Test func cancellationRemovesTheTransferAtOnce() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let transport = CurlTransport()
+        let task = Task { try await transport.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/slow/5000")) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(transport.inFlight == 1)
+        let started = ContinuousClock.now
+        task.cancel()
+        await #expect { try await task.value } throws: { ($0 as? LLMError)?.kind == .cancelled }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(transport.inFlight == 0)
+        // A task cancelled before it sends fails without touching the network.
+        let before = server.requestsServed
+        let early = Task {
+            try? await Task.sleep(for: .seconds(10))
+            return try await transport.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/status/200"))
+        }
+        early.cancel()
+        await #expect { try await early.value } throws: { ($0 as? LLMError)?.kind == .cancelled }
+        #expect(server.requestsServed == before)
+    }
+}
