@@ -86,9 +86,11 @@ public struct CompletionResponse: Sendable, Hashable {
     public var headers: [String: String]
     /// How many attempts it took (set by the retry middleware; 1 otherwise).
     public var attempts: Int
+    /// The HTTP answer this was decoded from, when the provider speaks HTTP (for recording).
+    public var raw: RawResponse?
 
     public init(text: String?, finishReason: FinishReason = .stop, refusal: String? = nil, usage: TokenUsage? = nil,
-                timings: ServerTimings? = nil, model: String? = nil, headers: [String: String] = [:], attempts: Int = 1) {
+                timings: ServerTimings? = nil, model: String? = nil, headers: [String: String] = [:], attempts: Int = 1, raw: RawResponse? = nil) {
         self.text = text
         self.finishReason = finishReason
         self.refusal = refusal
@@ -97,6 +99,7 @@ public struct CompletionResponse: Sendable, Hashable {
         self.model = model
         self.headers = Self.keptHeaders(headers)
         self.attempts = attempts
+        self.raw = raw
     }
 
     /// The response headers kept: request ids, retry and rate-limit headers. Never credentials.

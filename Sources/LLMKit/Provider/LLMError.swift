@@ -64,11 +64,14 @@ public struct LLMError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One sentence, e.g. "The API key was rejected; set OPENAI_API_KEY to a valid key."
     public var message: String
     public var context: Context
+    /// The HTTP answer behind the error, when there was one (for recording and replay).
+    public var raw: RawResponse?
 
-    public init(_ kind: Kind, _ message: String, context: Context = Context()) {
+    public init(_ kind: Kind, _ message: String, context: Context = Context(), raw: RawResponse? = nil) {
         self.kind = kind
         self.message = message
         self.context = context
+        self.raw = raw
     }
 
     /// Whether sending the same request again may succeed: rate limits (not quota), 408/409,
