@@ -4,7 +4,7 @@ import Providers
 
 /// `promptlab`: relabel speech-emotion datasets with LLMs and measure prompt versions.
 @main
-struct PromptLab: ParsableCommand {
+struct PromptLab: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "promptlab",
         abstract: "Relabel speech-emotion data with LLMs and measure prompt versions.",
@@ -13,6 +13,6 @@ struct PromptLab: ParsableCommand {
             reference, optional gold) or EMO-SUPERB's CSV (',angry,...,happy,words'). See the README.
             """,
         version: "promptlab 0.1.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
-        subcommands: [PromptsCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
+        subcommands: [RelabelCommand.self, PromptsCommand.self, ProvidersCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
     )
 }

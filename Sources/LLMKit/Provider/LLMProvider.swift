@@ -34,6 +34,13 @@ public protocol LLMProvider: Sendable {
     var capabilities: ProviderCapabilities { get }
     /// Sends one request and returns the answer, or throws ``LLMError``.
     func complete(_ request: CompletionRequest) async throws -> CompletionResponse
+    /// Called once before a run: wait until the backend is ready and report what it can do
+    /// (llama.cpp: wait on `/health`, read the slot count). The default returns ``capabilities``.
+    func prepare() async throws -> ProviderCapabilities
+}
+
+extension LLMProvider {
+    public func prepare() async throws -> ProviderCapabilities { capabilities }
 }
 
 /// The rest of the chain after a middleware.

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import LLMKit
+public import Providers
 
 /// Where prompt versions are found.
 struct PromptDirectoryOptions: ParsableArguments {
@@ -66,3 +67,4 @@ struct PolicyOptions: ParsableArguments {
 }
 
 extension RenormalizationPolicy.OutOfTolerance: ExpressibleByArgument {}
+extension RecordMode: ExpressibleByArgument {}

@@ -41,6 +41,14 @@ public struct LlamaCppProvider: LLMProvider {
         return try ChatCompletionsWire.decode(response, provider: id.name, model: request.model)
     }
 
+    /// Waits on `/health` (up to 120 s while the model loads) and reads the slot count from `/props`.
+    public func prepare() async throws -> ProviderCapabilities {
+        try await waitUntilReady()
+        var capabilities = self.capabilities
+        capabilities.parallelSlots = try await properties().totalSlots
+        return capabilities
+    }
+
     /// What `/props` says about the server.
     public struct ServerProperties: Sendable, Equatable {
         /// Parallel slots (`-np`).

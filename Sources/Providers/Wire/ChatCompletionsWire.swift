@@ -86,3 +86,22 @@ public enum ChatCompletionsWire {
         return nil
     }
 }
+
+extension ChatCompletionsWire {
+    /// A chat-completion body for a response that came from no HTTP server (a provider
+    /// written in Swift), so it can be recorded and replayed like any other.
+    public static func synthesizedRaw(for response: CompletionResponse) -> RawResponse {
+        var message = JSONObject()
+        message["role"] = "assistant"
+        message["content"] = response.text.map(JSONValue.string) ?? .null
+        if let refusal = response.refusal { message["refusal"] = .string(refusal) }
+        var body = JSONObject()
+        body["choices"] = [["index": 0, "finish_reason": .string(response.finishReason.description), "message": .object(message)]]
+        if let model = response.model { body["model"] = .string(model) }
+        if let u = response.usage {
+            body["usage"] = ["prompt_tokens": .int(u.promptTokens), "completion_tokens": .int(u.completionTokens),
+                             "total_tokens": .int(u.totalTokens), "prompt_tokens_details": ["cached_tokens": .int(u.cachedTokens)]]
+        }
+        return RawResponse(status: 200, headers: response.headers, body: JSONValue.object(body).description)
+    }
+}

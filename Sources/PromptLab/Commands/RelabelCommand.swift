@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Providers
+
+/// `promptlab relabel`: relabels a dataset with a provider and writes one JSON line per item.
+struct RelabelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relabel",
+        abstract: "Relabel a dataset with an LLM and write one JSON line per item.",
+        discussion: """
+            With no --provider, answers are replayed from the bundled recordings of the real \
+            Gemma 3 270M model (provider 'fixture'): no server, no network. Use --provider \
+            llamacpp for a running llama-server, and --record DIR to record its answers. The \
+            output is written to a temporary file and moved into place at the end, so a failed \
+            run never leaves half a file. Exit status 1 when no item could be relabeled.
+            """)
+
+    @OptionGroup var dataset: DatasetOptions
+    @OptionGroup var prompt: PromptOptions
+
+    @Option(help: "Provider name (see 'promptlab providers').")
+    var provider: String = "fixture"
+
+    @Option(help: "Model name sent to the provider.")
+    var model: String = BuiltinProviders.defaultModel
+
+    @Option(help: "Server base URL (llamacpp: default $LLAMA_SERVER_URL or http://127.0.0.1:8080).")
+    var baseURL: String?
+
+    @Option(help: "Items per request (default: the prompt version's batch size, 30 in the paper).")
+    var batchSize: Int?
+
+    @Option(help: "Relabel only the first N items.")
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Output file (relabeled JSONL). Default: out/<dataset>.<prompt>.<provider>.jsonl", valueName: "file"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("Record the provider's answers into this folder.", valueName: "dir"))
+    var record: String?
+
+    @Option(help: "Recording mode with --record: once, new_episodes or all.")
+    var recordMode: RecordMode = .newEpisodes
+
+    @Option(help: ArgumentHelp("Recordings folder for the fixture provider (default: the bundled recordings).", valueName: "dir"))
+    var fixtures: String?
+
+    @Option(help: "Sampling seed.")
+    var seed: Int = 42
+
+    @Option(help: "Sampling temperature.")
+    var temperature: Double = 0
+
+    @Option(help: "Token limit per answer (default: the server's).")
+    var maxTokens: Int?
+
+    @Option(help: "Requests in flight at once (default: the server's slot count for llamacpp, else 4).")
+    var concurrency: Int?
+
+    @Option(help: "Times missing or invalid items are asked again, in smaller batches.")
+    var reask: Int = 2
+
+    @OptionGroup var policyOptions: PolicyOptions
+
+    func validate() throws {
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be 1 or more") }
+        if reask < 0 { throw ValidationError("--reask must be 0 or more") }
+        if record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp)") }
+    }
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let version = try prompt.load()
+        let registry = BuiltinProviders.registry()
+        var options: [String: String] = [:]
+        if provider == "fixture" { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
+        let live = try registry.make(provider, configuration: ProviderConfiguration(
+            model: model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment))
+        let capabilities = try await live.prepare()
+        var middlewares: [any ProviderMiddleware] = []
+        if let record { middlewares.append(RecordingMiddleware(directory: URL(fileURLWithPath: record), mode: recordMode, providerName: provider)) }
+        let client = LLMClient(provider: live, middlewares: middlewares)
+        let configuration = RelabelConfiguration(
+            prompt: version, model: model, batchSize: batchSize, concurrency: concurrency ?? capabilities.parallelSlots ?? 4,
+            temperature: temperature, seed: seed, maxTokens: maxTokens, policy: policyOptions.policy, reaskRounds: reask)
+
+        let reader = try DatasetReader(path: dataset.dataset, format: dataset.format, policy: policyOptions.policy)
+        let outPath = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider)
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: outPath).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let writer = try AtomicFileWriter(path: outPath)
+        var read = 0
+        let summary = try await RelabelPipeline(client: client, configuration: configuration).run(
+            next: {
+                if let limit, read >= limit { return nil }
+                let item = try reader.next()
+                if item != nil { read += 1 }
+                return item
+            },
+            write: { batch in
+                for record in batch.records { try writer.writeLine(record.jsonLine) }
+                let ok = batch.records.filter { $0.outcome.relabel != nil }.count
+                FileHandle.standardError.write(Data("batch \(batch.index + 1): \(ok)/\(batch.records.count) relabeled, \(batch.summary.requests) request(s)\n".utf8))
+            })
+        try writer.commit()
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        print(SummaryReport.render(summary, prompt: version.id, provider: provider, model: model, seconds: seconds, output: outPath))
+        if summary.relabeled == 0 { throw ExitCode(1) }
+    }
+}
+
+/// The summary table printed after a run.
+enum SummaryReport {
+    static func render(_ s: RelabelSummary, prompt: String, provider: String, model: String, seconds: Double, output: String) -> String {
+        func rate(_ n: Int, of d: Int) -> String { d == 0 ? "n/a" : String(format: "%.1f%%", 100 * Double(n) / Double(d)) }
+        let failed = s.failedByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let rows: [[String]] = [
+            ["prompt", prompt], ["provider", "\(provider) (\(model))"],
+            ["items", String(s.items)],
+            ["relabeled", "\(s.relabeled) (\(rate(s.relabeled, of: s.items)))"],
+            ["failed", s.failed == 0 ? "0" : "\(s.failed) (\(failed))"],
+            ["unchanged", "\(rate(s.unchangedExact, of: s.relabeled)) exact, \(rate(s.unchangedWithin001, of: s.relabeled)) within 0.01 (of relabeled)"],
+            ["sum off", "\(s.sumOff) renormalised and flagged"],
+            ["requests", "\(s.requests) (\(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
+            ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; \(s.items == 0 ? "n/a" : String(format: "%.0f", Double(s.usage.totalTokens) / Double(s.items))) per item"],
+            ["wall time", String(format: "%.1f s", seconds)],
+            ["output", output],
+        ]
+        return Table.render(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n")
+    }
+}
