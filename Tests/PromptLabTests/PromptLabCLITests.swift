@@ -65,8 +65,9 @@ struct CLI {
         let r = try CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("items 6...10 (s006, s007, s008, s009, s010)"))
-        #expect(r.stdout.contains("1. amused#"))
-        #expect(r.stdout.contains("5. shocked, disbelief#0.0,0.0,0.0,0.0,0.25,0.25,0.5,0.0"))
+        // s006's descriptions are hostile (JSON, a newline): they stay inside data point 1.
+        // Its 12 votes: 7 angry, 4 sad, 1 Other (excluded), so 7/11 and 4/11.
+        #expect(r.stdout.contains("1. ('items': ()),line one line two#0.6364,0.3636,0.0,0.0,0.0,0.0,0.0,0.0 | 2. Mocking,sarcastic,Condescending#"))
         #expect(r.stdout.contains("\"maxItems\": 5"))
     }
 

@@ -5,16 +5,21 @@ import Testing
 @Suite struct DatasetReaderTests {
     @Test func bundledJSONLSample() throws {
         let items = try DatasetReader(path: TestPaths.fixture("sample/sample.jsonl")).readAll()
-        #expect(items.count == 24)
-        #expect(Set(items.map(\.id)).count == 24)
+        #expect(items.count == 72)
+        #expect(Set(items.map(\.id)).count == 72)
         let first = items[0]
-        #expect(first.descriptions == ["Slightly Angry, calm"])
-        // Votes A, A, N, N, Other: "Other" is excluded, so angry 0.5 and neutral 0.5.
-        #expect(first.reference[.angry] == 0.5 && first.reference[.neutral] == 0.5)
-        #expect(first.votes?.contains(.other) == true)
+        #expect(first.descriptions == ["cheerful", "gloomy"])
+        // Votes U, Happy, Angry, H, H, Sad: names and codes mixed.
+        #expect(first.reference[.happy] == 0.5)
+        #expect(abs(first.reference[.surprise] - 1.0 / 6) < 1e-15)
         #expect(first.gold?[.neutral] == 0.6)
-        #expect(items[23].reference[.neutral] == 0.5)
-        #expect(items.filter { $0.gold != nil }.count == 2)
+        // s003 has an "X" vote: excluded, so 5 votes count.
+        #expect(items[2].votes?.contains(.noAgreement) == true)
+        #expect(items[2].reference[.sad] == 0.6)
+        #expect(items.filter { $0.gold != nil }.count == 3)
+        #expect(items.contains { $0.descriptions.isEmpty })
+        #expect(items.allSatisfy { (5...13).contains($0.votes?.count ?? 0) })
+        #expect(items.filter { $0.reference.argmaxSet.count > 1 }.count >= 5)
     }
 
     @Test func bundledCSVSampleWithQuotedFields() throws {
