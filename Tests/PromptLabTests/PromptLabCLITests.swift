@@ -102,3 +102,63 @@ struct CLI {
         #expect(r.stderr.contains("known: paper-no-reason, paper-reason"))
     }
 }
+
+@Suite struct RelabelCLITests {
+    static func datasetIDs() throws -> [String] {
+        try String(contentsOf: CLI.repository.appendingPathComponent("fixtures/sample/sample.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { line in
+                let start = line.range(of: "\"id\": \"")!.upperBound
+                return String(line[start...].prefix { $0 != "\"" })
+            }
+    }
+
+    @Test(arguments: ["paper-reason", "paper-no-reason"])
+    func replaysTheBundledRecordingsOfTheRealModel(_ prompt: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
+        let r = try CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", prompt, "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.range(of: #"items\s+72"#, options: .regularExpression) != nil)
+        #expect(r.stdout.contains("provider   fixture (gemma3-270m-q4_k_m)"))
+        #expect(r.stdout.contains("output     \(out)"))
+        #expect(r.stderr.isEmpty)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 72)
+        let ids = lines.map { line -> String in
+            let start = line.range(of: "{\"id\":\"")!.upperBound
+            return String(line[start...].prefix { $0 != "\"" })
+        }
+        #expect(ids == (try Self.datasetIDs()))
+        #expect(lines.allSatisfy { $0.contains("\"status\":\"relabeled\"") || $0.contains("\"failure\":{\"kind\":") })
+        #expect(lines.allSatisfy { $0.contains("\"prompt\":\"\(prompt)@") && $0.contains("\"provider\":\"fixture\"") })
+    }
+
+    @Test func providersAreListed() throws {
+        let r = try CLI.run(["providers"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("fixture") && r.stdout.contains("llamacpp"))
+    }
+
+    @Test func badRelabelInvocationsFailCleanlyWithoutOutput() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
+        let cases: [([String], String)] = [
+            (["--provider", "nope"], "Unknown provider 'nope'"),
+            (["--fixtures", "/nonexistent"], "does not exist"),
+            (["--record", "/tmp/x"], "--record needs a live provider"),
+            (["--batch-size", "0"], "--batch-size must be 1 or more"),
+            (["--seed", "7"], "No recording for request"),
+        ]
+        for (arguments, message) in cases {
+            let r = try CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "3", "--out", out, "--quiet"] + arguments)
+            if message.hasPrefix("No recording") {
+                // A seed that was never recorded: every item fails with the reason, nothing relabeled, exit 1.
+                #expect(r.status == 1)
+                #expect(try String(contentsOfFile: out, encoding: .utf8).contains(message))
+                try FileManager.default.removeItem(atPath: out)
+            } else {
+                #expect(r.status != 0, "\(arguments)")
+                #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: out))
+            }
+        }
+    }
+}

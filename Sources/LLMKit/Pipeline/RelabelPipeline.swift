@@ -191,7 +191,8 @@ public struct RelabelPipeline: Sendable {
                 let chunk = Array(again[position..<min(again.count, position + size)])
                 let (records, sub) = await relabel(chunk, round: round + 1)
                 summary.add(sub.withoutItemCounts())
-                for (offset, record) in records.enumerated() where record.outcome.relabel != nil {
+                // The latest answer decides: relabeled, or the reason of the last failure.
+                for (offset, record) in records.enumerated() {
                     outcomes[retry[position + offset]] = record.outcome
                 }
                 position += size

@@ -63,6 +63,9 @@ struct RelabelCommand: AsyncParsableCommand {
 
     @OptionGroup var policyOptions: PolicyOptions
 
+    @Flag(help: "Do not print a line per finished batch on stderr.")
+    var quiet = false
+
     func validate() throws {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more") }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
@@ -101,6 +104,7 @@ struct RelabelCommand: AsyncParsableCommand {
             },
             write: { batch in
                 for record in batch.records { try writer.writeLine(record.jsonLine) }
+                guard !quiet else { return }
                 let ok = batch.records.filter { $0.outcome.relabel != nil }.count
                 FileHandle.standardError.write(Data("batch \(batch.index + 1): \(ok)/\(batch.records.count) relabeled, \(batch.summary.requests) request(s)\n".utf8))
             })

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# End to end with a real local model: installs and starts llama-server with Gemma 3 270M
+# (scripts/llama-server), relabels a slice of the bundled sample through `promptlab relabel
+# --provider llamacpp`, checks that every item came back relabeled or failed with its reason
+# (none lost, none twice) and that the server really generated tokens, then stops the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIMIT=${E2E_LIMIT:-12}
+BATCH=${E2E_BATCH:-6}
+PORT=${E2E_PORT:-8080}
+OUT=out/e2e.relabeled.jsonl
+export LLAMA_PORT=$PORT
+
+scripts/llama-server start --port "$PORT" --slots 2
+trap 'scripts/llama-server stop' EXIT
+
+metric() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print int($2) }'; }
+before=$(metric llamacpp:tokens_predicted_total)
+
+swift build -q
+.build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" \
+    --dataset fixtures/sample/sample.jsonl --limit "$LIMIT" --batch-size "$BATCH" --out "$OUT"
+
+python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$OUT" --limit "$LIMIT"
+after=$(metric llamacpp:tokens_predicted_total)
+echo "e2e: the server generated $((after - before)) tokens for this run ($(metric llamacpp:prompt_tokens_total) prompt tokens processed since start)"
+if [ "$((after - before))" -le 0 ]; then echo "e2e: FAILED: the server generated no tokens" >&2; exit 1; fi
+echo "e2e: passed"
