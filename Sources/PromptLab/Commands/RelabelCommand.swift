@@ -28,11 +28,7 @@ struct RelabelCommand: AsyncParsableCommand {
     @Option(help: "Server base URL (llamacpp: default $LLAMA_SERVER_URL or http://127.0.0.1:8080).")
     var baseURL: String?
 
-    @Option(help: "Items per request (default: the prompt version's batch size, 30 in the paper).")
-    var batchSize: Int?
-
-    @Option(help: "Relabel only the first N items.")
-    var limit: Int?
+    @OptionGroup var slice: SliceOptions
 
     @Option(help: ArgumentHelp("Output file (relabeled JSONL). Default: out/<dataset>.<prompt>.<provider>.jsonl", valueName: "file"))
     var out: String?
@@ -67,8 +63,6 @@ struct RelabelCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be 1 or more") }
         if reask < 0 { throw ValidationError("--reask must be 0 or more") }
         if record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp)") }
@@ -87,7 +81,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if let record { middlewares.append(RecordingMiddleware(directory: URL(fileURLWithPath: record), mode: recordMode, providerName: provider)) }
         let client = LLMClient(provider: live, middlewares: middlewares)
         let configuration = RelabelConfiguration(
-            prompt: version, model: model, batchSize: batchSize, concurrency: concurrency ?? capabilities.parallelSlots ?? 4,
+            prompt: version, model: model, batchSize: slice.batchSize, concurrency: concurrency ?? capabilities.parallelSlots ?? 4,
             temperature: temperature, seed: seed, maxTokens: maxTokens, policy: policyOptions.policy, reaskRounds: reask)
 
         let reader = try DatasetReader(path: dataset.dataset, format: dataset.format, policy: policyOptions.policy)
@@ -97,7 +91,7 @@ struct RelabelCommand: AsyncParsableCommand {
         var read = 0
         let summary = try await RelabelPipeline(client: client, configuration: configuration).run(
             next: {
-                if let limit, read >= limit { return nil }
+                if let limit = slice.limit, read >= limit { return nil }
                 let item = try reader.next()
                 if item != nil { read += 1 }
                 return item
@@ -109,7 +103,8 @@ struct RelabelCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("batch \(batch.index + 1): \(ok)/\(batch.records.count) relabeled, \(batch.summary.requests) request(s)\n".utf8))
             })
         try writer.commit()
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        let elapsed = (ContinuousClock.now - started).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         print(SummaryReport.render(summary, prompt: version.id, provider: provider, model: model, seconds: seconds, output: outPath))
         if summary.relabeled == 0 { throw ExitCode(1) }
     }

@@ -14,30 +14,24 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Which batch to show, 1-based.")
     var batch: Int = 1
 
-    @Option(help: "Items per batch (default: the prompt version's batch size).")
-    var batchSize: Int?
-
-    @Option(help: "Use only the first N items of the dataset.")
-    var limit: Int?
+    @OptionGroup var slice: SliceOptions
 
     @Flag(help: "Print the request as canonical JSON (what is hashed for fixtures and the cache) instead of text.")
     var json = false
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be 1 or more") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
 
     func run() throws {
         let version = try prompt.load()
-        let size = batchSize ?? version.batchSize
+        let size = slice.batchSize ?? version.batchSize
         let reader = try DatasetReader(path: dataset.dataset, format: dataset.format)
         var items: [DatasetItem] = []
         var index = 0
         let first = (batch - 1) * size
         while items.count < size, let item = try reader.next() {
-            if let limit, index >= limit { break }
+            if let limit = slice.limit, index >= limit { break }
             if index >= first { items.append(item) }
             index += 1
         }

@@ -2,22 +2,23 @@ import Foundation
 
 /// Where bundled files are, relative to the checkout promptlab was built in.
 enum Locations {
-    /// The checkout: the current folder when it has `fixtures/`, else found from the executable
-    /// (`.build/<config>/promptlab`).
-    static func checkout() -> URL? {
+    /// The checkout holding `relative`: the current folder when it has it, else the checkout
+    /// promptlab was built in (found from the executable, `.build/<config>/promptlab`).
+    static func checkout(containing relative: String) -> URL? {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent("fixtures/recordings").path) { return cwd }
+        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent(relative).path) { return cwd }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             dir = dir.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("fixtures/recordings").path) { return dir }
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent(relative).path) { return dir }
         }
         return nil
     }
 
     /// The bundled recordings of the real Gemma 3 270M model.
     static func bundledRecordings() -> String {
-        (checkout() ?? URL(fileURLWithPath: ".")).appendingPathComponent("fixtures/recordings/gemma3-270m").path
+        let relative = "fixtures/recordings/gemma3-270m"
+        return (checkout(containing: relative) ?? URL(fileURLWithPath: ".")).appendingPathComponent(relative).path
     }
 
     /// `out/<dataset stem>.<prompt>.<provider>.jsonl`

@@ -15,16 +15,7 @@ struct PromptDirectoryOptions: ParsableArguments {
         var dirs: [URL] = []
         if let env = ProcessInfo.processInfo.environment["PROMPTLAB_PROMPTS_DIR"], !env.isEmpty { dirs.append(URL(fileURLWithPath: env)) }
         dirs.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("prompts"))
-        // .build/<config>/promptlab -> the checkout's prompts/
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            dir = dir.deletingLastPathComponent()
-            let candidate = dir.appendingPathComponent("prompts")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("paper-reason.prompt").path) {
-                dirs.append(candidate)
-                break
-            }
-        }
+        if let checkout = Locations.checkout(containing: "prompts/paper-reason.prompt") { dirs.append(checkout.appendingPathComponent("prompts")) }
         var seen: Set<String> = []
         return PromptLibrary(directories: dirs.filter { seen.insert($0.standardizedFileURL.path).inserted })
     }
@@ -50,6 +41,20 @@ struct DatasetOptions: ParsableArguments {
 }
 
 extension DatasetFormat: ExpressibleByArgument {}
+
+/// How much of a dataset, in what batches.
+struct SliceOptions: ParsableArguments {
+    @Option(help: "Items per request (default: the prompt version's batch size, 30 in the paper).")
+    var batchSize: Int?
+
+    @Option(help: "Use only the first N items of the dataset.")
+    var limit: Int?
+
+    func validate() throws {
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be 1 or more") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+    }
+}
 
 /// The renormalisation policy for values whose sum is not 1.
 struct PolicyOptions: ParsableArguments {
