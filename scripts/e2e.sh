@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LIMIT=${E2E_LIMIT:-12}
 BATCH=${E2E_BATCH:-6}
-PORT=${E2E_PORT:-8080}
+PORT=${E2E_PORT:-18080}
 OUT=out/e2e.relabeled.jsonl
 export LLAMA_PORT=$PORT
 
