@@ -53,7 +53,7 @@ e2e: deps
 ## record: re-record the bundled recordings from a real llama-server (see README)
 record: deps
 	$(SWIFT) build
-	scripts/llama-server start
+	scripts/llama-server start --port 8080
 	rm -rf fixtures/recordings/gemma3-270m
 	for p in paper-reason paper-no-reason; do \
 	  .build/debug/promptlab relabel --provider llamacpp --dataset fixtures/sample/sample.jsonl --prompt $$p \

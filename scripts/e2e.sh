@@ -12,7 +12,7 @@ OUT=out/e2e.relabeled.jsonl
 export LLAMA_PORT=$PORT
 
 scripts/llama-server start --port "$PORT" --slots 2
-trap 'scripts/llama-server stop' EXIT
+trap 'scripts/llama-server stop --port "$PORT"' EXIT
 
 metric() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print int($2) }'; }
 before=$(metric llamacpp:tokens_predicted_total)

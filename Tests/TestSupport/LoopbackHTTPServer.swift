@@ -85,15 +85,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Stops accepting and closes every open connection.
+    /// Stops accepting and closes every open connection. Safe to call more than once: the
+    /// sockets are shut down once, under the lock, so a descriptor number that the system has
+    /// since given to another socket is never touched.
     public func stop() {
-        let sockets = counters.withLock { c -> Set<Int32> in
-            if c.stopped { return [] }
+        counters.withLock { c in
+            guard !c.stopped else { return }
             c.stopped = true
-            return c.openSockets
+            shutdown(listener, Int32(SHUT_RDWR))
+            for fd in c.openSockets { shutdown(fd, Int32(SHUT_RDWR)) }
         }
-        shutdown(listener, Int32(SHUT_RDWR))
-        for fd in sockets { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {
