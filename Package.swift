@@ -61,12 +61,13 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["LLMKit"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LLMKitTests",
-            dependencies: ["LLMKit"],
+            dependencies: ["LLMKit", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,9 +6,12 @@ public enum BuiltinProviders {
     /// Option key: the fixtures folder of the `fixture` provider.
     public static let fixturesOption = "fixtures"
 
-    /// A registry with `llamacpp` and `fixture`.
+    /// A registry with `openai`, `llamacpp` and `fixture`.
     public static func registry() -> ProviderRegistry {
         var registry = ProviderRegistry()
+        registry.register("openai", summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; --base-url or OPENAI_BASE_URL)") { config in
+            try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL)
+        }
         registry.register("llamacpp", summary: "a running llama.cpp llama-server (--base-url or LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL))") { config in
             LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"] ?? LlamaCppProvider.defaultBaseURL)
         }

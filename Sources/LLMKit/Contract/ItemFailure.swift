@@ -22,7 +22,11 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case notJSON = "not_json"
         /// The answer breaks the schema in another way (wrong type, not an object, ...).
         case schemaViolation = "schema_violation"
-        /// The provider failed (transport, HTTP error, truncation, refusal) after any retries.
+        /// The answer was cut off (`finish_reason: length`) even for a single item.
+        case truncated
+        /// The model refused, or a content filter stopped the answer.
+        case refused
+        /// The provider failed (transport, HTTP error) after any retries.
         case providerError = "provider_error"
     }
 

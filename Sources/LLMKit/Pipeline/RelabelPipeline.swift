@@ -40,7 +40,10 @@ public struct RelabelSummary: Sendable, Equatable {
     public var unchangedWithin001 = 0
     /// Relabeled items whose raw sum was off by more than the tolerance.
     public var sumOff = 0
+    /// Logical requests (batches and re-asks).
     public var requests = 0
+    /// HTTP attempts, retries included.
+    public var attempts = 0
     /// Items asked again after a missing or invalid answer.
     public var reasked = 0
     /// Answers whose JSON had prose or a code fence around it.
@@ -60,6 +63,7 @@ public struct RelabelSummary: Sendable, Equatable {
         unchangedWithin001 += other.unchangedWithin001
         sumOff += other.sumOff
         requests += other.requests
+        attempts += other.attempts
         reasked += other.reasked
         answersWithStrippedText += other.answersWithStrippedText
         strayEntries += other.strayEntries
@@ -73,7 +77,9 @@ public struct RelabelSummary: Sendable, Equatable {
 ///
 /// Per batch: a provider error (after the client's middlewares, e.g. retries) fails every item
 /// of the batch with kind `provider_error`; a truncated answer (`finish_reason: length`) splits
-/// the batch in two instead of asking the same size again; a refusal fails the batch; items
+/// the batch in two instead of asking the same size again (`truncated` when even one item is
+/// cut off); a refusal or content filter fails the batch with `refused`; these are decided from
+/// the finish reason and refusal before any parsing. Items
 /// whose entry was missing or invalid are asked again in smaller batches
 /// (``RelabelConfiguration/reaskRounds``). Every input item ends as exactly one record.
 public struct RelabelPipeline: Sendable {
@@ -149,6 +155,7 @@ public struct RelabelPipeline: Sendable {
         var outcomes: [ItemOutcome]
         do {
             let response = try await client.complete(request)
+            summary.attempts += response.attempts
             if let usage = response.usage { summary.usage = usage }
             switch response.finishReason {
             case .length where items.count > 1:
@@ -159,12 +166,12 @@ public struct RelabelPipeline: Sendable {
                 summary.add(b)
                 return (first + second, summary)
             case .length:
-                outcomes = Array(repeating: .failed(ItemFailure(.providerError, "the answer was cut off (finish_reason: length) even for a single item; raise the token limit")), count: items.count)
+                outcomes = Array(repeating: .failed(ItemFailure(.truncated, "the answer was cut off (finish_reason: length) even for a single item; raise the token limit")), count: items.count)
             case .contentFilter:
-                outcomes = Array(repeating: .failed(ItemFailure(.providerError, "a content filter stopped the answer")), count: items.count)
+                outcomes = Array(repeating: .failed(ItemFailure(.refused, "a content filter stopped the answer")), count: items.count)
             default:
                 if let refusal = response.refusal, !refusal.isEmpty {
-                    outcomes = Array(repeating: .failed(ItemFailure(.providerError, "the model refused: \(refusal)")), count: items.count)
+                    outcomes = Array(repeating: .failed(ItemFailure(.refused, "the model refused: \(refusal)")), count: items.count)
                 } else {
                     let parsed = BatchResponseParser(count: items.count, expectsReason: configuration.prompt.asksForReason, policy: configuration.policy)
                         .parse(response.text ?? "")
@@ -174,13 +181,14 @@ public struct RelabelPipeline: Sendable {
                 }
             }
         } catch {
+            summary.attempts += error.context.attempt ?? 1
             outcomes = Array(repeating: .failed(ItemFailure(.providerError, error.description)), count: items.count)
         }
 
         // Ask again, in smaller batches, for items whose answer was missing or invalid.
         let retry = outcomes.indices.filter { i in
             guard let f = outcomes[i].failure else { return false }
-            return f.kind != .providerError
+            return ![.providerError, .truncated, .refused].contains(f.kind)
         }
         if !retry.isEmpty && round < configuration.reaskRounds {
             let size = max(1, (min(items.count, configuration.batchSize) + 1) / 2)

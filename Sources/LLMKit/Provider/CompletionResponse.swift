@@ -81,6 +81,8 @@ public struct CompletionResponse: Sendable, Hashable {
     public var timings: ServerTimings?
     /// The model that answered, as the server names it.
     public var model: String?
+    /// OpenAI's `system_fingerprint`: the backend configuration that answered.
+    public var systemFingerprint: String?
     /// Response headers that matter for retries, rate limits and support (lower-case names):
     /// see ``CompletionResponse/keptHeaderNames``.
     public var headers: [String: String]

@@ -47,12 +47,14 @@ public enum ChatCompletionsWire {
                           predictedTokens: t["predicted_n"]?.intValue ?? 0, predictedMilliseconds: t["predicted_ms"]?.doubleValue ?? 0,
                           cachedTokens: t["cache_n"]?.intValue ?? 0)
         }
-        return CompletionResponse(
+        var decoded = CompletionResponse(
             text: message?["content"]?.stringValue,
             finishReason: FinishReason(choice["finish_reason"]?.stringValue ?? "stop"),
             refusal: message?["refusal"]?.stringValue,
             usage: usage, timings: timings, model: body["model"]?.stringValue,
             headers: response.headers, raw: raw)
+        decoded.systemFingerprint = body["system_fingerprint"]?.stringValue
+        return decoded
     }
 
     /// Maps an error status and the `{"error": {"message", "type", "code"}}` envelope to an ``LLMError``.

@@ -1,0 +1,100 @@
+public import Logging
+
+/// When and how long to wait before sending a failed request again.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Attempts in all, the first included (1 means no retry).
+    public var maxAttempts: Int
+    /// The delay before the first retry; doubled for each further one.
+    public var base: Duration
+    /// The longest computed delay.
+    public var cap: Duration
+    /// Up to this fraction is taken off each computed delay at random (0.25: 75-100%).
+    public var jitter: Double
+    /// The longest delay a server may ask for; longer requests are capped to this.
+    public var maximumServerDelay: Duration
+
+    public init(maxAttempts: Int, base: Duration = .milliseconds(500), cap: Duration = .seconds(8), jitter: Double = 0.25, maximumServerDelay: Duration = .seconds(60)) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.base = base
+        self.cap = cap
+        self.jitter = min(1, max(0, jitter))
+        self.maximumServerDelay = maximumServerDelay
+    }
+
+    /// Never retry.
+    public static let none = RetryPolicy(maxAttempts: 1)
+
+    /// Exponential backoff `min(base * 2^(n-1), cap) * (1 - jitter * random)`; the defaults are
+    /// openai-python's (3 attempts, 0.5 s doubling to 8 s, 25% jitter).
+    public static func exponential(maxAttempts: Int = 3, base: Duration = .milliseconds(500), cap: Duration = .seconds(8),
+                                   jitter: Double = 0.25, maximumServerDelay: Duration = .seconds(60)) -> RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts, base: base, cap: cap, jitter: jitter, maximumServerDelay: maximumServerDelay)
+    }
+
+    /// The computed delay before retry number `retry` (1-based), with `random` in [0, 1).
+    public func backoff(retry: Int, random: Double) -> Duration {
+        let exponent = Double(1 << min(30, max(0, retry - 1)))
+        let raw = min(base.seconds * exponent, cap.seconds)
+        return .seconds(double: raw * (1 - jitter * random))
+    }
+}
+
+/// Sends a request again when the error says it may succeed (``LLMError/isRetryable``), after
+/// the delay the server asked for (`retry-after-ms`, `retry-after`, `x-ratelimit-reset-*`,
+/// capped) or the policy's backoff. Obeys `x-should-retry`. Never retries exhausted quota,
+/// authentication or bad requests. Each attempt is logged; the response's ``CompletionResponse/attempts``
+/// and the error's ``LLMError/Context/attempt`` say how many were made.
+public struct RetryMiddleware: ProviderMiddleware {
+    public let policy: RetryPolicy
+    let clock: any MiddlewareClock
+    let logger: Logger
+    let random: @Sendable () -> Double
+
+    public init(policy: RetryPolicy = .exponential(), clock: any MiddlewareClock = SystemMiddlewareClock(),
+                logger: Logger = Logger(label: "llmkit.retry"), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.policy = policy
+        self.clock = clock
+        self.logger = logger
+        self.random = random
+    }
+
+    /// Whether `error` should be retried, and after how long; `nil` means give up.
+    public func delay(after error: LLMError, retry: Int) -> Duration? {
+        switch error.kind {
+        case .quotaExhausted, .authentication, .badRequest, .permissionDenied, .notFound, .cancelled, .configuration:
+            return nil
+        default: break
+        }
+        let headers = error.raw?.headers ?? [:]
+        switch headers["x-should-retry"]?.lowercased() {
+        case "false": return nil
+        case "true": break
+        default: guard error.isRetryable else { return nil }
+        }
+        if let asked = RateLimitHeaders.requestedDelay(headers, now: clock.wallTime()) {
+            return min(asked, policy.maximumServerDelay)
+        }
+        if case .rateLimited(let seconds?) = error.kind { return min(.seconds(double: seconds), policy.maximumServerDelay) }
+        return policy.backoff(retry: retry, random: random())
+    }
+
+    public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
+        var attempt = 1
+        while true {
+            do {
+                var response = try await next(request)
+                response.attempts = attempt
+                return response
+            } catch var error as LLMError {
+                error.context.attempt = attempt
+                guard attempt < policy.maxAttempts, let wait = delay(after: error, retry: attempt) else {
+                    if attempt > 1 { logger.warning("giving up after \(attempt) attempts: \(error.description)") }
+                    throw error
+                }
+                logger.info("attempt \(attempt) failed (\(error.kindName)); retrying in \(wait)", metadata: ["request": .string(String(request.canonicalHash.prefix(12)))])
+                try await clock.sleep(for: wait)
+                attempt += 1
+            }
+        }
+    }
+}
