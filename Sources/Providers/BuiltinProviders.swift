@@ -10,10 +10,13 @@ public enum BuiltinProviders {
     public static func registry() -> ProviderRegistry {
         var registry = ProviderRegistry()
         registry.register("openai", summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; --base-url or OPENAI_BASE_URL)") { config in
-            try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL)
+            var provider = try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL)
+            if let timeout = config.requestTimeout { provider.requestTimeout = timeout }
+            return provider
         }
         registry.register("llamacpp", summary: "a running llama.cpp llama-server (--base-url or LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL))") { config in
-            LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"] ?? LlamaCppProvider.defaultBaseURL)
+            LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"] ?? LlamaCppProvider.defaultBaseURL,
+                             requestTimeout: config.requestTimeout ?? 600)
         }
         registry.register("fixture", summary: "replays recorded answers from --fixtures DIR: no server, no network") { config in
             guard let dir = config.options[fixturesOption] else {

@@ -35,11 +35,14 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// JSON pointer into the answer, when the failure has a location (`/items/3/fear`).
     public var path: String?
+    /// For `provider_error`: the provider error's kind (`rate_limited`, `timeout`, ...).
+    public var code: String?
 
-    public init(_ kind: Kind, _ message: String, path: String? = nil) {
+    public init(_ kind: Kind, _ message: String, path: String? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.path = path
+        self.code = code
     }
 
     public var description: String {

@@ -43,7 +43,9 @@ public struct RelabeledRecord: Sendable, Hashable {
         object["provider"] = .string(provider)
         object["model"] = .string(model)
         if case .failed(let f) = outcome {
-            object["failure"] = ["kind": .string(f.kind.rawValue), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
+            var failure: JSONObject = ["kind": .string(f.kind.rawValue), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
+            if let code = f.code { failure["code"] = .string(code) }
+            object["failure"] = .object(failure)
         }
         return .object(object)
     }
@@ -88,7 +90,7 @@ public struct RelabeledRecord: Sendable, Hashable {
             guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(rawValue: kindName) else {
                 throw fail("failure", "unknown failure kind \(f["kind"]?.description ?? "(missing)")")
             }
-            outcome = .failed(ItemFailure(kind, f["message"]?.stringValue ?? "", path: f["path"]?.stringValue))
+            outcome = .failed(ItemFailure(kind, f["message"]?.stringValue ?? "", path: f["path"]?.stringValue, code: f["code"]?.stringValue))
         case let other:
             throw fail("status", "must be 'relabeled' or 'failed', not '\(other)'")
         }

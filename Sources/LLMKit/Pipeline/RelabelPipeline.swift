@@ -34,6 +34,8 @@ public struct RelabelSummary: Sendable, Equatable {
     public var relabeled = 0
     /// Failed items by ``ItemFailure/Kind`` raw value.
     public var failedByKind: [String: Int] = [:]
+    /// Items that failed with `provider_error`, by the provider error's kind (``LLMError/kindName``).
+    public var providerErrors: [String: Int] = [:]
     /// Relabeled items whose adjusted distribution equals the reference (max |p - r| <= 1e-6).
     public var unchangedExact = 0
     /// Relabeled items within 0.01 of the reference.
@@ -59,6 +61,7 @@ public struct RelabelSummary: Sendable, Equatable {
         items += other.items
         relabeled += other.relabeled
         for (k, v) in other.failedByKind { failedByKind[k, default: 0] += v }
+        for (k, v) in other.providerErrors { providerErrors[k, default: 0] += v }
         unchangedExact += other.unchangedExact
         unchangedWithin001 += other.unchangedWithin001
         sumOff += other.sumOff
@@ -182,7 +185,7 @@ public struct RelabelPipeline: Sendable {
             }
         } catch {
             summary.attempts += error.context.attempt ?? 1
-            outcomes = Array(repeating: .failed(ItemFailure(.providerError, error.description)), count: items.count)
+            outcomes = Array(repeating: .failed(ItemFailure(.providerError, error.description, code: error.kindName)), count: items.count)
         }
 
         // Ask again, in smaller batches, for items whose answer was missing or invalid.
@@ -222,6 +225,7 @@ public struct RelabelPipeline: Sendable {
                 if r.sumWasOff { summary.sumOff += 1 }
             case .failed(let f):
                 summary.failedByKind[f.kind.rawValue, default: 0] += 1
+                if f.kind == .providerError { summary.providerErrors[f.code ?? "unknown", default: 0] += 1 }
             }
         }
         return (records, summary)
@@ -235,9 +239,27 @@ extension RelabelSummary {
         s.items = 0
         s.relabeled = 0
         s.failedByKind = [:]
+        s.providerErrors = [:]
         s.unchangedExact = 0
         s.unchangedWithin001 = 0
         s.sumOff = 0
         return s
+    }
+}
+
+extension RelabelSummary {
+    /// The summary as JSON (`promptlab relabel --summary-json`): stable keys, documented in the README.
+    public func json(seconds: Double, output: String, prompt: String, provider: String, model: String) -> JSONValue {
+        func counts(_ d: [String: Int]) -> JSONValue { .object(JSONObject(d.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })) }
+        return [
+            "prompt": .string(prompt), "provider": .string(provider), "model": .string(model),
+            "items": .int(items), "relabeled": .int(relabeled), "failed": .int(failed),
+            "failed_by_kind": counts(failedByKind), "provider_errors": counts(providerErrors),
+            "unchanged_exact": .int(unchangedExact), "unchanged_within_0_01": .int(unchangedWithin001), "sum_off": .int(sumOff),
+            "requests": .int(requests), "attempts": .int(attempts), "reasked": .int(reasked),
+            "stray_entries": .int(strayEntries), "answers_with_stripped_text": .int(answersWithStrippedText),
+            "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens), "cached_tokens": .int(usage.cachedTokens),
+            "wall_seconds": .double(seconds), "output": .string(output),
+        ]
     }
 }

@@ -8,12 +8,15 @@ public struct ProviderConfiguration: Sendable {
     public var options: [String: String]
     /// The environment to read keys and URLs from (a copy, so tests can supply their own).
     public var environment: [String: String]
+    /// Seconds allowed for one request, when given.
+    public var requestTimeout: Double?
 
-    public init(model: String? = nil, baseURL: String? = nil, options: [String: String] = [:], environment: [String: String] = [:]) {
+    public init(model: String? = nil, baseURL: String? = nil, options: [String: String] = [:], environment: [String: String] = [:], requestTimeout: Double? = nil) {
         self.model = model
         self.baseURL = baseURL
         self.options = options
         self.environment = environment
+        self.requestTimeout = requestTimeout
     }
 }
 

@@ -57,6 +57,21 @@ struct RelabelCommand: AsyncParsableCommand {
     @Option(help: "Times missing or invalid items are asked again, in smaller batches.")
     var reask: Int = 2
 
+    @Option(help: "Seconds allowed for one request (connect, send, answer).")
+    var timeout: Double = 600
+
+    @Option(help: "Attempts per request, the first included, for errors worth retrying (429, 5xx, timeouts, resets).")
+    var maxAttempts: Int = 3
+
+    @Option(help: "Client-side limit: requests per minute (waits instead of being refused).")
+    var rpm: Double?
+
+    @Option(help: "Client-side limit: tokens per minute (estimated before sending, corrected by the reported usage).")
+    var tpm: Double?
+
+    @Option(help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "file"))
+    var summaryJSON: String?
+
     @OptionGroup var policyOptions: PolicyOptions
 
     @Flag(help: "Do not print a line per finished batch on stderr.")
@@ -65,6 +80,10 @@ struct RelabelCommand: AsyncParsableCommand {
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be 1 or more") }
         if reask < 0 { throw ValidationError("--reask must be 0 or more") }
+        if !(timeout > 0) { throw ValidationError("--timeout must be more than 0 seconds") }
+        if maxAttempts < 1 { throw ValidationError("--max-attempts must be 1 or more") }
+        if let rpm, !(rpm > 0) { throw ValidationError("--rpm must be more than 0") }
+        if let tpm, !(tpm > 0) { throw ValidationError("--tpm must be more than 0") }
         if record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp)") }
     }
 
@@ -75,9 +94,14 @@ struct RelabelCommand: AsyncParsableCommand {
         var options: [String: String] = [:]
         if provider == "fixture" { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
         let live = try registry.make(provider, configuration: ProviderConfiguration(
-            model: model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment))
+            model: model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment, requestTimeout: timeout))
         let capabilities = try await live.prepare()
-        var middlewares: [any ProviderMiddleware] = []
+        // Outermost first: every attempt of a retry waits for the rate limiter, and every
+        // answer (errors included) is recorded in order.
+        var middlewares: [any ProviderMiddleware] = [RetryMiddleware(policy: .exponential(maxAttempts: maxAttempts))]
+        if rpm != nil || tpm != nil {
+            middlewares.append(RateLimitMiddleware(limiter: RateLimiter(limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm))))
+        }
         if let record { middlewares.append(RecordingMiddleware(directory: URL(fileURLWithPath: record), mode: recordMode, providerName: provider)) }
         let client = LLMClient(provider: live, middlewares: middlewares)
         let configuration = RelabelConfiguration(
@@ -106,6 +130,11 @@ struct RelabelCommand: AsyncParsableCommand {
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         print(SummaryReport.render(summary, prompt: version.id, provider: provider, model: model, seconds: seconds, output: outPath))
+        if let summaryJSON {
+            let writer = try AtomicFileWriter(path: summaryJSON)
+            try writer.writeLine(JSONSerializer.string(summary.json(seconds: seconds, output: outPath, prompt: version.id, provider: provider, model: model), style: .pretty))
+            try writer.commit()
+        }
         if summary.relabeled == 0 { throw ExitCode(1) }
     }
 }
@@ -120,9 +149,10 @@ enum SummaryReport {
             ["items", String(s.items)],
             ["relabeled", "\(s.relabeled) (\(rate(s.relabeled, of: s.items)))"],
             ["failed", s.failed == 0 ? "0" : "\(s.failed) (\(failed))"],
+            ["provider errors", s.providerErrors.isEmpty ? "none" : s.providerErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " (items)"],
             ["unchanged", "\(rate(s.unchangedExact, of: s.relabeled)) exact, \(rate(s.unchangedWithin001, of: s.relabeled)) within 0.01 (of relabeled)"],
             ["sum off", "\(s.sumOff) renormalised and flagged"],
-            ["requests", "\(s.requests) (\(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
+            ["requests", "\(s.requests) (\(s.attempts) HTTP attempts; \(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
             ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; \(s.items == 0 ? "n/a" : String(format: "%.0f", Double(s.usage.totalTokens) / Double(s.items))) per item"],
             ["wall time", String(format: "%.1f s", seconds)],
             ["output", output],

@@ -138,6 +138,6 @@ import Testing
         // The kinds the parser itself produces; provider_error comes from the pipeline.
         let produced: Set<ItemFailure.Kind> = [.missingIndex, .duplicateIndex, .indexOutOfRange, .wrongKey, .valueOutOfRange,
                                                .nonFiniteValue, .zeroSum, .sumOutOfTolerance, .notJSON, .schemaViolation]
-        #expect(produced.union([.providerError]) == Set(ItemFailure.Kind.allCases))
+        #expect(produced.union([.providerError, .truncated, .refused]) == Set(ItemFailure.Kind.allCases), "provider_error, truncated and refused come from the pipeline")
     }
 }
