@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LLMKit", targets: ["LLMKit"]),
         .library(name: "Providers", targets: ["Providers"]),
         .executable(name: "promptlab", targets: ["PromptLab"]),
+        .executable(name: "fault-server", targets: ["FaultServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,6 +60,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "FaultServer",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["LLMKit"],
@@ -77,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PromptLabTests",
-            dependencies: ["PromptLab", "LLMKit"],
+            dependencies: ["PromptLab", "LLMKit", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import LLMKit
 
 /// Runs the built `promptlab` executable as a user would.
 struct CLI {
@@ -160,5 +162,71 @@ struct CLI {
                 #expect(!FileManager.default.fileExists(atPath: out))
             }
         }
+    }
+}
+
+/// The acceptance run of the resilience issue: 3,000 items through `promptlab relabel
+/// --provider openai` against the fault server with a mixed fault mix.
+@Suite struct FaultMixCLITests {
+    @Test func threeThousandItemsUnderMixedFaultsNoneLostNoneTwice() throws {
+        var configuration = FaultServer.Configuration()
+        configuration.seed = 2026
+        configuration.slowDelay = 1.5
+        configuration.retryAfter = 0.02
+        configuration.mix = [
+            // 22% rate limits with each kind of retry header
+            .rateLimitRetryAfter: 0.07, .rateLimitRetryAfterMs: 0.07, .rateLimitReset: 0.06, .rateLimitHTTPDate: 0.02,
+            .quota: 0.01,
+            // 6% 5xx, 2% resets, 2% timeouts
+            .server500: 0.02, .server502: 0.02, .server503: 0.02, .reset: 0.02, .slow: 0.02,
+            // 12% bad content
+            .truncated: 0.02, .refusal: 0.02, .prose: 0.02, .wrongCount: 0.02, .duplicateIndex: 0.02, .invalidDistribution: 0.02,
+        ]
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("faultmix-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dataset = dir.appendingPathComponent("corpus.jsonl").path
+        let ids = (1...3000).map { String(format: "utt%05d", $0) }
+        let emotions = ["A", "S", "D", "C", "F", "N", "U", "H"]
+        let lines = ids.enumerated().map { i, id in
+            "{\"id\":\"\(id)\",\"descriptions\":[\"word \(i % 97)\"],\"votes\":[\"\(emotions[i % 8])\",\"\(emotions[(i / 8) % 8])\",\"N\"]}"
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dataset, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let summaryPath = dir.appendingPathComponent("summary.json").path
+
+        let r = try CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "gpt-test", "--dataset", dataset,
+                             "--out", out, "--summary-json", summaryPath, "--timeout", "0.5", "--concurrency", "8", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+
+        // Every input id exactly once, in input order; each relabeled or failed with a kind and a message.
+        let records = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { try StrictJSON.parse(String($0)) }
+        #expect(records.map { $0["id"]?.stringValue ?? "" } == ids)
+        for record in records {
+            switch record["status"]?.stringValue {
+            case "relabeled": #expect(record["adjusted"] != nil)
+            case "failed": #expect(record["failure"]?["kind"]?.stringValue != nil && !(record["failure"]?["message"]?.stringValue ?? "").isEmpty)
+            default: Issue.record("bad status in \(record)")
+            }
+        }
+
+        // The summary's counts match the server's.
+        let summary = try StrictJSON.parse(try String(contentsOfFile: summaryPath, encoding: .utf8))
+        let counts = server.counts
+        #expect(summary["items"] == 3000)
+        #expect(summary["relabeled"]!.intValue! + summary["failed"]!.intValue! == 3000)
+        #expect(summary["attempts"]?.intValue == counts.requests, "every HTTP attempt reached the server once")
+        #expect(summary["failed_by_kind"]?["refused"]?.intValue ?? 0 == counts.items["refusal"] ?? 0)
+        #expect(summary["provider_errors"]?["quota_exhausted"]?.intValue ?? 0 == counts.items["429_insufficient_quota"] ?? 0)
+        let relabeledLines = records.filter { $0["status"] == "relabeled" }.count
+        #expect(summary["relabeled"]?.intValue == relabeledLines)
+        // The mix really happened.
+        #expect(counts.requests > 100)
+        let rateLimited = ["429_retry_after", "429_retry_after_ms", "429_ratelimit_reset", "429_http_date"].reduce(0) { $0 + (counts.faults[$1] ?? 0) }
+        #expect(Double(rateLimited) / Double(counts.requests) > 0.12)
+        #expect(summary["relabeled"]!.intValue! > 2500, "retries and re-asks recover most items")
+        print("fault mix run: \(counts.json); summary: \(summary)")
     }
 }

@@ -62,14 +62,36 @@ public final class FaultServer: @unchecked Sendable {
     public var configuration: Configuration { core.configuration }
     private let core: Core
 
-    public init(_ configuration: Configuration) throws {
+    public init(_ configuration: Configuration, port: UInt16 = 0) throws {
         let core = Core(configuration)
         self.core = core
-        server = try LoopbackHTTPServer { request in core.answer(request) }
+        server = try LoopbackHTTPServer(port: port) { request in core.answer(request) }
+    }
+
+    /// Parses a mix such as `429_retry_after=0.1,500=0.05,prose=0.02`.
+    public static func parseMix(_ text: String) throws -> [Fault: Double] {
+        var mix: [Fault: Double] = [:]
+        for part in text.split(separator: ",") where !part.isEmpty {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, let fault = Fault(rawValue: pair[0]), let weight = Double(pair[1]), weight >= 0 else {
+                throw ServerError("'\(part)' is not FAULT=WEIGHT (faults: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            mix[fault] = weight
+        }
+        guard mix.values.reduce(0, +) <= 1 + 1e-9 else { throw ServerError("the fault weights add up to more than 1") }
+        return mix
     }
 
     public var counts: Counts { core.state.withLock { $0.counts } }
     public func stop() { server.stop() }
+}
+
+extension FaultServer.Counts {
+    /// The counts as JSON text.
+    public var json: String {
+        func object(_ d: [String: Int]) -> String { "{" + d.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}" }
+        return "{\"requests\":\(requests),\"faults\":\(object(faults)),\"items\":\(object(items)),\"limit_rejections\":\(limitRejections),\"malformed\":\(malformed)}"
+    }
 }
 
 extension FaultServer {

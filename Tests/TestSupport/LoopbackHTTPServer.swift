@@ -58,7 +58,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Requests read so far.
     public var requestsServed: Int { counters.withLock { $0.requests } }
 
-    public init(handler: @escaping Handler) throws {
+    /// Listens on 127.0.0.1:`port` (0: a free port the kernel picks).
+    public init(port requestedPort: UInt16 = 0, handler: @escaping Handler) throws {
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket() failed") }
@@ -66,7 +67,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = requestedPort.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -77,7 +78,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "loopback-http-accept"
         thread.start()
@@ -212,5 +213,5 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
 public struct ServerError: Error, CustomStringConvertible {
     public var description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLMKit
+import Logging
 import Providers
 
 /// `promptlab relabel`: relabels a dataset with a provider and writes one JSON line per item.
@@ -77,6 +78,9 @@ struct RelabelCommand: AsyncParsableCommand {
     @Flag(help: "Do not print a line per finished batch on stderr.")
     var quiet = false
 
+    @Flag(help: "Log every retry and wait on stderr.")
+    var verbose = false
+
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be 1 or more") }
         if reask < 0 { throw ValidationError("--reask must be 0 or more") }
@@ -89,6 +93,12 @@ struct RelabelCommand: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
+        let level: Logger.Level = verbose ? .info : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         let version = try prompt.load()
         let registry = BuiltinProviders.registry()
         var options: [String: String] = [:]
