@@ -42,7 +42,7 @@ demo: deps
 	$(SWIFT) build
 	@for p in paper-reason paper-no-reason; do \
 	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
-	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet || exit 1; \
+	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet --overwrite || exit 1; \
 	done
 	@echo; echo "Results: out/sample.paper-reason.fixture.jsonl and out/sample.paper-no-reason.fixture.jsonl"
 
@@ -57,7 +57,7 @@ record: deps
 	rm -rf fixtures/recordings/gemma3-270m
 	for p in paper-reason paper-no-reason; do \
 	  .build/debug/promptlab relabel --provider llamacpp --dataset fixtures/sample/sample.jsonl --prompt $$p \
-	    --record fixtures/recordings/gemma3-270m --record-mode all --out out/record.$$p.jsonl || exit 1; \
+	    --record fixtures/recordings/gemma3-270m --record-mode all --overwrite --out out/record.$$p.jsonl || exit 1; \
 	done
 	scripts/record-llamacpp-wire.sh
 

@@ -136,3 +136,25 @@ public final class DatasetReader {
         return DatasetItem(id: id, descriptions: descriptions, reference: reference, votes: votes, gold: try distribution("gold"))
     }
 }
+
+extension DatasetReader {
+    /// Counts the items of a dataset file cheaply (no parsing): non-blank lines of a JSONL file,
+    /// records after the header of a CSV file. Used for progress and ETA.
+    public static func countItems(path: String, format: DatasetFormat? = nil) throws(DatasetError) -> Int {
+        guard let format = format ?? DatasetFormat.detect(path: path) else { return 0 }
+        switch format {
+        case .jsonl:
+            let lines = try LineReader(path: path)
+            var count = 0
+            while let line = try lines.nextLine() {
+                if line.contains(where: { !$0.isWhitespace }) { count += 1 }
+            }
+            return count
+        case .emoSuperbCSV:
+            let csv = try CSVReader(path: path)
+            var count = -1
+            while try csv.nextRecord() != nil { count += 1 }
+            return max(0, count)
+        }
+    }
+}

@@ -57,7 +57,8 @@ public struct RelabelSummary: Sendable, Equatable {
 
     public init() {}
 
-    mutating func add(_ other: RelabelSummary) {
+    /// Adds another summary's counts.
+    public mutating func add(_ other: RelabelSummary) {
         items += other.items
         relabeled += other.relabeled
         for (k, v) in other.failedByKind { failedByKind[k, default: 0] += v }
@@ -103,7 +104,8 @@ public struct RelabelPipeline: Sendable {
     }
 
     /// Runs over `next` (called until it returns `nil`), handing each batch's records to
-    /// `write` in input order. Cancellation stops sending new batches and rethrows.
+    /// `write` in input order. Cancellation abandons the batches in flight (their requests are
+    /// cancelled, nothing of them is written) and throws `CancellationError`.
     public func run(
         next: () throws -> DatasetItem?,
         write: (BatchResult) throws -> Void
@@ -135,21 +137,23 @@ public struct RelabelPipeline: Sendable {
                     nextBatch += 1
                     inFlight += 1
                     group.addTask {
-                        let (records, summary) = await relabel(items, round: 0)
+                        let (records, summary) = try await relabel(items, round: 0)
                         return BatchResult(index: index, records: records, summary: summary)
                     }
                 }
                 guard let result = try await group.next() else { break }
                 inFlight -= 1
-                try flush(result)
+                // Once cancelled, nothing more is written: batches still in flight are abandoned
+                // and the output ends at the last complete batch.
                 try Task.checkCancellation()
+                try flush(result)
             }
         }
         return total
     }
 
     /// Relabels one batch (and its re-asks), returning one record per item in order.
-    func relabel(_ items: [DatasetItem], round: Int) async -> ([RelabeledRecord], RelabelSummary) {
+    func relabel(_ items: [DatasetItem], round: Int) async throws(CancellationError) -> ([RelabeledRecord], RelabelSummary) {
         var summary = RelabelSummary()
         summary.requests = 1
         let rendered = configuration.prompt.render(items)
@@ -163,8 +167,8 @@ public struct RelabelPipeline: Sendable {
             switch response.finishReason {
             case .length where items.count > 1:
                 let half = (items.count + 1) / 2
-                let (first, a) = await relabel(Array(items[..<half]), round: round)
-                let (second, b) = await relabel(Array(items[half...]), round: round)
+                let (first, a) = try await relabel(Array(items[..<half]), round: round)
+                let (second, b) = try await relabel(Array(items[half...]), round: round)
                 summary.add(a)
                 summary.add(b)
                 return (first + second, summary)
@@ -183,9 +187,13 @@ public struct RelabelPipeline: Sendable {
                     summary.strayEntries += parsed.strayEntries.count
                 }
             }
-        } catch {
+        } catch let error as LLMError {
+            if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
             summary.attempts += error.context.attempt ?? 1
             outcomes = Array(repeating: .failed(ItemFailure(.providerError, error.description, code: error.kindName)), count: items.count)
+        } catch {
+            // Only the split's recursive calls get here, and they throw only on cancellation.
+            throw CancellationError()
         }
 
         // Ask again, in smaller batches, for items whose answer was missing or invalid.
@@ -200,7 +208,7 @@ public struct RelabelPipeline: Sendable {
             var position = 0
             while position < again.count {
                 let chunk = Array(again[position..<min(again.count, position + size)])
-                let (records, sub) = await relabel(chunk, round: round + 1)
+                let (records, sub) = try await relabel(chunk, round: round + 1)
                 summary.add(sub.withoutItemCounts())
                 // The latest answer decides: relabeled, or the reason of the last failure.
                 for (offset, record) in records.enumerated() {

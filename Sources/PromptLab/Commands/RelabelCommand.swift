@@ -12,9 +12,12 @@ struct RelabelCommand: AsyncParsableCommand {
         discussion: """
             With no --provider, answers are replayed from the bundled recordings of the real \
             Gemma 3 270M model (provider 'fixture'): no server, no network. Use --provider \
-            llamacpp for a running llama-server, and --record DIR to record its answers. The \
-            output is written to a temporary file and moved into place at the end, so a failed \
-            run never leaves half a file. Exit status 1 when no item could be relabeled.
+            llamacpp for a running llama-server, --provider openai for OpenAI or any \
+            OpenAI-compatible server, and --record DIR to record answers. Each finished batch is \
+            appended to --out and synced to disk: an interrupted run (Ctrl-C, a crash, a kill) \
+            continues with --resume and never pays twice for a finished item. An existing --out \
+            is never replaced without --overwrite. Exit status 1 when no item could be \
+            relabeled, 130 when interrupted.
             """)
 
     @OptionGroup var dataset: DatasetOptions
@@ -75,7 +78,19 @@ struct RelabelCommand: AsyncParsableCommand {
 
     @OptionGroup var policyOptions: PolicyOptions
 
-    @Flag(help: "Do not print a line per finished batch on stderr.")
+    @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
+    var resume = false
+
+    @Flag(help: "With --resume: ask again for the items that failed (their old lines are replaced).")
+    var retryFailed = false
+
+    @Flag(help: "With --resume: accept an output made with another prompt version, provider or model.")
+    var forceResume = false
+
+    @Flag(help: "Replace an existing --out instead of refusing.")
+    var overwrite = false
+
+    @Flag(help: "No progress line on stderr.")
     var quiet = false
 
     @Flag(help: "Log every retry and wait on stderr.")
@@ -89,6 +104,8 @@ struct RelabelCommand: AsyncParsableCommand {
         if let rpm, !(rpm > 0) { throw ValidationError("--rpm must be more than 0") }
         if let tpm, !(tpm > 0) { throw ValidationError("--tpm must be more than 0") }
         if record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp)") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
     }
 
     func run() async throws {
@@ -121,22 +138,48 @@ struct RelabelCommand: AsyncParsableCommand {
         let reader = try DatasetReader(path: dataset.dataset, format: dataset.format, policy: policyOptions.policy)
         let outPath = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider)
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: outPath).deletingLastPathComponent(), withIntermediateDirectories: true)
-        let writer = try AtomicFileWriter(path: outPath)
-        var read = 0
-        let summary = try await RelabelPipeline(client: client, configuration: configuration).run(
-            next: {
-                if let limit = slice.limit, read >= limit { return nil }
-                let item = try reader.next()
-                if item != nil { read += 1 }
-                return item
-            },
-            write: { batch in
-                for record in batch.records { try writer.writeLine(record.jsonLine) }
-                guard !quiet else { return }
-                let ok = batch.records.filter { $0.outcome.relabel != nil }.count
-                FileHandle.standardError.write(Data("batch \(batch.index + 1): \(ok)/\(batch.records.count) relabeled, \(batch.summary.requests) request(s)\n".utf8))
-            })
-        try writer.commit()
+        let journal = try RelabelJournal(path: outPath, mode: resume ? .resume(retryFailed: retryFailed, allowMismatch: forceResume) : .fresh(overwrite: overwrite),
+                                         prompt: version.id, provider: provider, model: model)
+        let done = journal.resumed.done
+        if resume && !quiet {
+            let torn = journal.resumed.droppedTornLine ? "; a torn last line was dropped" : ""
+            FileHandle.standardError.write(Data("resuming \(outPath): \(done.count) items done, \(journal.resumed.retrying) failed items to ask again\(torn)\n".utf8))
+        }
+        let available = try DatasetReader.countItems(path: dataset.dataset, format: reader.format)
+        let progress = ProgressDisplay(total: max(0, min(available, slice.limit ?? .max) - done.count), quiet: quiet)
+        let state = Confined((reader: reader, journal: journal, progress: progress, read: 0))
+        let limit = slice.limit
+        let pipeline = RelabelPipeline(client: client, configuration: configuration)
+        let work = Task {
+            try await pipeline.run(
+                next: {
+                    while true {
+                        if let limit, state.value.read >= limit { return nil }
+                        guard let item = try state.value.reader.next() else { return nil }
+                        state.value.read += 1
+                        if !done.contains(item.id) { return item }
+                    }
+                },
+                write: { batch in
+                    try state.value.journal.append(batch.records)
+                    state.value.progress.add(batch.summary)
+                })
+        }
+        // Ctrl-C: stop sending, abandon the batches in flight, keep every line written so far.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
+        interrupt.setEventHandler { work.cancel() }
+        interrupt.resume()
+        let summary: RelabelSummary
+        do {
+            summary = try await work.value
+        } catch is CancellationError {
+            progress.finish()
+            FileHandle.standardError.write(Data("interrupted: \(outPath) holds \(journal.resumed.lines + progress.totals.items) complete lines; continue with --resume\n".utf8))
+            throw ExitCode(130)
+        }
+        progress.finish()
+        try journal.finish()
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         print(SummaryReport.render(summary, prompt: version.id, provider: provider, model: model, seconds: seconds, output: outPath))

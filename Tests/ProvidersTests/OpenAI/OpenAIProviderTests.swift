@@ -143,7 +143,7 @@ import TestSupport
         configuration.slowDelay = 1.0
         let server = try FaultServer(configuration)
         defer { server.stop() }
-        let clock = TestClock(wallOrigin: Date())
+        let clock = TestClock(followingWallClock: ())
         var provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test")
         provider.requestTimeout = 0.3
         let client = LLMClient(provider: provider, middlewares: [RetryMiddleware(policy: .exponential(maxAttempts: 3), clock: clock, random: { 0 })])
