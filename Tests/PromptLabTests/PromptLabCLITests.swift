@@ -230,3 +230,145 @@ struct CLI {
         print("fault mix run: \(counts.json); summary: \(summary)")
     }
 }
+
+/// Crash safety: SIGKILL at random moments, resume each time, compare with a run never killed.
+@Suite struct ResumeCLITests {
+    static func corpus(_ n: Int, in dir: URL) throws -> (path: String, ids: [String]) {
+        let ids = (1...n).map { String(format: "k%05d", $0) }
+        let codes = ["A", "S", "D", "C", "F", "N", "U", "H"]
+        let lines = ids.enumerated().map { i, id in
+            "{\"id\":\"\(id)\",\"descriptions\":[\"typed \(i % 113)\"],\"votes\":[\"\(codes[i % 8])\",\"\(codes[(i / 8) % 8])\",\"N\",\"\(codes[(i / 64) % 8])\"]}"
+        }
+        let path = dir.appendingPathComponent("corpus.jsonl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, ids)
+    }
+
+    static func directory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func arguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
+        ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
+         "--batch-size", "10", "--concurrency", "4", "--quiet"] + extra
+    }
+
+    /// id -> whole line.
+    static func linesByID(_ path: String) throws -> (ids: [String], lines: [String: String]) {
+        var ids: [String] = []
+        var lines: [String: String] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let id = try StrictJSON.parse(String(line))["id"]!.stringValue!
+            ids.append(id)
+            lines[id] = String(line)
+        }
+        return (ids, lines)
+    }
+
+    @Test func tenKillsAndResumesEndLikeAnUninterruptedRun() throws {
+        var configuration = FaultServer.Configuration()
+        configuration.latency = 0.01
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try Self.directory()
+        let (dataset, ids) = try Self.corpus(2000, in: dir)
+
+        let reference = dir.appendingPathComponent("reference.jsonl").path
+        #expect(try CLI.run(Self.arguments(server, dataset: dataset, out: reference)).status == 0)
+
+        let out = dir.appendingPathComponent("killed.jsonl").path
+        var generator = SeededGenerator(seed: 42)
+        var kills = 0
+        var killedAt: [Int] = []
+        for round in 0..<10 {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = Self.arguments(server, dataset: dataset, out: out, extra: round == 0 ? [] : ["--resume"])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let delay = Double.random(in: 0.05...0.35, using: &generator)
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            killedAt.append(FileManager.default.fileExists(atPath: out) ? (try Self.linesByID(out).ids.count) : 0)
+        }
+        #expect(kills >= 8, "the runs were really killed (lines at each kill: \(killedAt))")
+        let final = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
+        #expect(final.status == 0, "\(final.stderr)")
+
+        let expected = try Self.linesByID(reference)
+        let got = try Self.linesByID(out)
+        #expect(got.ids == ids, "every input id exactly once, in input order")
+        #expect(got.lines == expected.lines, "the same outcome for every item as the run never killed")
+        print("kill/resume: lines on disk after each kill: \(killedAt)")
+    }
+
+    @Test func aTornLastLineIsDroppedAndAMismatchIsRefused() throws {
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let dir = try Self.directory()
+        let (dataset, ids) = try Self.corpus(50, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        #expect(try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--limit", "20"])).status == 0)
+        // A crash in the middle of a write: half a line, no newline.
+        let handle = try #require(FileHandle(forWritingAtPath: out))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"id\":\"k00021\",\"status\":\"rel".utf8))
+        try handle.close()
+
+        let mismatch = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume", "--prompt", "paper-no-reason"]))
+        #expect(mismatch.status != 0)
+        #expect(mismatch.stderr.contains("field 'prompt'") && mismatch.stderr.contains("--force-resume"))
+
+        let again = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
+        #expect(again.status == 0)
+        #expect(again.stdout.range(of: #"items\s+30"#, options: .regularExpression) != nil, "only the 30 missing items were asked")
+        #expect(try Self.linesByID(out).ids == ids)
+
+        let refused = try CLI.run(Self.arguments(server, dataset: dataset, out: out))
+        #expect(refused.status != 0 && refused.stderr.contains("--resume") && refused.stderr.contains("--overwrite"))
+    }
+
+    @Test func retryFailedReplacesFailedLines() throws {
+        var configuration = FaultServer.Configuration()
+        configuration.mix = [.refusal: 0.5]
+        configuration.seed = 7
+        let flaky = try FaultServer(configuration)
+        defer { flaky.stop() }
+        let dir = try Self.directory()
+        let (dataset, ids) = try Self.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        _ = try CLI.run(Self.arguments(flaky, dataset: dataset, out: out))
+        let failedBefore = try String(contentsOfFile: out, encoding: .utf8).components(separatedBy: "\"status\":\"failed\"").count - 1
+        #expect(failedBefore > 0)
+
+        let healthy = try FaultServer(FaultServer.Configuration())
+        defer { healthy.stop() }
+        // Same provider name and model; another server URL is fine.
+        let r = try CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed"]))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.range(of: "items\\s+\(failedBefore)\\b", options: .regularExpression) != nil)
+        let after = try Self.linesByID(out)
+        #expect(after.ids.sorted() == ids, "exactly one line per id after the retry")
+        #expect(!after.lines.values.contains { $0.contains("\"status\":\"failed\"") })
+    }
+}
+
+/// A small deterministic generator for reproducible test timings.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -150,7 +150,12 @@ extension FaultServer {
                          headers: [("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "\(Int(reset * 1000))ms"), ("x-request-id", "req-limit")])
         }
         let delay = c.latency
-        let entries = (1...count).map { FaultServer.entry(index: $0, seedText: text, reason: wantsReason) }
+        // Each entry depends only on its own data point (`N. descriptions#values`), so the same item
+        // gets the same answer in any batch: resumed and uninterrupted runs can be compared.
+        let points = FaultServer.dataPoints(in: messages.last?["content"] as? String ?? "", count: count)
+        let entries = (1...count).map { i in
+            FaultServer.entry(index: i, seedText: points.map { $0[i - 1] } ?? "\(text)#\(i)", reason: wantsReason)
+        }
         func completion(_ content: String?, finish: String = "stop", refusal: String? = nil) -> LoopbackHTTPServer.Action {
             var message: [String: Any] = ["role": "assistant", "content": content ?? NSNull()]
             if let refusal { message["refusal"] = refusal }
@@ -225,11 +230,25 @@ extension FaultServer {
         return .none
     }
 
-    /// A valid entry whose values depend only on the request text and the index.
+    /// The data points of a user message written by a prompt version (`1. a#... | 2. b#...`),
+    /// without their numbers; `nil` when the message does not have `count` of them.
+    static func dataPoints(in message: String, count: Int) -> [String]? {
+        var points: [String] = []
+        var rest = Substring(message)
+        for n in 1...count {
+            guard let start = rest.range(of: "\(n). ") else { return nil }
+            let afterNumber = rest[start.upperBound...]
+            let end = n < count ? afterNumber.range(of: " \(n + 1). ")?.lowerBound ?? afterNumber.endIndex : afterNumber.endIndex
+            points.append(String(afterNumber[..<end]).trimmingCharacters(in: CharacterSet(charactersIn: " |")))
+            rest = afterNumber[end...]
+        }
+        return points
+    }
+
+    /// A valid entry whose values depend only on the seed text and the index.
     static func entry(index: Int, seedText: String, reason: Bool) -> String {
         var hash: UInt64 = 1469598103934665603
         for byte in seedText.utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
-        hash = (hash ^ UInt64(index)) &* 1099511628211
         let emotions = ["angry", "sad", "disgust", "contempt", "fear", "neutral", "surprise", "happy"]
         let main = Int(hash % 8)
         let values = emotions.indices.map { i -> String in i == main ? "0.7" : (i == 5 ? (main == 5 ? "0.7" : "0.3") : (main == 5 && i == 7 ? "0.3" : "0")) }
