@@ -19,7 +19,7 @@ before=$(metric llamacpp:tokens_predicted_total)
 
 swift build -q
 .build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" \
-    --dataset fixtures/sample/sample.jsonl --limit "$LIMIT" --batch-size "$BATCH" --out "$OUT" --overwrite
+    --dataset fixtures/sample/sample.jsonl --limit "$LIMIT" --batch-size "$BATCH" --out "$OUT" --overwrite --no-cache
 
 python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$OUT" --limit "$LIMIT"
 after=$(metric llamacpp:tokens_predicted_total)

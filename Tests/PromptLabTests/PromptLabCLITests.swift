@@ -198,7 +198,7 @@ struct CLI {
         let summaryPath = dir.appendingPathComponent("summary.json").path
 
         let r = try CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "gpt-test", "--dataset", dataset,
-                             "--out", out, "--summary-json", summaryPath, "--timeout", "0.5", "--concurrency", "8", "--quiet"])
+                             "--out", out, "--summary-json", summaryPath, "--timeout", "0.5", "--concurrency", "8", "--quiet", "--no-cache"])
         #expect(r.status == 0, "\(r.stderr)")
 
         // Every input id exactly once, in input order; each relabeled or failed with a kind and a message.
@@ -252,7 +252,7 @@ struct CLI {
 
     static func arguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
         ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
-         "--batch-size", "10", "--concurrency", "4", "--quiet"] + extra
+         "--batch-size", "10", "--concurrency", "4", "--quiet", "--no-cache"] + extra
     }
 
     /// id -> whole line.
@@ -370,5 +370,41 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct CacheCLITests {
+    @Test func aSecondRunCostsNothingAndFailuresAreNotCached() throws {
+        var configuration = FaultServer.Configuration()
+        configuration.mix = [.refusal: 0.3, .server500: 0.1]
+        configuration.seed = 11
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(200, in: dir)
+        let cache = dir.appendingPathComponent("cache").path
+        func run(_ name: String) throws -> JSONValue {
+            let summary = dir.appendingPathComponent("\(name).json").path
+            let r = try CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset,
+                                 "--out", dir.appendingPathComponent("\(name).jsonl").path, "--batch-size", "10", "--quiet", "--cache", cache,
+                                 "--max-attempts", "1", "--summary-json", summary])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try StrictJSON.parse(try String(contentsOfFile: summary, encoding: .utf8))
+        }
+        let first = try run("first")
+        let afterFirst = server.counts.requests
+        #expect(first["cache_hits"] == 0)
+        #expect(first["attempts"]?.intValue == afterFirst)
+        let refusedOrFailed = first["failed"]!.intValue!
+        #expect(refusedOrFailed > 0)
+
+        let second = try run("second")
+        let sent = server.counts.requests - afterFirst
+        // Only what failed the first time (refusals, 500s) was asked again.
+        #expect(second["cache_hits"]?.intValue == first["requests"]!.intValue! - (first["failed"]!.intValue! / 10))
+        #expect(second["attempts"]?.intValue == sent)
+        #expect(sent == first["failed"]!.intValue! / 10, "one request per failed batch of 10")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: cache).filter { $0.hasSuffix(".json") }
+        #expect(files.count == first["relabeled"]!.intValue! / 10)
     }
 }

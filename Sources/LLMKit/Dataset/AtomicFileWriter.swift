@@ -9,9 +9,13 @@ public final class AtomicFileWriter {
     private let temporaryPath: String
     private var handle: FileHandle?
     private var pending: [UInt8] = []
+    private let sync: Bool
 
-    public init(path: String) throws(DatasetError) {
+    /// `sync: false` skips the fsync before the rename (the file is still complete or absent
+    /// after a crash of this process, but not after a power loss): for caches.
+    public init(path: String, sync: Bool = true) throws(DatasetError) {
         self.path = path
+        self.sync = sync
         let url = URL(fileURLWithPath: path)
         temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
@@ -47,7 +51,7 @@ public final class AtomicFileWriter {
         try flush()
         guard let handle else { return }
         do {
-            try handle.synchronize()
+            if sync { try handle.synchronize() }
             try handle.close()
         } catch { throw DatasetError(file: path, reason: "sync failed (\(error.localizedDescription))") }
         self.handle = nil

@@ -44,8 +44,10 @@ public struct RelabelSummary: Sendable, Equatable {
     public var sumOff = 0
     /// Logical requests (batches and re-asks).
     public var requests = 0
-    /// HTTP attempts, retries included.
+    /// HTTP attempts, retries included (answers from the cache are not attempts).
     public var attempts = 0
+    /// Requests answered from the response cache.
+    public var cacheHits = 0
     /// Items asked again after a missing or invalid answer.
     public var reasked = 0
     /// Answers whose JSON had prose or a code fence around it.
@@ -68,6 +70,7 @@ public struct RelabelSummary: Sendable, Equatable {
         sumOff += other.sumOff
         requests += other.requests
         attempts += other.attempts
+        cacheHits += other.cacheHits
         reasked += other.reasked
         answersWithStrippedText += other.answersWithStrippedText
         strayEntries += other.strayEntries
@@ -163,6 +166,7 @@ public struct RelabelPipeline: Sendable {
         do {
             let response = try await client.complete(request)
             summary.attempts += response.attempts
+            if response.servedFromCache { summary.cacheHits += 1 }
             if let usage = response.usage { summary.usage = usage }
             switch response.finishReason {
             case .length where items.count > 1:
@@ -264,7 +268,7 @@ extension RelabelSummary {
             "items": .int(items), "relabeled": .int(relabeled), "failed": .int(failed),
             "failed_by_kind": counts(failedByKind), "provider_errors": counts(providerErrors),
             "unchanged_exact": .int(unchangedExact), "unchanged_within_0_01": .int(unchangedWithin001), "sum_off": .int(sumOff),
-            "requests": .int(requests), "attempts": .int(attempts), "reasked": .int(reasked),
+            "requests": .int(requests), "attempts": .int(attempts), "cache_hits": .int(cacheHits), "reasked": .int(reasked),
             "stray_entries": .int(strayEntries), "answers_with_stripped_text": .int(answersWithStrippedText),
             "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens), "cached_tokens": .int(usage.cachedTokens),
             "wall_seconds": .double(seconds), "output": .string(output),

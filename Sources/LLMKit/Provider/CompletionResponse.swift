@@ -90,6 +90,8 @@ public struct CompletionResponse: Sendable, Hashable {
     public var attempts: Int
     /// The HTTP answer this was decoded from, when the provider speaks HTTP (for recording).
     public var raw: RawResponse?
+    /// Whether the answer came from the response cache (no request was sent).
+    public var servedFromCache = false
 
     public init(text: String?, finishReason: FinishReason = .stop, refusal: String? = nil, usage: TokenUsage? = nil,
                 timings: ServerTimings? = nil, model: String? = nil, headers: [String: String] = [:], attempts: Int = 1, raw: RawResponse? = nil) {

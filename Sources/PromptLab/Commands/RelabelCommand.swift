@@ -76,6 +76,12 @@ struct RelabelCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "file"))
     var summaryJSON: String?
 
+    @Option(help: ArgumentHelp("Response cache folder (default: $LLMKIT_CACHE_DIR, $XDG_CACHE_HOME/llmkit/responses or ~/.cache/llmkit/responses).", valueName: "dir"))
+    var cache: String?
+
+    @Flag(help: "Do not read or write the response cache.")
+    var noCache = false
+
     @OptionGroup var policyOptions: PolicyOptions
 
     @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
@@ -106,6 +112,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp)") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
+        if cache != nil && noCache { throw ValidationError("--cache and --no-cache contradict each other") }
     }
 
     func run() async throws {
@@ -123,9 +130,17 @@ struct RelabelCommand: AsyncParsableCommand {
         let live = try registry.make(provider, configuration: ProviderConfiguration(
             model: model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment, requestTimeout: timeout))
         let capabilities = try await live.prepare()
-        // Outermost first: every attempt of a retry waits for the rate limiter, and every
-        // answer (errors included) is recorded in order.
-        var middlewares: [any ProviderMiddleware] = [RetryMiddleware(policy: .exponential(maxAttempts: maxAttempts))]
+        // Outermost first: a cached answer costs nothing (no attempt, no rate-limit tokens);
+        // every attempt of a retry waits for the rate limiter; every answer (errors included)
+        // is recorded in order.
+        var middlewares: [any ProviderMiddleware] = []
+        if !noCache && provider != "fixture" {
+            let environment = ProcessInfo.processInfo.environment
+            let root = cache.map { URL(fileURLWithPath: $0) } ?? CacheMiddleware.defaultRoot(environment: environment)
+            let base = baseURL ?? (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? provider
+            middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: base))
+        }
+        middlewares.append(RetryMiddleware(policy: .exponential(maxAttempts: maxAttempts)))
         if rpm != nil || tpm != nil {
             middlewares.append(RateLimitMiddleware(limiter: RateLimiter(limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm))))
         }
@@ -205,7 +220,7 @@ enum SummaryReport {
             ["provider errors", s.providerErrors.isEmpty ? "none" : s.providerErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " (items)"],
             ["unchanged", "\(rate(s.unchangedExact, of: s.relabeled)) exact, \(rate(s.unchangedWithin001, of: s.relabeled)) within 0.01 (of relabeled)"],
             ["sum off", "\(s.sumOff) renormalised and flagged"],
-            ["requests", "\(s.requests) (\(s.attempts) HTTP attempts; \(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
+            ["requests", "\(s.requests) (\(s.attempts) HTTP attempts, \(s.cacheHits) from the cache; \(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
             ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; \(s.items == 0 ? "n/a" : String(format: "%.0f", Double(s.usage.totalTokens) / Double(s.items))) per item"],
             ["wall time", String(format: "%.1f s", seconds)],
             ["output", output],

@@ -120,7 +120,14 @@ public final class FixtureStore: Sendable {
         }
     }
 
-    private func write(key: String, request: CompletionRequest, interactions: [Interaction]) throws(LLMError) {
+    /// Stores a single answer for `request`, replacing any earlier one, without the store's lock
+    /// or an fsync: for the response cache, where each key is written once and speed matters.
+    public func put(_ request: CompletionRequest, raw: RawResponse, provider: String) throws(LLMError) {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        try write(key: request.canonicalHash, request: request, interactions: [Interaction(provider: provider, recordedAt: stamp, raw: raw)], sync: false)
+    }
+
+    private func write(key: String, request: CompletionRequest, interactions: [Interaction], sync: Bool = true) throws(LLMError) {
         var object = JSONObject()
         object["format"] = .string(Self.formatName)
         object["key"] = .string(key)
@@ -136,7 +143,7 @@ public final class FixtureStore: Sendable {
         })
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let writer = try AtomicFileWriter(path: file(for: key).path)
+            let writer = try AtomicFileWriter(path: file(for: key).path, sync: sync)
             try writer.writeLine(JSONSerializer.string(.object(object), style: .pretty))
             try writer.commit()
         } catch {

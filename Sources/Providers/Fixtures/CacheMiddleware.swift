@@ -1,0 +1,40 @@
+public import Foundation
+public import LLMKit
+
+/// A content-addressed on-disk cache of successful answers: re-running an experiment costs
+/// nothing. The key is the canonical request hash (model, messages, schema, sampling settings);
+/// answers are kept per provider and base URL, in the recordings file format, so a cache folder
+/// can also be replayed with `--fixtures`. Errors, truncated answers and refusals are never cached.
+public struct CacheMiddleware: ProviderMiddleware {
+    public let store: FixtureStore
+    let providerName: String
+
+    /// The cache for `provider` at `baseURL` under `root`.
+    public init(root: URL, provider: String, baseURL: String) {
+        let namespace = "\(provider)-" + CompletionRequest.sha256Hex("\(provider) \(baseURL)").prefix(12)
+        store = FixtureStore(directory: root.appendingPathComponent(namespace))
+        providerName = provider
+    }
+
+    /// `$LLMKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/llmkit/responses`, else `~/.cache/llmkit/responses`.
+    public static func defaultRoot(environment: [String: String]) -> URL {
+        if let dir = environment["LLMKIT_CACHE_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        return base.appendingPathComponent("llmkit/responses")
+    }
+
+    public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
+        if var cached = try? store.replay(request) {
+            cached.attempts = 0
+            cached.servedFromCache = true
+            return cached
+        }
+        let response = try await next(request)
+        // Only complete answers: not errors, truncations or refusals, which a later run may want to ask again.
+        if let raw = response.raw, (200..<300).contains(raw.status), response.finishReason == .stop, response.refusal == nil {
+            try? store.put(request, raw: raw, provider: providerName)
+        }
+        return response
+    }
+}
