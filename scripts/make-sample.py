@@ -72,3 +72,21 @@ with open(out, "w") as f:
     for item in items:
         f.write(json.dumps(item, ensure_ascii=False) + "\n")
 print(f"wrote {len(items)} items to {out}")
+
+# The same items as per-annotator rows (MSP-Podcast style), for `promptlab import`: one row per
+# vote; the typed descriptions sit on the rows of "Other" answers first, then on the first rows,
+# in an order that reads back the same. Importing this file gives sample.jsonl back (no gold).
+import csv
+rows_out = sys.argv[2] if len(sys.argv) > 2 else "fixtures/sample/annotations.csv"
+with open(rows_out, "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["utterance", "annotator", "primary", "other_text"])
+    for item in items:
+        votes = item["votes"]
+        others = [i for i, v in enumerate(votes) if v in ("O", "Other")]
+        rest = [i for i in range(len(votes)) if i not in others]
+        carriers = sorted((others + rest)[: len(item["descriptions"])])
+        text = {row: d for row, d in zip(carriers, item["descriptions"])}
+        for i, vote in enumerate(votes):
+            w.writerow([item["id"], f"W{(i * 7 + len(item['id'])) % 40 + 1:03d}", vote, text.get(i, "")])
+print(f"wrote the per-annotator rows to {rows_out}")

@@ -408,3 +408,29 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(files.count == first["relabeled"]!.intValue! / 10)
     }
 }
+
+@Suite struct ImportExportCLITests {
+    @Test func importThenExportRoundTripsTheBundledSample() throws {
+        let dir = try ResumeCLITests.directory()
+        let imported = dir.appendingPathComponent("imported.jsonl").path
+        let r = try CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported])
+        #expect(r.status == 0 && r.stdout.contains("72 items"))
+        #expect(try CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported]).stderr.contains("--overwrite"))
+
+        let relabeled = dir.appendingPathComponent("relabeled.jsonl").path
+        // Votes written as codes give the same requests: the bundled recordings answer them.
+        #expect(try CLI.run(["relabel", "--dataset", imported, "--out", relabeled, "--quiet"]).status == 0)
+        let csv = dir.appendingPathComponent("labels.csv").path
+        let e = try CLI.run(["export", relabeled, "--out", csv, "--variant", "reference"])
+        #expect(e.status == 0 && e.stdout.contains("72 rows"))
+        let reader = try EmoSuperbCSVReader(path: csv)
+        let sample = try DatasetReader(path: "\(CLI.repository.path)/fixtures/sample/sample.jsonl").readAll()
+        var index = 0
+        while let row = try reader.nextRow() {
+            #expect(row.id == sample[index].id)
+            for (a, b) in zip(row.values, sample[index].reference.values) { #expect(abs(a - b) < 1e-15) }
+            index += 1
+        }
+        #expect(index == 72)
+    }
+}

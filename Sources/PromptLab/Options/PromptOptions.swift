@@ -73,3 +73,4 @@ struct PolicyOptions: ParsableArguments {
 
 extension RenormalizationPolicy.OutOfTolerance: ExpressibleByArgument {}
 extension RecordMode: ExpressibleByArgument {}
+extension LabelExport.Variant: ExpressibleByArgument {}
