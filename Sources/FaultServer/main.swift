@@ -7,7 +7,7 @@ import TestSupport
 func usage() -> Never {
     print("""
         usage: fault-server [--port P] [--seed N] [--latency SECONDS] [--slow-delay SECONDS] [--retry-after SECONDS]
-                            [--rpm N] [--tpm N] [--mix FAULT=W,...] [--counts FILE]
+                            [--rpm N] [--tpm N] [--mix FAULT=W,...] [--counts FILE] [--log-bodies FILE]
         faults: \(FaultServer.Fault.allCases.filter { $0 != .none }.map(\.rawValue).joined(separator: ", "))
         """)
     exit(2)
@@ -29,6 +29,7 @@ while let flag = arguments.next() {
     case "--rpm": configuration.requestsPerMinute = Int(value)
     case "--tpm": configuration.tokensPerMinute = Int(value)
     case "--counts": countsPath = value
+    case "--log-bodies": configuration.bodyLog = value
     case "--mix":
         do { configuration.mix = try FaultServer.parseMix(value) } catch {
             FileHandle.standardError.write(Data("fault-server: \(error)\n".utf8))

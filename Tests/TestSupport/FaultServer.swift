@@ -40,6 +40,8 @@ public final class FaultServer: @unchecked Sendable {
         /// Server-side limits (429 past them).
         public var requestsPerMinute: Int?
         public var tokensPerMinute: Int?
+        /// Append every request body, one per line, to this file (benchmarks replay them).
+        public var bodyLog: String?
         public init() {}
     }
 
@@ -104,14 +106,24 @@ extension FaultServer {
     final class Core: Sendable {
         let configuration: Configuration
         let state: Mutex<State>
+        let bodyLog: Mutex<FileHandle?>
 
         init(_ configuration: Configuration) {
             self.configuration = configuration
             state = Mutex(State(rng: configuration.seed &* 0x9E37_79B9_7F4A_7C15 | 1))
+            var handle: FileHandle?
+            if let path = configuration.bodyLog, FileManager.default.createFile(atPath: path, contents: nil) {
+                handle = FileHandle(forWritingAtPath: path)
+            }
+            bodyLog = Mutex(handle)
         }
 
     func answer(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
         let c = configuration
+        bodyLog.withLock { handle in
+            guard let handle, !request.body.contains(0x0A) else { return }
+            handle.write(Data(request.body + [0x0A]))
+        }
         guard request.method == "POST", request.path.hasSuffix("/chat/completions"),
               let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
               let format = body["response_format"] as? [String: Any], let wrapper = format["json_schema"] as? [String: Any],
