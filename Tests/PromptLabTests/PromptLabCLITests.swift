@@ -20,7 +20,20 @@ struct CLI {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    /// Runs the executable on a thread of its own, so waiting for it never blocks the test
+    /// runner's cooperative threads (other tests' async work goes on meanwhile).
+    static func run(_ arguments: [String], stdin: String? = nil) async throws -> Result {
+        try await offPool { try runBlocking(arguments, stdin: stdin) }
+    }
+
+    /// Runs blocking work on a dedicated thread and awaits its result.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+        }
+    }
+
+    static func runBlocking(_ arguments: [String], stdin: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -48,23 +61,23 @@ struct CLI {
 }
 
 @Suite struct PromptLabCLITests {
-    @Test func listsBundledPromptVersionsWithIds() throws {
-        let r = try CLI.run(["prompts"])
+    @Test func listsBundledPromptVersionsWithIds() async throws {
+        let r = try await CLI.run(["prompts"])
         #expect(r.status == 0)
         #expect(r.stdout.range(of: #"paper-reason@[0-9a-f]{8}\s+30\s+yes"#, options: .regularExpression) != nil)
         #expect(r.stdout.range(of: #"paper-no-reason@[0-9a-f]{8}\s+30\s+no"#, options: .regularExpression) != nil)
     }
 
-    @Test func helpExplainsEverySubcommand() throws {
-        let r = try CLI.run(["--help"])
+    @Test func helpExplainsEverySubcommand() async throws {
+        let r = try await CLI.run(["--help"])
         #expect(r.status == 0)
         for command in ["prompts", "render", "parse", "inspect"] { #expect(r.stdout.contains(command)) }
-        let version = try CLI.run(["--version"])
+        let version = try await CLI.run(["--version"])
         #expect(version.stdout.contains("jansson 2.") && version.stdout.contains("libcurl"))
     }
 
-    @Test func rendersABatchOfTheSample() throws {
-        let r = try CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
+    @Test func rendersABatchOfTheSample() async throws {
+        let r = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("items 6...10 (s006, s007, s008, s009, s010)"))
         // s006's descriptions are hostile (JSON, a newline): they stay inside data point 1.
@@ -73,13 +86,13 @@ struct CLI {
         #expect(r.stdout.contains("\"maxItems\": 5"))
     }
 
-    @Test func inspectCountsAndBadInputGivesOneLineErrors() throws {
-        let good = try CLI.run(["inspect", "fixtures/sample/sample.csv"])
+    @Test func inspectCountsAndBadInputGivesOneLineErrors() async throws {
+        let good = try await CLI.run(["inspect", "fixtures/sample/sample.csv"])
         #expect(good.status == 0)
         #expect(good.stdout.contains("rows               6") || good.stdout.range(of: #"rows\s+6"#, options: .regularExpression) != nil)
 
         let path = try CLI.temporaryFile("{\"id\":\"a\",\"votes\":[\"A\"]}\n{\"id\":\"b\",\"votes\":[\"A\",\"Bored\"]}\n", name: "bad.jsonl")
-        let bad = try CLI.run(["inspect", path])
+        let bad = try await CLI.run(["inspect", path])
         #expect(bad.status != 0)
         #expect(bad.stdout.isEmpty)
         let lines = bad.stderr.split(separator: "\n")
@@ -87,19 +100,19 @@ struct CLI {
         #expect(bad.stderr.contains("\(path):2: field 'votes': element 1"))
     }
 
-    @Test func parseReportsEachItemAndFailsWhenAnyFailed() throws {
+    @Test func parseReportsEachItemAndFailsWhenAnyFailed() async throws {
         let entry = #"{"index":1,"angry":0.2,"sad":0,"disgust":0,"contempt":0,"fear":0,"neutral":0.8,"surprise":0,"happy":0,"reason":"ok"}"#
-        let ok = try CLI.run(["parse", "--count", "1", "-"], stdin: "Sure:\n{\"items\":[\(entry)]}")
+        let ok = try await CLI.run(["parse", "--count", "1", "-"], stdin: "Sure:\n{\"items\":[\(entry)]}")
         #expect(ok.status == 0)
         #expect(ok.stdout.contains("1\trelabeled"))
         #expect(ok.stdout.contains("leading=5 chars"))
-        let missing = try CLI.run(["parse", "--count", "2", "-"], stdin: "{\"items\":[\(entry)]}")
+        let missing = try await CLI.run(["parse", "--count", "2", "-"], stdin: "{\"items\":[\(entry)]}")
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("2\tfailed\tmissing_index"))
     }
 
-    @Test func unknownPromptNamesTheKnownOnes() throws {
-        let r = try CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "nope"])
+    @Test func unknownPromptNamesTheKnownOnes() async throws {
+        let r = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "nope"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("known: paper-no-reason, paper-reason"))
     }
@@ -115,9 +128,9 @@ struct CLI {
     }
 
     @Test(arguments: ["paper-reason", "paper-no-reason"])
-    func replaysTheBundledRecordingsOfTheRealModel(_ prompt: String) throws {
+    func replaysTheBundledRecordingsOfTheRealModel(_ prompt: String) async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
-        let r = try CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", prompt, "--out", out, "--quiet"])
+        let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", prompt, "--out", out, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.range(of: #"items\s+72"#, options: .regularExpression) != nil)
         #expect(r.stdout.range(of: #"provider\s+fixture \(gemma3-270m-q4_k_m\)"#, options: .regularExpression) != nil)
@@ -134,13 +147,13 @@ struct CLI {
         #expect(lines.allSatisfy { $0.contains("\"prompt\":\"\(prompt)@") && $0.contains("\"provider\":\"fixture\"") })
     }
 
-    @Test func providersAreListed() throws {
-        let r = try CLI.run(["providers"])
+    @Test func providersAreListed() async throws {
+        let r = try await CLI.run(["providers"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("fixture") && r.stdout.contains("llamacpp"))
     }
 
-    @Test func badRelabelInvocationsFailCleanlyWithoutOutput() throws {
+    @Test func badRelabelInvocationsFailCleanlyWithoutOutput() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
         let cases: [([String], String)] = [
             (["--provider", "nope"], "Unknown provider 'nope'"),
@@ -150,7 +163,7 @@ struct CLI {
             (["--seed", "7"], "No recording for request"),
         ]
         for (arguments, message) in cases {
-            let r = try CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "3", "--out", out, "--quiet"] + arguments)
+            let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "3", "--out", out, "--quiet"] + arguments)
             if message.hasPrefix("No recording") {
                 // A seed that was never recorded: every item fails with the reason, nothing relabeled, exit 1.
                 #expect(r.status == 1)
@@ -168,7 +181,7 @@ struct CLI {
 /// The acceptance run of the resilience issue: 3,000 items through `promptlab relabel
 /// --provider openai` against the fault server with a mixed fault mix.
 @Suite struct FaultMixCLITests {
-    @Test func threeThousandItemsUnderMixedFaultsNoneLostNoneTwice() throws {
+    @Test func threeThousandItemsUnderMixedFaultsNoneLostNoneTwice() async throws {
         var configuration = FaultServer.Configuration()
         configuration.seed = 2026
         configuration.slowDelay = 1.5
@@ -197,7 +210,7 @@ struct CLI {
         let out = dir.appendingPathComponent("out.jsonl").path
         let summaryPath = dir.appendingPathComponent("summary.json").path
 
-        let r = try CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "gpt-test", "--dataset", dataset,
+        let r = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "gpt-test", "--dataset", dataset,
                              "--out", out, "--summary-json", summaryPath, "--timeout", "0.5", "--concurrency", "8", "--quiet", "--no-cache"])
         #expect(r.status == 0, "\(r.stderr)")
 
@@ -267,7 +280,7 @@ struct CLI {
         return (ids, lines)
     }
 
-    @Test func tenKillsAndResumesEndLikeAnUninterruptedRun() throws {
+    @Test func tenKillsAndResumesEndLikeAnUninterruptedRun() async throws {
         var configuration = FaultServer.Configuration()
         configuration.latency = 0.01
         let server = try FaultServer(configuration)
@@ -276,16 +289,19 @@ struct CLI {
         let (dataset, ids) = try Self.corpus(2000, in: dir)
 
         let reference = dir.appendingPathComponent("reference.jsonl").path
-        #expect(try CLI.run(Self.arguments(server, dataset: dataset, out: reference)).status == 0)
+        #expect(try await CLI.run(Self.arguments(server, dataset: dataset, out: reference)).status == 0)
 
         let out = dir.appendingPathComponent("killed.jsonl").path
+        let baseArguments = Self.arguments(server, dataset: dataset, out: out)
+        // The kills run on a thread of their own: sleeping and waiting there blocks no test.
+        let (kills, killedAt) = try await CLI.offPool { () throws -> (Int, [Int]) in
         var generator = SeededGenerator(seed: 42)
         var kills = 0
         var killedAt: [Int] = []
         for round in 0..<10 {
             let process = Process()
             process.executableURL = CLI.executable
-            process.arguments = Self.arguments(server, dataset: dataset, out: out, extra: round == 0 ? [] : ["--resume"])
+            process.arguments = baseArguments + (round == 0 ? [] : ["--resume"])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -298,8 +314,10 @@ struct CLI {
             process.waitUntilExit()
             killedAt.append(FileManager.default.fileExists(atPath: out) ? (try Self.linesByID(out).ids.count) : 0)
         }
+        return (kills, killedAt)
+        }
         #expect(kills >= 8, "the runs were really killed (lines at each kill: \(killedAt))")
-        let final = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
+        let final = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
         #expect(final.status == 0, "\(final.stderr)")
 
         let expected = try Self.linesByID(reference)
@@ -309,33 +327,33 @@ struct CLI {
         print("kill/resume: lines on disk after each kill: \(killedAt)")
     }
 
-    @Test func aTornLastLineIsDroppedAndAMismatchIsRefused() throws {
+    @Test func aTornLastLineIsDroppedAndAMismatchIsRefused() async throws {
         let server = try FaultServer(FaultServer.Configuration())
         defer { server.stop() }
         let dir = try Self.directory()
         let (dataset, ids) = try Self.corpus(50, in: dir)
         let out = dir.appendingPathComponent("out.jsonl").path
-        #expect(try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--limit", "20"])).status == 0)
+        #expect(try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--limit", "20"])).status == 0)
         // A crash in the middle of a write: half a line, no newline.
         let handle = try #require(FileHandle(forWritingAtPath: out))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("{\"id\":\"k00021\",\"status\":\"rel".utf8))
         try handle.close()
 
-        let mismatch = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume", "--prompt", "paper-no-reason"]))
+        let mismatch = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume", "--prompt", "paper-no-reason"]))
         #expect(mismatch.status != 0)
         #expect(mismatch.stderr.contains("field 'prompt'") && mismatch.stderr.contains("--force-resume"))
 
-        let again = try CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
+        let again = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
         #expect(again.status == 0)
         #expect(again.stdout.range(of: #"items\s+30"#, options: .regularExpression) != nil, "only the 30 missing items were asked")
         #expect(try Self.linesByID(out).ids == ids)
 
-        let refused = try CLI.run(Self.arguments(server, dataset: dataset, out: out))
+        let refused = try await CLI.run(Self.arguments(server, dataset: dataset, out: out))
         #expect(refused.status != 0 && refused.stderr.contains("--resume") && refused.stderr.contains("--overwrite"))
     }
 
-    @Test func retryFailedReplacesFailedLines() throws {
+    @Test func retryFailedReplacesFailedLines() async throws {
         var configuration = FaultServer.Configuration()
         configuration.mix = [.refusal: 0.5]
         configuration.seed = 7
@@ -344,14 +362,14 @@ struct CLI {
         let dir = try Self.directory()
         let (dataset, ids) = try Self.corpus(100, in: dir)
         let out = dir.appendingPathComponent("out.jsonl").path
-        _ = try CLI.run(Self.arguments(flaky, dataset: dataset, out: out))
+        _ = try await CLI.run(Self.arguments(flaky, dataset: dataset, out: out))
         let failedBefore = try String(contentsOfFile: out, encoding: .utf8).components(separatedBy: "\"status\":\"failed\"").count - 1
         #expect(failedBefore > 0)
 
         let healthy = try FaultServer(FaultServer.Configuration())
         defer { healthy.stop() }
         // Same provider name and model; another server URL is fine.
-        let r = try CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed"]))
+        let r = try await CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed"]))
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.range(of: "items\\s+\(failedBefore)\\b", options: .regularExpression) != nil)
         let after = try Self.linesByID(out)
@@ -374,7 +392,7 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 @Suite struct CacheCLITests {
-    @Test func aSecondRunCostsNothingAndFailuresAreNotCached() throws {
+    @Test func aSecondRunCostsNothingAndFailuresAreNotCached() async throws {
         var configuration = FaultServer.Configuration()
         configuration.mix = [.refusal: 0.3, .server500: 0.1]
         configuration.seed = 11
@@ -383,22 +401,22 @@ struct SeededGenerator: RandomNumberGenerator {
         let dir = try ResumeCLITests.directory()
         let (dataset, _) = try ResumeCLITests.corpus(200, in: dir)
         let cache = dir.appendingPathComponent("cache").path
-        func run(_ name: String) throws -> JSONValue {
+        func run(_ name: String) async throws -> JSONValue {
             let summary = dir.appendingPathComponent("\(name).json").path
-            let r = try CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset,
+            let r = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset,
                                  "--out", dir.appendingPathComponent("\(name).jsonl").path, "--batch-size", "10", "--quiet", "--cache", cache,
                                  "--max-attempts", "1", "--summary-json", summary])
             #expect(r.status == 0, "\(r.stderr)")
             return try StrictJSON.parse(try String(contentsOfFile: summary, encoding: .utf8))
         }
-        let first = try run("first")
+        let first = try await run("first")
         let afterFirst = server.counts.requests
         #expect(first["cache_hits"] == 0)
         #expect(first["attempts"]?.intValue == afterFirst)
         let refusedOrFailed = first["failed"]!.intValue!
         #expect(refusedOrFailed > 0)
 
-        let second = try run("second")
+        let second = try await run("second")
         let sent = server.counts.requests - afterFirst
         // Only what failed the first time (refusals, 500s) was asked again.
         #expect(second["cache_hits"]?.intValue == first["requests"]!.intValue! - (first["failed"]!.intValue! / 10))
@@ -410,18 +428,18 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 @Suite struct ImportExportCLITests {
-    @Test func importThenExportRoundTripsTheBundledSample() throws {
+    @Test func importThenExportRoundTripsTheBundledSample() async throws {
         let dir = try ResumeCLITests.directory()
         let imported = dir.appendingPathComponent("imported.jsonl").path
-        let r = try CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported])
+        let r = try await CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported])
         #expect(r.status == 0 && r.stdout.contains("72 items"))
-        #expect(try CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported]).stderr.contains("--overwrite"))
+        #expect(try await CLI.run(["import", "fixtures/sample/annotations.csv", "--out", imported]).stderr.contains("--overwrite"))
 
         let relabeled = dir.appendingPathComponent("relabeled.jsonl").path
         // Votes written as codes give the same requests: the bundled recordings answer them.
-        #expect(try CLI.run(["relabel", "--dataset", imported, "--out", relabeled, "--quiet"]).status == 0)
+        #expect(try await CLI.run(["relabel", "--dataset", imported, "--out", relabeled, "--quiet"]).status == 0)
         let csv = dir.appendingPathComponent("labels.csv").path
-        let e = try CLI.run(["export", relabeled, "--out", csv, "--variant", "reference"])
+        let e = try await CLI.run(["export", relabeled, "--out", csv, "--variant", "reference"])
         #expect(e.status == 0 && e.stdout.contains("72 rows"))
         let reader = try EmoSuperbCSVReader(path: csv)
         let sample = try DatasetReader(path: "\(CLI.repository.path)/fixtures/sample/sample.jsonl").readAll()
