@@ -48,6 +48,8 @@ public struct RelabelSummary: Sendable, Equatable {
     public var attempts = 0
     /// Requests answered from the response cache.
     public var cacheHits = 0
+    /// Seconds each request took (retries included), in completion order.
+    public var latencies: [Double] = []
     /// Items asked again after a missing or invalid answer.
     public var reasked = 0
     /// Answers whose JSON had prose or a code fence around it.
@@ -71,6 +73,7 @@ public struct RelabelSummary: Sendable, Equatable {
         requests += other.requests
         attempts += other.attempts
         cacheHits += other.cacheHits
+        latencies += other.latencies
         reasked += other.reasked
         answersWithStrippedText += other.answersWithStrippedText
         strayEntries += other.strayEntries
@@ -163,8 +166,10 @@ public struct RelabelPipeline: Sendable {
         let request = rendered.request(model: configuration.model, temperature: configuration.temperature, seed: configuration.seed, maxTokens: configuration.maxTokens)
 
         var outcomes: [ItemOutcome]
+        let sent = ContinuousClock.now
         do {
             let response = try await client.complete(request)
+            summary.latencies.append((ContinuousClock.now - sent).seconds)
             summary.attempts += response.attempts
             if response.servedFromCache { summary.cacheHits += 1 }
             if let usage = response.usage { summary.usage = usage }
@@ -193,6 +198,7 @@ public struct RelabelPipeline: Sendable {
             }
         } catch let error as LLMError {
             if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
+            summary.latencies.append((ContinuousClock.now - sent).seconds)
             summary.attempts += error.context.attempt ?? 1
             outcomes = Array(repeating: .failed(ItemFailure(.providerError, error.description, code: error.kindName)), count: items.count)
         } catch {
