@@ -13,6 +13,6 @@ struct PromptLab: AsyncParsableCommand {
             reference, optional gold) or EMO-SUPERB's CSV (',angry,...,happy,words'). See the README.
             """,
         version: "promptlab 0.1.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
-        subcommands: [RelabelCommand.self, ImportCommand.self, ExportCommand.self, PromptsCommand.self, ProvidersCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
+        subcommands: [RelabelCommand.self, ScoreCommand.self, CompareCommand.self, ImportCommand.self, ExportCommand.self, PromptsCommand.self, ProvidersCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
     )
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A prompt version: the system and user text, how batches are written, and a content id.
 ///
 /// See ``PromptVersion/load(contentsOf:)`` for the file format. The ``id`` is the name plus
@@ -50,4 +52,21 @@ public struct PromptVersion: Sendable, Hashable {
 
     /// `name@hash`, recorded with every output line.
     public var id: String { "\(name)@\(contentHash)" }
+}
+
+extension PromptVersion {
+    /// The example distribution the prompt shows the model (the first object in the system
+    /// text that lists the 8 emotions in order with numbers, quoted with `"` or `'`), for the
+    /// echo rate: small models copy it into every item (REFERENCE.md section 5).
+    public var exampleDistribution: EmotionDistribution? {
+        let names = Emotion.allCases.map(\.name)
+        let pattern = names.map { "[\"']\($0)[\"']\\s*:\\s*([0-9]*\\.?[0-9]+)" }.joined(separator: "\\s*,\\s*")
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let match = regex.firstMatch(in: systemText, range: NSRange(systemText.startIndex..., in: systemText))
+        else { return nil }
+        let values = (1...Emotion.count).compactMap { i -> Double? in
+            Range(match.range(at: i), in: systemText).flatMap { Double(systemText[$0]) }
+        }
+        return try? EmotionDistribution.normalizing(values, policy: RenormalizationPolicy(tolerance: 1)).distribution
+    }
 }
