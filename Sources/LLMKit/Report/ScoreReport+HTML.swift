@@ -4,13 +4,16 @@ extension ScoreReport {
     /// A self-contained HTML page: inline CSS and SVG, no scripts, no network.
     public var html: String {
         var body = "<h1>Prompt scores</h1>\n<p class=\"meta\">Dataset: <code>\(Self.escape(dataset))</code> · \(columns.first?.card.items ?? 0) items · \(Self.escape(Self.tieRule)). Rates: Wilson 95% intervals; means: bootstrap 95% (1,000 resamples, seeded).</p>\n"
+        let notes = findings
+        if !notes.isEmpty { body += "<div class=\"findings\"><strong>What stands out</strong><ul>" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul></div>\n" }
         body += "<h2>Side by side</h2>\n<table><thead><tr><th>metric</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead><tbody>\n"
         for (name, cells) in rows { body += "<tr><td>\(Self.escape(name))</td>" + cells.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
         body += "</tbody></table>\n"
         if !comparisons.isEmpty {
             body += "<h2>Paired differences</h2>\n<p class=\"meta\">Other minus baseline on the items both relabeled; bootstrap 95% interval; exact McNemar p for binary outcomes\(comparisons.count > 1 ? ", Holm-adjusted across comparisons" : "").</p>\n"
-            body += "<table><thead><tr><th>comparison</th><th>metric</th><th>difference [95%]</th><th>McNemar p</th><th>Holm p</th></tr></thead><tbody>\n"
-            for row in comparisonRows { body += "<tr>" + row.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
+            let holm = comparisons.count > 1
+            body += "<table><thead><tr><th>comparison</th><th>metric</th><th>difference [95%]</th><th>McNemar p</th>\(holm ? "<th>Holm p</th>" : "")</tr></thead><tbody>\n"
+            for row in comparisonRows { body += "<tr>" + (holm ? row : Array(row.dropLast())).map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
             body += "</tbody></table>\n"
         }
         body += "<h2>Argmax class before and after relabeling</h2>\n<p class=\"meta\">Share of items whose maximal class is each emotion (ties split evenly between the tied classes), as in the paper's Figure 3.</p>\n" + argmaxChart
@@ -29,10 +32,31 @@ extension ScoreReport {
             code{background:#f4f4f6;padding:0 .2em}svg{display:block;margin:.5em 0}.legend span{display:inline-block;margin-right:1.2em;font-size:.85em}
             .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em}
             .examples td{white-space:normal;max-width:28em}
+            .findings{background:#fff8e6;border:1px solid #f0d590;border-radius:6px;padding:.6em 1em;margin:1em 0}.findings ul{margin:.3em 0 0 0;padding-left:1.2em}
             </style></head><body>
             \(body)
             </body></html>
             """
+    }
+
+    /// Plain-language warnings about degenerate answers, laziness and failures.
+    var findings: [String] {
+        var notes: [String] = []
+        for c in columns.map(\.card) {
+            if let echo = c.echoRate, echo.n > 0, echo.value >= 0.5 {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * echo.value)) of the answers are the prompt's example distribution copied: the model is echoing, not relabeling.")
+            }
+            if c.unchanged[1].n > 0, c.unchanged[1].value >= 0.5 {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * c.unchanged[1].value)) of the answers return the reference unchanged (within 0.01): lazy.")
+            }
+            if c.diversity.n > 0, c.diversity.value < 0.3 {
+                notes.append("\(c.label): batches hold few distinct answers (diversity \(String(format: "%.2f", c.diversity.value))).")
+            }
+            if c.relabeled.n > 0, c.relabeled.value < 0.9 {
+                notes.append("\(c.label): only \(String(format: "%.0f%%", 100 * c.relabeled.value)) of the items were relabeled; see the failures in the JSON.")
+            }
+        }
+        return notes
     }
 
     static let palette = ["#8e8e93", "#0a84ff", "#ff9f0a", "#30d158", "#bf5af2", "#ff375f"]
@@ -42,14 +66,15 @@ extension ScoreReport {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    func legend(_ names: [String]) -> String {
+    func legend(_ names: [String], colorOffset: Int = 0) -> String {
         "<p class=\"legend\">" + names.enumerated().map { i, name in
-            "<span><span class=\"swatch\" style=\"background:\(Self.palette[i % Self.palette.count])\"></span>\(Self.escape(name))</span>"
+            "<span><span class=\"swatch\" style=\"background:\(Self.palette[(i + colorOffset) % Self.palette.count])\"></span>\(Self.escape(name))</span>"
         }.joined() + "</p>\n"
     }
 
     /// Grouped bars: one group per emotion, one bar per series (values may be negative).
-    func barChart(series: [[Double]], names: [String], format: (Double) -> String) -> String {
+    /// `colorOffset` keeps each column's color the same across charts (0 is the reference's gray).
+    func barChart(series: [[Double]], names: [String], colorOffset: Int = 0, format: (Double) -> String) -> String {
         let width = 860.0, height = 260.0, left = 50.0, bottom = 30.0, top = 16.0
         let all = series.flatMap { $0 }
         let maxValue = max(all.max() ?? 0, 0), minValue = min(all.min() ?? 0, 0)
@@ -65,7 +90,7 @@ extension ScoreReport {
             for (s, values) in series.enumerated() {
                 let v = values[e]
                 let top = min(y(v), y(0)), h = max(abs(y(v) - y(0)), 0.5)
-                svg += "<rect x=\"\(String(format: "%.1f", x0 + Double(s) * bar))\" y=\"\(String(format: "%.1f", top))\" width=\"\(String(format: "%.1f", bar - 1))\" height=\"\(String(format: "%.1f", h))\" fill=\"\(Self.palette[s % Self.palette.count])\"><title>\(Self.escape(names[s])) · \(emotion.name): \(format(v))</title></rect>\n"
+                svg += "<rect x=\"\(String(format: "%.1f", x0 + Double(s) * bar))\" y=\"\(String(format: "%.1f", top))\" width=\"\(String(format: "%.1f", bar - 1))\" height=\"\(String(format: "%.1f", h))\" fill=\"\(Self.palette[(s + colorOffset) % Self.palette.count])\"><title>\(Self.escape(names[s])) · \(emotion.name): \(format(v))</title></rect>\n"
             }
             svg += "<text x=\"\(String(format: "%.1f", x0 + (group - 10) / 2))\" y=\"\(height - 10)\" font-size=\"12\" text-anchor=\"middle\">\(emotion.name)</text>\n"
         }
@@ -73,7 +98,7 @@ extension ScoreReport {
             svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(v) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">\(format(v))</text>\n"
         }
         svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(0) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">0</text>\n"
-        return svg + "</svg>\n" + legend(names)
+        return svg + "</svg>\n" + legend(names, colorOffset: colorOffset)
     }
 
     /// Argmax shares, ties split evenly.
@@ -99,7 +124,7 @@ extension ScoreReport {
             guard !pairs.isEmpty else { return [Double](repeating: 0, count: Emotion.count) }
             return (0..<Emotion.count).map { c in pairs.reduce(0) { $0 + $1.0.values[c] - $1.1.values[c] } / Double(pairs.count) }
         }
-        return barChart(series: series, names: columns.map(\.card.label)) { String(format: "%+.3f", $0) }
+        return barChart(series: series, names: columns.map(\.card.label), colorOffset: 1) { String(format: "%+.3f", $0) }
     }
 
     var editChart: String {

@@ -115,8 +115,8 @@ public struct ScoreReport: Sendable {
         if columns.contains(where: { $0.card.consistency != nil }) {
             rows += [
                 ("self-consistency: runs", each { $0.consistency.map { String($0.runs) } ?? "n/a" }),
-                ("alpha nominal (argmax)", each { $0.consistency.map { String(format: "%.4f", $0.alphaNominal) } ?? "n/a" }),
-                ("alpha interval (per emotion)", each { $0.consistency.map { String(format: "%.4f", $0.alphaInterval) } ?? "n/a" }),
+                ("alpha nominal (argmax)", each { $0.consistency.map { Self.alpha($0.alphaNominal) } ?? "n/a" }),
+                ("alpha interval (per emotion)", each { $0.consistency.map { Self.alpha($0.alphaInterval) } ?? "n/a" }),
                 ("mean pairwise JS distance", each { $0.consistency.map { num($0.meanPairwiseJSDistance) } ?? "n/a" }),
             ]
         }
@@ -129,6 +129,9 @@ public struct ScoreReport: Sendable {
         }
         return rows
     }
+
+    /// Alpha is undefined when every run gave the same value (no disagreement is possible).
+    static func alpha(_ value: Double) -> String { value.isNaN ? "undefined (runs identical)" : String(format: "%.4f", value) }
 
     /// The comparison rows: (comparison, metric, difference with interval, p-values).
     public var comparisonRows: [[String]] {
