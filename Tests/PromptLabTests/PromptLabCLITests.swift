@@ -295,7 +295,7 @@ struct CLI {
         let baseArguments = Self.arguments(server, dataset: dataset, out: out)
         // The kills run on a thread of their own: sleeping and waiting there blocks no test.
         let (kills, killedAt) = try await CLI.offPool { () throws -> (Int, [Int]) in
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var kills = 0
         var killedAt: [Int] = []
         for round in 0..<10 {
@@ -375,19 +375,6 @@ struct CLI {
         let after = try Self.linesByID(out)
         #expect(after.ids.sorted() == ids, "exactly one line per id after the retry")
         #expect(!after.lines.values.contains { $0.contains("\"status\":\"failed\"") })
-    }
-}
-
-/// A small deterministic generator for reproducible test timings.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

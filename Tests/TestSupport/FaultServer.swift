@@ -1,4 +1,5 @@
 import Foundation
+import LLMKit
 import Synchronization
 
 /// An OpenAI-compatible chat-completions server on 127.0.0.1 that answers well-formed requests
@@ -98,7 +99,7 @@ extension FaultServer.Counts {
 
 extension FaultServer {
     struct State {
-        var rng: UInt64
+        var rng: SplitMix64
         var counts = Counts()
         var window: [(time: Double, tokens: Int)] = []
     }
@@ -110,7 +111,7 @@ extension FaultServer {
 
         init(_ configuration: Configuration) {
             self.configuration = configuration
-            state = Mutex(State(rng: configuration.seed &* 0x9E37_79B9_7F4A_7C15 | 1))
+            state = Mutex(State(rng: SplitMix64(seed: configuration.seed &* 0x9E37_79B9_7F4A_7C15 | 1)))
             var handle: FileHandle?
             if let path = configuration.bodyLog, FileManager.default.createFile(atPath: path, contents: nil) {
                 handle = FileHandle(forWritingAtPath: path)
@@ -226,13 +227,8 @@ extension FaultServer {
 
     }
 
-    static func draw(_ rng: inout UInt64, _ mix: [Fault: Double]) -> Fault {
-        // SplitMix64
-        rng &+= 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
+    static func draw(_ rng: inout SplitMix64, _ mix: [Fault: Double]) -> Fault {
+        let z = rng.next()
         var u = Double(z >> 11) / Double(1 << 53)
         for fault in Fault.allCases where fault != .none {
             let w = mix[fault] ?? 0
