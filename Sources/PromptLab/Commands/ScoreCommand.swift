@@ -95,7 +95,7 @@ struct ScoreCommand: AsyncParsableCommand {
                         runs.append(try Scoring.loadColumn(out, items: items, policy: policyOptions.policy))
                     }
                     let label = "\(version.name) · \(parts[0])\(parts.count == 2 ? " " + parts[1] : "")"
-                    let card = Scorecard.score(label: label, items: runs[0], example: version.exampleDistribution, batchSize: configuration(batchSize, version),
+                    let card = Scorecard.score(label: label, items: runs[0], example: version.exampleDistribution, batchSize: slice.batchSize ?? version.batchSize,
                                                repeats: runs.count > 1 ? runs.map { $0.map(\.adjusted) } : [], cost: cost)
                     columns.append(.init(card: card, items: runs[0]))
                 }
@@ -103,8 +103,6 @@ struct ScoreCommand: AsyncParsableCommand {
         }
         try Scoring.finish(columns: columns, dataset: dataset.dataset, outputs: outputs)
     }
-
-    private func configuration(_ batchSize: Int?, _ version: PromptVersion) -> Int { slice.batchSize ?? version.batchSize }
 }
 
 /// `promptlab compare A B`: the paired comparison of two existing outputs.
