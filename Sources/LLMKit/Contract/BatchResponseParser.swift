@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Turns a model's answer for a batch of N items into exactly N outcomes.
 ///
 /// Steps: extract the JSON object from the text (reported in ``Result/extraction``), parse it
@@ -18,8 +20,21 @@ public struct BatchResponseParser: Sendable {
         self.count = count
         self.expectsReason = expectsReason
         self.policy = policy
+        self.itemSchema = Self.compiledItemSchema(count: count, includeReason: expectsReason)
+    }
+
+    private struct SchemaKey: Hashable { var count: Int; var includeReason: Bool }
+    private static let compiled = Mutex<[SchemaKey: JSONSchema]>([:])
+
+    /// The item schema for a batch size, compiled once per process: the pipeline builds a
+    /// parser for every request, and batch sizes repeat.
+    private static func compiledItemSchema(count: Int, includeReason: Bool) -> JSONSchema {
+        let key = SchemaKey(count: count, includeReason: includeReason)
+        if let schema = compiled.withLock({ $0[key] }) { return schema }
         // The contract's own schema uses only supported keywords; failing here is a programming error.
-        self.itemSchema = try! JSONSchema(BatchResponseSchema.itemSchema(count: count, includeReason: expectsReason))
+        let schema = try! JSONSchema(BatchResponseSchema.itemSchema(count: count, includeReason: includeReason))
+        compiled.withLock { $0[key] = schema }
+        return schema
     }
 
     /// What the parser made of one answer.
