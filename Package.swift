@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .library(name: "LLMKit", targets: ["LLMKit"]),
         .library(name: "Providers", targets: ["Providers"]),
+        .library(name: "PromptLabCLI", targets: ["PromptLabCLI"]),
+        .library(name: "LLMKitTestSupport", targets: ["TestSupport"]),
         .executable(name: "promptlab", targets: ["PromptLab"]),
         .executable(name: "fault-server", targets: ["FaultServer"]),
     ],
@@ -20,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,8 +53,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "PromptLab",
+        .target(
+            name: "PromptLabCLI",
             dependencies: [
                 "LLMKit",
                 "Providers",
@@ -61,13 +64,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "PromptLab",
+            dependencies: ["PromptLabCLI", "Providers"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "FaultServer",
             dependencies: ["TestSupport"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["LLMKit"],
+            dependencies: ["LLMKit", "Providers"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -83,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PromptLabTests",
-            dependencies: ["PromptLab", "LLMKit", "TestSupport"],
+            dependencies: ["PromptLab", "PromptLabCLI", "LLMKit", "Providers", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

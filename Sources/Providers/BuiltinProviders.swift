@@ -9,18 +9,17 @@ public enum BuiltinProviders {
     /// A registry with `openai`, `llamacpp` and `fixture`.
     public static func registry() -> ProviderRegistry {
         var registry = ProviderRegistry()
-        registry.register("openai", summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; --base-url or OPENAI_BASE_URL)") { config in
-            var provider = try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL)
-            if let timeout = config.requestTimeout { provider.requestTimeout = timeout }
-            return provider
+        registry.register("openai", summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; base URL from OPENAI_BASE_URL); needs a model name") { config in
+            try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL, timeout: config.timeout,
+                                               maximumResponseBytes: config.maximumResponseBytes, stream: config.stream ?? false)
         }
-        registry.register("llamacpp", summary: "a running llama.cpp llama-server (--base-url or LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL))") { config in
-            LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"] ?? LlamaCppProvider.defaultBaseURL,
-                             requestTimeout: config.requestTimeout ?? 600)
+        registry.register("llamacpp", summary: "a running llama.cpp llama-server (LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL)); model from /props") { config in
+            LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? LlamaCppProvider.defaultBaseURL,
+                             timeout: config.timeout, maximumResponseBytes: config.maximumResponseBytes, stream: config.stream ?? true)
         }
-        registry.register("fixture", summary: "replays recorded answers from --fixtures DIR: no server, no network") { config in
+        registry.register("fixture", summary: "replays recorded answers from a recordings folder: no server, no network") { config in
             guard let dir = config.options[fixturesOption] else {
-                throw LLMError(.configuration, "The fixture provider needs a recordings folder: pass --fixtures DIR.")
+                throw LLMError(.configuration, "The fixture provider needs a recordings folder.")
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -30,8 +29,4 @@ public enum BuiltinProviders {
         }
         return registry
     }
-
-    /// The model name used when none is given: the project's local model, which the bundled
-    /// recordings were made with.
-    public static let defaultModel = LlamaCppProvider.defaultModel
 }

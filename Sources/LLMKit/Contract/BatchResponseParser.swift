@@ -13,14 +13,24 @@ public struct BatchResponseParser: Sendable {
     /// Whether each entry must carry a `reason` string.
     public var expectsReason: Bool
     public var policy: RenormalizationPolicy
+    /// The longest reason, in characters, and what happens to a longer one (`nil`: no limit).
+    public var reasonLimit: (characters: Int, overflow: PromptVersion.ReasonOverflow)?
     private let itemSchema: JSONSchema
 
-    public init(count: Int, expectsReason: Bool, policy: RenormalizationPolicy = .default) {
+    public init(count: Int, expectsReason: Bool, policy: RenormalizationPolicy = .default,
+                reasonLimit: (characters: Int, overflow: PromptVersion.ReasonOverflow)? = nil) {
         precondition(count >= 1, "a batch has at least one item")
         self.count = count
         self.expectsReason = expectsReason
         self.policy = policy
+        self.reasonLimit = reasonLimit
         self.itemSchema = Self.compiledItemSchema(count: count, includeReason: expectsReason)
+    }
+
+    /// The parser for a batch of `count` items rendered with `prompt`.
+    public init(count: Int, prompt: PromptVersion, policy: RenormalizationPolicy = .default) {
+        self.init(count: count, expectsReason: prompt.asksForReason, policy: policy,
+                  reasonLimit: prompt.asksForReason ? (prompt.reasonLimit, prompt.reasonOverflow) : nil)
     }
 
     private struct SchemaKey: Hashable { var count: Int; var includeReason: Bool }
@@ -52,8 +62,16 @@ public struct BatchResponseParser: Sendable {
         public var failedPositions: [Int] { outcomes.indices.filter { outcomes[$0].failure != nil } }
     }
 
-    /// Parses `text`, returning one outcome per batch position.
-    public func parse(_ text: String) -> Result {
+    /// Parses `text`, returning one outcome per batch position. When the answer's bytes were
+    /// not valid UTF-8 (`invalidUTF8`: they were decoded with U+FFFD replacements), the items
+    /// whose entry holds a replacement character fail with `invalid_utf8`.
+    public func parse(_ text: String, invalidUTF8: Bool = false) -> Result {
+        var result = parseText(text)
+        if invalidUTF8 { markInvalidUTF8(&result) }
+        return result
+    }
+
+    private func parseText(_ text: String) -> Result {
         let extraction: JSONExtraction
         do { extraction = try JSONExtraction.extract(from: text) } catch {
             return failAll(ItemFailure(.notJSON, error.description), extraction: nil)
@@ -114,6 +132,16 @@ public struct BatchResponseParser: Sendable {
         return Result(outcomes: outcomes, extraction: extraction, strayEntries: stray, documentWarnings: warnings)
     }
 
+    /// Fails the relabeled items whose reason holds U+FFFD (bytes that were not UTF-8). Bad
+    /// bytes elsewhere either break the JSON (the items fail as `not_json`) or lie outside the
+    /// entries, and fail nothing.
+    private func markInvalidUTF8(_ result: inout Result) {
+        for (i, outcome) in result.outcomes.enumerated() {
+            guard let relabel = outcome.relabel, relabel.reason?.unicodeScalars.contains("\u{FFFD}") == true else { continue }
+            result.outcomes[i] = .failed(ItemFailure(.invalidUTF8, "the answer for this item holds bytes that are not UTF-8", path: "/items"))
+        }
+    }
+
     /// Checks one entry whose index is valid and unique.
     func outcome(for entry: JSONObject, path: String) -> ItemOutcome {
         let violations = itemSchema.validate(.object(entry))
@@ -129,11 +157,20 @@ public struct BatchResponseParser: Sendable {
             return .failed(ItemFailure(kind, v.message + more, path: location))
         }
         let raw = Emotion.allCases.map { entry[$0.name]?.doubleValue ?? .nan }
+        var reason = entry["reason"]?.stringValue
+        var reasonWasCut = false
+        if let limit = reasonLimit, let text = reason, text.count > limit.characters {
+            if limit.overflow == .reject {
+                return .failed(ItemFailure(.reasonTooLong, "the reason has \(text.count) characters, more than the \(limit.characters) allowed", path: path + "/reason"))
+            }
+            reason = String(text.prefix(limit.characters))
+            reasonWasCut = true
+        }
         do {
             let normalized = try EmotionDistribution.normalizing(raw, policy: policy, upperBound: 1)
             return .relabeled(Relabel(
-                adjusted: normalized.distribution, raw: raw, reason: entry["reason"]?.stringValue,
-                sumWasOff: normalized.sumWasOff))
+                adjusted: normalized.distribution, raw: raw, reason: reason,
+                sumWasOff: normalized.sumWasOff, reasonWasCut: reasonWasCut))
         } catch {
             return .failed(Self.failure(for: error, path: path))
         }

@@ -11,14 +11,18 @@ public enum BatchResponseSchema {
     /// The name sent with the schema (OpenAI requires one).
     public static let name = "emotion_relabel_batch"
 
-    /// The schema of one entry of `items`.
-    public static func itemSchema(count: Int, includeReason: Bool) -> JSONValue {
+    /// The schema of one entry of `items`; the reason, when asked for, has at most
+    /// `reasonLimit` characters (`maxLength`, which llama.cpp's grammar enforces; adapters for
+    /// APIs whose strict mode refuses the keyword remove it, and the parser checks it anyway).
+    public static func itemSchema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> JSONValue {
         var properties = JSONObject()
         properties["index"] = ["type": "integer", "minimum": 1, "maximum": .int(max(1, count))]
         for emotion in Emotion.allCases {
             properties[emotion.name] = ["type": "number", "minimum": 0, "maximum": 1]
         }
-        if includeReason { properties["reason"] = ["type": "string"] }
+        if includeReason {
+            properties["reason"] = reasonLimit.map { ["type": "string", "maxLength": .int($0)] } ?? ["type": "string"]
+        }
         return [
             "type": "object",
             "properties": .object(properties),
@@ -28,13 +32,13 @@ public enum BatchResponseSchema {
     }
 
     /// The schema of the whole answer for a batch of `count` items.
-    public static func schema(count: Int, includeReason: Bool) -> JSONValue {
+    public static func schema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> JSONValue {
         [
             "type": "object",
             "properties": [
                 "items": [
                     "type": "array",
-                    "items": itemSchema(count: count, includeReason: includeReason),
+                    "items": itemSchema(count: count, includeReason: includeReason, reasonLimit: reasonLimit),
                     "minItems": .int(count),
                     "maxItems": .int(count),
                 ]
@@ -45,7 +49,7 @@ public enum BatchResponseSchema {
     }
 
     /// The schema wrapped for a ``CompletionRequest``.
-    public static func responseSchema(count: Int, includeReason: Bool) -> ResponseSchema {
-        ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason), strict: true)
+    public static func responseSchema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> ResponseSchema {
+        ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason, reasonLimit: reasonLimit), strict: true)
     }
 }

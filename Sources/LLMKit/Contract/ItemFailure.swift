@@ -1,33 +1,70 @@
 /// Why one batch item (or one entry of the answer) could not be used.
 public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The cause, in a form tests and summaries can count.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    /// The cause, in a form tests and summaries can count. A struct of static members over a
+    /// private enum (like ``LLMError/Kind``): a new kind breaks no client's `switch`. Its
+    /// ``name`` is the spelling in files (`missing_index`, ...).
+    public struct Kind: Sendable, Hashable, Comparable, CustomStringConvertible {
+        private enum Code: String, Sendable, Hashable, CaseIterable {
+            case missingIndex = "missing_index", duplicateIndex = "duplicate_index", indexOutOfRange = "index_out_of_range"
+            case wrongKey = "wrong_key", valueOutOfRange = "value_out_of_range", nonFiniteValue = "non_finite_value"
+            case zeroSum = "zero_sum", sumOutOfTolerance = "sum_out_of_tolerance", notJSON = "not_json"
+            case schemaViolation = "schema_violation", invalidUTF8 = "invalid_utf8", reasonTooLong = "reason_too_long"
+            case truncated, refused, providerError = "provider_error"
+        }
+        private let code: Code
+        private init(_ code: Code) { self.code = code }
+
         /// The answer has no entry for this item's index.
-        case missingIndex = "missing_index"
+        public static let missingIndex = Kind(.missingIndex)
         /// The answer has two or more entries for this index; none is trusted.
-        case duplicateIndex = "duplicate_index"
+        public static let duplicateIndex = Kind(.duplicateIndex)
         /// An entry's index is not one of the batch's (0, N+1, ...): a stray entry.
-        case indexOutOfRange = "index_out_of_range"
+        public static let indexOutOfRange = Kind(.indexOutOfRange)
         /// An entry lacks a required key or has a key the contract does not allow.
-        case wrongKey = "wrong_key"
+        public static let wrongKey = Kind(.wrongKey)
         /// A value is below 0 or above 1.
-        case valueOutOfRange = "value_out_of_range"
+        public static let valueOutOfRange = Kind(.valueOutOfRange)
         /// A value is NaN or infinite.
-        case nonFiniteValue = "non_finite_value"
-        /// All 8 values are 0.
-        case zeroSum = "zero_sum"
+        public static let nonFiniteValue = Kind(.nonFiniteValue)
+        /// The 8 values sum to 0, or to less than ``EmotionDistribution/minimumSum``.
+        public static let zeroSum = Kind(.zeroSum)
         /// The values' sum is beyond the tolerance and the policy rejects it.
-        case sumOutOfTolerance = "sum_out_of_tolerance"
+        public static let sumOutOfTolerance = Kind(.sumOutOfTolerance)
         /// The answer has no parsable JSON object.
-        case notJSON = "not_json"
+        public static let notJSON = Kind(.notJSON)
         /// The answer breaks the schema in another way (wrong type, not an object, ...).
-        case schemaViolation = "schema_violation"
-        /// The answer was cut off (`finish_reason: length`) even for a single item.
-        case truncated
+        public static let schemaViolation = Kind(.schemaViolation)
+        /// The item's entry holds bytes that are not UTF-8.
+        public static let invalidUTF8 = Kind(.invalidUTF8)
+        /// The reason is longer than the prompt version allows and the version rejects it.
+        public static let reasonTooLong = Kind(.reasonTooLong)
+        /// The answer was cut off (`finish_reason: length`, or the token budget ran out while
+        /// streaming) even for a single item.
+        public static let truncated = Kind(.truncated)
         /// The model refused, or a content filter stopped the answer.
-        case refused
+        public static let refused = Kind(.refused)
         /// The provider failed (transport, HTTP error) after any retries.
-        case providerError = "provider_error"
+        public static let providerError = Kind(.providerError)
+
+        /// The spelling in files and summaries.
+        public var name: String { code.rawValue }
+        public var description: String { code.rawValue }
+
+        /// The kind spelled `name`, or `nil`.
+        public init?(name: String) {
+            guard let code = Code(rawValue: name) else { return nil }
+            self.code = code
+        }
+
+        /// Every kind, in declaration order.
+        public static var all: [Kind] { Code.allCases.map(Kind.init) }
+
+        /// Whether asking the model again (in a smaller batch) may fix it: a missing or invalid
+        /// entry. Not provider errors, truncation or refusals.
+        public var isReaskable: Bool { ![.providerError, .truncated, .refused].contains(self) }
+
+        /// By name.
+        public static func < (a: Kind, b: Kind) -> Bool { a.name < b.name }
     }
 
     public var kind: Kind
@@ -35,19 +72,22 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// JSON pointer into the answer, when the failure has a location (`/items/3/fear`).
     public var path: String?
-    /// For `provider_error`: the provider error's kind (`rate_limited`, `timeout`, ...).
-    public var code: String?
+    /// For `provider_error`: the provider error's kind (written as `code` in files).
+    public var providerError: LLMError.Kind?
 
-    public init(_ kind: Kind, _ message: String, path: String? = nil, code: String? = nil) {
+    /// The longest message kept (longer ones are cut with a marker).
+    public static let maximumMessageLength = LLMError.maximumMessageLength
+
+    public init(_ kind: Kind, _ message: String, path: String? = nil, providerError: LLMError.Kind? = nil) {
         self.kind = kind
-        self.message = message
+        self.message = SecretRedactor.shared.scrub(TextLimit.capped(message, Self.maximumMessageLength))
         self.path = path
-        self.code = code
+        self.providerError = providerError
     }
 
     public var description: String {
-        if let path, !path.isEmpty { return "\(kind.rawValue) at \(path): \(message)" }
-        return "\(kind.rawValue): \(message)"
+        if let path, !path.isEmpty { return "\(kind.name) at \(path): \(message)" }
+        return "\(kind.name): \(message)"
     }
 }
 
@@ -79,11 +119,14 @@ public struct Relabel: Sendable, Hashable {
     public var reason: String?
     /// Whether the raw sum was off by more than the tolerance (renormalised and flagged).
     public var sumWasOff: Bool
+    /// Whether the reason was longer than the prompt version allows and was cut.
+    public var reasonWasCut: Bool
 
-    public init(adjusted: EmotionDistribution, raw: [Double], reason: String?, sumWasOff: Bool) {
+    public init(adjusted: EmotionDistribution, raw: [Double], reason: String?, sumWasOff: Bool, reasonWasCut: Bool = false) {
         self.adjusted = adjusted
         self.raw = raw
         self.reason = reason
         self.sumWasOff = sumWasOff
+        self.reasonWasCut = reasonWasCut
     }
 }

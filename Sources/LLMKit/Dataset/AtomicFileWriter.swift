@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes a file so that readers see either the old file or the whole new one, never half:
 /// lines go to a temporary file beside the target, which is flushed, synced and renamed over
@@ -10,6 +11,8 @@ public final class AtomicFileWriter {
     private var handle: FileHandle?
     private var pending: [UInt8] = []
     private let sync: Bool
+    /// Makes temporary names unique within the process (two writers of one target at once).
+    private static let serial = Atomic<Int>(0)
 
     /// `sync: false` skips the fsync before the rename (the file is still complete or absent
     /// after a crash of this process, but not after a power loss): for caches.
@@ -17,7 +20,8 @@ public final class AtomicFileWriter {
         self.path = path
         self.sync = sync
         let url = URL(fileURLWithPath: path)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        let serial = Self.serial.add(1, ordering: .relaxed).newValue
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(serial).tmp").path
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
               let handle = FileHandle(forWritingAtPath: temporaryPath)
         else {
@@ -40,10 +44,25 @@ public final class AtomicFileWriter {
         if pending.count >= 1 << 16 { try flush() }
     }
 
+    /// Appends `bytes` and a newline.
+    public func writeLine(bytes: some Collection<UInt8>) throws(DatasetError) {
+        pending.append(contentsOf: bytes)
+        pending.append(0x0A)
+        if pending.count >= 1 << 16 { try flush() }
+    }
+
     private func flush() throws(DatasetError) {
         guard let handle, !pending.isEmpty else { return }
         do { try handle.write(contentsOf: pending) } catch { throw DatasetError(file: path, reason: "write failed (\(error.localizedDescription))") }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes `text` (and a newline) to `path` atomically, creating its folder.
+    public static func write(_ text: String, to path: String, sync: Bool = true) throws(DatasetError) {
+        try FileChecks.createFolder(for: path)
+        let writer = try AtomicFileWriter(path: path, sync: sync)
+        try writer.writeLine(text)
+        try writer.commit()
     }
 
     /// Flushes, syncs and moves the file into place.

@@ -24,6 +24,8 @@ public final class DatasetReader {
     public let policy: RenormalizationPolicy
     private var jsonl: LineReader?
     private var csv: EmoSuperbCSVReader?
+    /// The line the item last returned starts on.
+    public private(set) var lastLine = 0
 
     /// Opens `path`; `format` defaults to ``DatasetFormat/detect(path:)``.
     public init(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) {
@@ -48,6 +50,7 @@ public final class DatasetReader {
     public func next() throws(DatasetError) -> DatasetItem? {
         if let csv {
             guard let row = try csv.nextRow() else { return nil }
+            lastLine = row.line
             do {
                 let reference = try EmotionDistribution.normalizing(row.values, policy: policy).distribution
                 let words = row.text ?? ""
@@ -59,6 +62,7 @@ public final class DatasetReader {
         guard let jsonl else { return nil }
         while let line = try jsonl.nextLine() {
             if line.trimmingWhitespace().isEmpty { continue }
+            lastLine = jsonl.lineNumber
             return try Self.item(fromJSONLine: line, file: path, line: jsonl.lineNumber, policy: policy)
         }
         return nil
@@ -78,12 +82,14 @@ public final class DatasetReader {
         do { value = try StrictJSON.parse(text) } catch { throw fail(nil, error.description) }
         guard case .object(let object) = value else { throw fail(nil, "expected a JSON object, found \(value.typeName)") }
 
+        // Ids are strings: a number would have to be turned into text, and 1.5 and "1.5" (or
+        // 1e0 and 1) would then name the same item.
         let id: String
         switch object["id"] {
-        case .string(let s)? where !s.isEmpty: id = s
-        case .number(let n)?: id = n.description
+        case .string(let s)? where !s.trimmingWhitespace().isEmpty: id = s
+        case .number(let n)?: throw fail("id", "must be a string, not the number \(n) (write it in quotes: \"\(n)\")")
         case nil: throw fail("id", "missing")
-        default: throw fail("id", "must be a non-empty string or a number")
+        default: throw fail("id", "must be a non-empty string")
         }
 
         var descriptions: [String] = []

@@ -47,11 +47,37 @@ public final class EmoSuperbCSVReader {
         values.reserveCapacity(Emotion.count)
         for emotion in Emotion.allCases {
             let field = fields[emotion.rawValue + 1].trimmingWhitespace()
-            guard let value = Double(field) else {
-                throw DatasetError(file: path, line: line, field: emotion.name, reason: field.isEmpty ? "empty" : "'\(field)' is not a number")
+            guard let value = DecimalNumber.parse(field) else {
+                throw DatasetError(file: path, line: line, field: emotion.name, reason: field.isEmpty ? "empty" : "'\(field)' is not a decimal number")
             }
             values.append(value)
         }
         return EmoSuperbRow(line: line, id: id, values: values, text: textColumn == nil ? nil : fields[9])
+    }
+}
+
+/// Decimal numbers as data files write them: `0.25`, `-1`, `.5`, `1e-3`. Not hexadecimal
+/// (`0x1p0`), `inf`, `nan` or anything else `Double(String)` would also take.
+package enum DecimalNumber {
+    /// The value of `text`, or `nil` when it is not a plain decimal number.
+    package static func parse(_ text: String) -> Double? {
+        var digitsBefore = 0, digitsAfter = 0, exponentDigits = 0
+        var state = 0   // 0 sign, 1 integer, 2 fraction, 3 exponent sign, 4 exponent
+        for byte in text.utf8 {
+            switch (state, byte) {
+            case (0, UInt8(ascii: "-")), (0, UInt8(ascii: "+")): state = 1
+            case (0...1, UInt8(ascii: "0")...UInt8(ascii: "9")): state = 1; digitsBefore += 1
+            case (0...1, UInt8(ascii: ".")): state = 2
+            case (2, UInt8(ascii: "0")...UInt8(ascii: "9")): digitsAfter += 1
+            case (1...2, UInt8(ascii: "e")), (1...2, UInt8(ascii: "E")):
+                guard digitsBefore + digitsAfter > 0 else { return nil }
+                state = 3
+            case (3, UInt8(ascii: "-")), (3, UInt8(ascii: "+")): state = 4
+            case (3...4, UInt8(ascii: "0")...UInt8(ascii: "9")): state = 4; exponentDigits += 1
+            default: return nil
+            }
+        }
+        guard digitsBefore + digitsAfter > 0, state < 3 || exponentDigits > 0 else { return nil }
+        return Double(text)
     }
 }

@@ -6,6 +6,8 @@ public struct FileSummary: Sendable, Equatable {
         case dataset
         /// Relabeled outputs (project JSONL with `status`, or EMO-SUPERB CSV with `reason`).
         case relabeled
+        /// Labels only: EMO-SUPERB's 8-column CSV without a text column (`promptlab export`).
+        case labels
     }
 
     public var kind: Kind
@@ -20,7 +22,7 @@ public struct FileSummary: Sendable, Equatable {
     /// Relabeled rows (relabeled files).
     public var relabeled = 0
     /// Failed rows by failure kind (relabeled files).
-    public var failedByKind: [String: Int] = [:]
+    public var failedByKind: [ItemFailure.Kind: Int] = [:]
     /// Rows whose sum was off by more than the tolerance (flagged and renormalised).
     public var sumOff = 0
 
@@ -32,8 +34,8 @@ public struct FileSummary: Sendable, Equatable {
         switch format {
         case .emoSuperbCSV:
             let probe = try EmoSuperbCSVReader(path: path)
-            if probe.textColumn == "reason" {
-                var summary = FileSummary(kind: .relabeled, format: format)
+            if probe.textColumn == "reason" || probe.textColumn == nil {
+                var summary = FileSummary(kind: probe.textColumn == nil ? .labels : .relabeled, format: format)
                 while let row = try probe.nextRow() {
                     summary.rows += 1
                     do {
@@ -41,7 +43,7 @@ public struct FileSummary: Sendable, Equatable {
                         summary.relabeled += 1
                         if normalized.sumWasOff { summary.sumOff += 1 }
                     } catch {
-                        summary.failedByKind[BatchResponseParser.failure(for: error).kind.rawValue, default: 0] += 1
+                        summary.failedByKind[BatchResponseParser.failure(for: error).kind, default: 0] += 1
                     }
                 }
                 return summary
@@ -50,6 +52,7 @@ public struct FileSummary: Sendable, Equatable {
             let lines = try LineReader(path: path)
             while let line = try lines.nextLine() {
                 if line.trimmingWhitespace().isEmpty { continue }
+                if JournalHeader.isHeader(line) { return try relabeledJSONL(path: path, policy: policy) }
                 if case .object(let o)? = try? StrictJSON.parse(line), o["status"] != nil {
                     return try relabeledJSONL(path: path, policy: policy)
                 }
@@ -78,7 +81,7 @@ public struct FileSummary: Sendable, Equatable {
                 summary.relabeled += 1
                 if r.sumWasOff { summary.sumOff += 1 }
             case .failed(let f):
-                summary.failedByKind[f.kind.rawValue, default: 0] += 1
+                summary.failedByKind[f.kind, default: 0] += 1
             }
         }
         return summary

@@ -35,6 +35,7 @@ public struct RelabeledRecord: Sendable, Hashable {
             object["raw"] = EmotionDistribution.jsonObject(r.raw)
             object["reason"] = r.reason.map(JSONValue.string) ?? .null
             object["sum_off"] = .bool(r.sumWasOff)
+            if r.reasonWasCut { object["reason_cut"] = true }
         case .failed:
             object["status"] = "failed"
             object["reference"] = reference.jsonObject
@@ -43,8 +44,8 @@ public struct RelabeledRecord: Sendable, Hashable {
         object["provider"] = .string(provider)
         object["model"] = .string(model)
         if case .failed(let f) = outcome {
-            var failure: JSONObject = ["kind": .string(f.kind.rawValue), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
-            if let code = f.code { failure["code"] = .string(code) }
+            var failure: JSONObject = ["kind": .string(f.kind.name), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
+            if let code = f.providerError { failure["code"] = .string(code.name) }
             object["failure"] = .object(failure)
         }
         return .object(object)
@@ -52,6 +53,18 @@ public struct RelabeledRecord: Sendable, Hashable {
 
     /// One JSONL line, without the newline.
     public var jsonLine: String { json.description }
+
+    /// Appends the JSONL line and its newline to `bytes`.
+    public func appendJSONLine(to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: jsonLine.utf8)
+        bytes.append(0x0A)
+    }
+
+    /// The `id` of a record line (`nil` for a header or a line that is not a record).
+    public static func id(inLine line: String) -> String? {
+        guard !JournalHeader.isHeader(line), let value = try? StrictJSON.parse(line) else { return nil }
+        return value["id"]?.stringValue
+    }
 
     /// Parses one line of a relabeled output file. Unknown keys are ignored (newer writers may add some).
     public static func parse(line text: String, file: String, line: Int, policy: RenormalizationPolicy = .default) throws(DatasetError) -> RelabeledRecord {
@@ -84,13 +97,19 @@ public struct RelabeledRecord: Sendable, Hashable {
             default: throw fail("reason", "must be a string or null")
             }
             let sumOff = o["sum_off"]?.boolValue ?? adjusted.sumWasOff
-            outcome = .relabeled(Relabel(adjusted: adjusted.distribution, raw: rawValues, reason: reason, sumWasOff: sumOff))
+            outcome = .relabeled(Relabel(adjusted: adjusted.distribution, raw: rawValues, reason: reason, sumWasOff: sumOff,
+                                         reasonWasCut: o["reason_cut"]?.boolValue ?? false))
         case "failed":
             guard case .object(let f)? = o["failure"] else { throw fail("failure", "a failed record needs a 'failure' object") }
-            guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(rawValue: kindName) else {
+            guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(name: kindName) else {
                 throw fail("failure", "unknown failure kind \(f["kind"]?.description ?? "(missing)")")
             }
-            outcome = .failed(ItemFailure(kind, f["message"]?.stringValue ?? "", path: f["path"]?.stringValue, code: f["code"]?.stringValue))
+            var providerError: LLMError.Kind?
+            if let code = f["code"]?.stringValue {
+                guard let known = LLMError.Kind(name: code) else { throw fail("failure", "unknown provider error kind '\(code)'") }
+                providerError = known
+            }
+            outcome = .failed(ItemFailure(kind, f["message"]?.stringValue ?? "", path: f["path"]?.stringValue, providerError: providerError))
         case let other:
             throw fail("status", "must be 'relabeled' or 'failed', not '\(other)'")
         }
@@ -99,11 +118,16 @@ public struct RelabeledRecord: Sendable, Hashable {
     }
 }
 
-/// Streams ``RelabeledRecord``s from a relabeled JSONL file.
+/// Streams ``RelabeledRecord``s from a relabeled JSONL file. Journal header lines (the run's
+/// fingerprint) are collected in ``headers``, not returned as records.
 public final class RelabeledRecordReader {
     private let lines: LineReader
     public let policy: RenormalizationPolicy
     public var path: String { lines.path }
+    /// The header lines read so far.
+    public private(set) var headers: [JournalHeader] = []
+    /// The line number of the record last returned.
+    public var lineNumber: Int { lines.lineNumber }
 
     public init(path: String, policy: RenormalizationPolicy = .default) throws(DatasetError) {
         lines = try LineReader(path: path)
@@ -114,6 +138,13 @@ public final class RelabeledRecordReader {
     public func next() throws(DatasetError) -> RelabeledRecord? {
         while let line = try lines.nextLine() {
             if line.trimmingWhitespace().isEmpty { continue }
+            if JournalHeader.isHeader(line) {
+                guard let header = JournalHeader(line: line) else {
+                    throw DatasetError(file: path, line: lines.lineNumber, reason: "not a readable journal header")
+                }
+                headers.append(header)
+                continue
+            }
             return try RelabeledRecord.parse(line: line, file: path, line: lines.lineNumber, policy: policy)
         }
         return nil

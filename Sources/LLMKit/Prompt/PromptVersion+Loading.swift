@@ -36,6 +36,8 @@ extension PromptVersion {
     ///     separator: " | "
     ///     reason: true
     ///     decimals: 4
+    ///     reason_max_length: 160
+    ///     reason_overflow: cut
     ///     ---
     ///     === system ===
     ///     You relabel emotions ... {{emotions}} ...
@@ -116,8 +118,14 @@ extension PromptVersion {
                 case "decimals":
                     guard let n = Int(value), (1...12).contains(n) else { throw fail(lineNumber, "decimals must be an integer from 1 to 12, not '\(value)'") }
                     version.decimals = n
+                case "reason_max_length":
+                    guard let n = Int(value), (10...2000).contains(n) else { throw fail(lineNumber, "reason_max_length must be an integer from 10 to 2000, not '\(value)'") }
+                    version.reasonLimit = n
+                case "reason_overflow":
+                    guard let overflow = ReasonOverflow(rawValue: value) else { throw fail(lineNumber, "reason_overflow must be cut or reject, not '\(value)'") }
+                    version.reasonOverflow = overflow
                 default:
-                    throw fail(lineNumber, "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals)")
+                    throw fail(lineNumber, "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals, reason_max_length, reason_overflow)")
                 }
             }
             guard closed else { throw fail(1, "the header opened with '---' is never closed") }

@@ -25,7 +25,7 @@ extension PromptVersion {
         let user = userTemplate.replacingPlaceholders(["data": data, "count": String(items.count)])
         return RenderedBatch(
             messages: [.system(systemText), .user(user)],
-            responseSchema: BatchResponseSchema.responseSchema(count: items.count, includeReason: asksForReason),
+            responseSchema: BatchResponseSchema.responseSchema(count: items.count, includeReason: asksForReason, reasonLimit: asksForReason ? reasonLimit : nil),
             count: items.count)
     }
 

@@ -18,6 +18,19 @@ public struct PromptVersion: Sendable, Hashable {
     public var asksForReason: Bool
     /// Decimals written for reference values (`0.0833` with 4).
     public var decimals: Int
+    /// The longest reason, in characters (the paper asks for 15 to 20 words). Sent as the
+    /// schema's `maxLength` and checked locally for every provider.
+    public var reasonLimit: Int
+    /// What happens to a longer reason.
+    public var reasonOverflow: ReasonOverflow
+
+    /// What happens to a reason longer than ``reasonLimit``.
+    public enum ReasonOverflow: String, Sendable, Hashable, CaseIterable {
+        /// Cut it at the limit and flag the record (`reason_cut`); the item counts as relabeled.
+        case cut
+        /// Fail the item with `reason_too_long`.
+        case reject
+    }
     /// The system text (placeholders already substituted: it is the same for every batch).
     public var systemText: String
     /// The user text template; `{{data}}` and `{{count}}` are filled per batch.
@@ -27,15 +40,19 @@ public struct PromptVersion: Sendable, Hashable {
     public static let defaultBatchSize = 30
     public static let defaultSeparator = " | "
     public static let defaultDecimals = 4
+    public static let defaultReasonLimit = 160
 
     public init(name: String, summary: String = "", batchSize: Int = defaultBatchSize, separator: String = defaultSeparator,
-                asksForReason: Bool = true, decimals: Int = defaultDecimals, systemText: String, userTemplate: String = "{{data}}") {
+                asksForReason: Bool = true, decimals: Int = defaultDecimals, reasonLimit: Int = defaultReasonLimit,
+                reasonOverflow: ReasonOverflow = .cut, systemText: String, userTemplate: String = "{{data}}") {
         self.name = name
         self.summary = summary
         self.batchSize = batchSize
         self.separator = separator
         self.asksForReason = asksForReason
         self.decimals = decimals
+        self.reasonLimit = reasonLimit
+        self.reasonOverflow = reasonOverflow
         self.systemText = systemText
         self.userTemplate = userTemplate
     }
@@ -44,7 +61,8 @@ public struct PromptVersion: Sendable, Hashable {
     public var contentHash: String {
         let content: JSONValue = [
             "name": .string(name), "batch_size": .int(batchSize), "separator": .string(separator),
-            "reason": .bool(asksForReason), "decimals": .int(decimals), "system": .string(systemText),
+            "reason": .bool(asksForReason), "decimals": .int(decimals), "reason_limit": .int(reasonLimit),
+            "reason_overflow": .string(reasonOverflow.rawValue), "system": .string(systemText),
             "user": .string(userTemplate),
         ]
         return String(CompletionRequest.sha256Hex(content.canonicalString).prefix(8))

@@ -14,6 +14,10 @@ public struct ChatMessage: Sendable, Hashable {
 
     public static func system(_ content: String) -> ChatMessage { ChatMessage(role: .system, content: content) }
     public static func user(_ content: String) -> ChatMessage { ChatMessage(role: .user, content: content) }
+
+    /// The message as chat-completions JSON (`{"role", "content"}`): the one encoding the
+    /// canonical request and the wire bodies share.
+    public var json: JSONValue { ["role": .string(role.rawValue), "content": .string(content)] }
 }
 
 /// A JSON schema the answer must follow, sent to providers that can constrain decoding.
@@ -35,7 +39,10 @@ public struct ResponseSchema: Sendable, Hashable {
 /// What to ask a model, independent of any provider's wire format.
 ///
 /// It holds no secrets: API keys and organisation ids live in the provider's configuration,
-/// so the canonical encoding can be written to fixtures and cache files as it is.
+/// so the canonical encoding can be written to fixtures and cache files as it is. A relabel
+/// request also carries its batch's ``items`` in structured form, so a provider written in
+/// Swift need not parse the prompt text; they are not part of the canonical encoding (the
+/// messages already say the same).
 public struct CompletionRequest: Sendable, Hashable {
     /// The model name as the provider knows it.
     public var model: String
@@ -46,6 +53,8 @@ public struct CompletionRequest: Sendable, Hashable {
     public var seed: Int?
     /// Upper bound on generated tokens.
     public var maxTokens: Int?
+    /// The batch's items, in order (index 1 is `items[0]`), when the request relabels a batch.
+    public var items: [DatasetItem] = []
 
     public init(model: String, messages: [ChatMessage], responseSchema: ResponseSchema? = nil,
                 temperature: Double? = nil, seed: Int? = nil, maxTokens: Int? = nil) {
@@ -61,7 +70,7 @@ public struct CompletionRequest: Sendable, Hashable {
     public var canonicalJSON: JSONValue {
         var object = JSONObject()
         object["model"] = .string(model)
-        object["messages"] = .array(messages.map { ["role": .string($0.role.rawValue), "content": .string($0.content)] })
+        object["messages"] = .array(messages.map(\.json))
         if let s = responseSchema {
             object["response_schema"] = ["name": .string(s.name), "schema": s.schema, "strict": .bool(s.strict)]
         }
@@ -78,10 +87,25 @@ public struct CompletionRequest: Sendable, Hashable {
     public var canonicalHash: String { Self.sha256Hex(canonicalEncoding) }
 
     /// Lower-case hex SHA-256 of a string's UTF-8 bytes.
-    public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+    package static func sha256Hex(_ text: String) -> String {
+        SHA256Hex.of(Array(text.utf8))
+    }
+}
+
+/// Hex SHA-256 digests, whole or streamed (for dataset fingerprints).
+package struct SHA256Hex {
+    private var hasher = SHA256()
+    package init() {}
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    package func finalize() -> String { Self.hex(hasher.finalize()) }
+    package static func of(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+    private static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

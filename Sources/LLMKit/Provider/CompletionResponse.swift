@@ -92,6 +92,9 @@ public struct CompletionResponse: Sendable, Hashable {
     public var raw: RawResponse?
     /// Whether the answer came from the response cache (no request was sent).
     public var servedFromCache = false
+    /// Whether the answer's bytes were not valid UTF-8 (they were decoded with U+FFFD in
+    /// place of the bad bytes; the items they touch fail with `invalid_utf8`).
+    public var bodyWasInvalidUTF8 = false
 
     public init(text: String?, finishReason: FinishReason = .stop, refusal: String? = nil, usage: TokenUsage? = nil,
                 timings: ServerTimings? = nil, model: String? = nil, headers: [String: String] = [:], attempts: Int = 1, raw: RawResponse? = nil) {

@@ -1,5 +1,3 @@
-public import Logging
-
 /// A provider's name as registered (`openai`, `llamacpp`, `fixture`, or a third party's).
 public struct ProviderID: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     public var name: String
@@ -8,7 +6,7 @@ public struct ProviderID: Sendable, Hashable, CustomStringConvertible, Expressib
     public var description: String { name }
 }
 
-/// What a provider can do, so the pipeline can choose batch sizes and schemas.
+/// What a provider can do, so the pipeline can choose batch sizes and concurrency.
 public struct ProviderCapabilities: Sendable, Hashable {
     /// Whether the provider constrains decoding to ``CompletionRequest/responseSchema``.
     public var constrainsOutput: Bool
@@ -16,23 +14,53 @@ public struct ProviderCapabilities: Sendable, Hashable {
     public var parallelSlots: Int?
     /// The largest batch worth sending, when limited.
     public var maximumBatchSize: Int?
+    /// The model the backend serves, when it says (llama.cpp's `/props`, the recordings of a
+    /// fixture folder): the default when no model is given.
+    public var servedModel: String?
 
-    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumBatchSize: Int? = nil) {
+    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumBatchSize: Int? = nil, servedModel: String? = nil) {
         self.constrainsOutput = constrainsOutput
         self.parallelSlots = parallelSlots
         self.maximumBatchSize = maximumBatchSize
+        self.servedModel = servedModel
     }
 }
 
-/// Something that answers a ``CompletionRequest``: an HTTP API adapter, a recording, a test double.
+/// Something that answers a ``CompletionRequest``: an HTTP API adapter, a recording, a local
+/// model, a rule written in Swift.
 ///
-/// Implementations must be safe to call concurrently and throw ``LLMError`` (other errors are
-/// wrapped as `.transport` by ``LLMClient``). See "Writing a provider" in the README.
+/// ## Writing a provider
+///
+/// A provider is one type and one registration line; LLMKit itself never changes.
+///
+/// 1. Conform a `Sendable` type (a struct is best) and give it an ``id`` (the name users pass
+///    to `--provider`) and ``capabilities``.
+/// 2. Implement ``complete(_:)``: turn the request into whatever your backend wants, and its
+///    answer into a ``CompletionResponse``. The rendered prompt is in
+///    ``CompletionRequest/messages``; a relabel batch's items are also in
+///    ``CompletionRequest/items`` in structured form, so a provider need not parse the prompt.
+///    Put the model's text in ``CompletionResponse/text`` exactly as it came (the pipeline
+///    extracts, validates and renormalises it: do not repair anything), and say why it
+///    stopped (``FinishReason/length`` when a token limit cut it: the pipeline then splits the
+///    batch). Report ``TokenUsage`` when you know it.
+/// 3. Throw ``LLMError`` with the right ``LLMError/Kind``: retries and the run's stop rules
+///    depend on it (``LLMError/Kind/isRetryable``, ``LLMError/Kind/isFatal``). Any other error
+///    is wrapped as ``LLMError/Kind/transport`` with the original in
+///    ``LLMError/underlyingError``, and retried.
+/// 4. Optionally implement ``prepare()``: wait until the backend is ready and report what it
+///    can do (slot count, the served model).
+/// 5. Register it: `registry.register("mine", summary: "...") { config in MyProvider(...) }`,
+///    and build your own `promptlab` with `PromptLabCLI.main(registry:)` (see
+///    `Examples/CustomProvider`).
+///
+/// Implementations must be safe to call concurrently. Retries, rate limits, caching and
+/// recording are middlewares (``ProviderMiddleware``): do not build them in. Check yours with
+/// `ProviderConformance` from the `LLMKitTestSupport` library.
 public protocol LLMProvider: Sendable {
     /// The registered name.
     var id: ProviderID { get }
     var capabilities: ProviderCapabilities { get }
-    /// Sends one request and returns the answer, or throws ``LLMError``.
+    /// Sends one request and returns the answer, or throws (preferably ``LLMError``).
     func complete(_ request: CompletionRequest) async throws -> CompletionResponse
     /// Called once before a run: wait until the backend is ready and report what it can do
     /// (llama.cpp: wait on `/health`, read the slot count). The default returns ``capabilities``.
@@ -48,7 +76,8 @@ public typealias CompletionHandler = @Sendable (CompletionRequest) async throws 
 
 /// One concern around a provider call: retry, rate limiting, recording, caching, logging,
 /// fault injection. It may change the request, call `next` zero or more times, and change
-/// the response (after swift-openapi-runtime's `ClientMiddleware`).
+/// the response (after swift-openapi-runtime's `ClientMiddleware`). Errors from `next` are
+/// always ``LLMError``s.
 public protocol ProviderMiddleware: Sendable {
     func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse
 }
@@ -56,20 +85,22 @@ public protocol ProviderMiddleware: Sendable {
 /// A provider with its middlewares folded around it.
 ///
 /// The first middleware is the outermost: `LLMClient(provider: p, middlewares: [a, b])`
-/// calls `a`, which calls `b`, which calls `p`. Errors that are not ``LLMError`` are wrapped
-/// as `.transport`, and cancellation as `.cancelled`, so callers see one error type.
+/// calls `a`, which calls `b`, which calls `p`. Errors the provider throws that are not
+/// ``LLMError`` are wrapped at the innermost step (as `.transport`, with
+/// ``LLMError/underlyingError``; cancellation as `.cancelled`), so every middleware, the
+/// retry middleware included, sees one error type.
 public struct LLMClient: Sendable {
     public let provider: any LLMProvider
     public let middlewares: [any ProviderMiddleware]
-    public let logger: Logger
     private let chain: CompletionHandler
 
-    public init(provider: any LLMProvider, middlewares: [any ProviderMiddleware] = [],
-                logger: Logger = Logger(label: "llmkit.client")) {
+    public init(provider: any LLMProvider, middlewares: [any ProviderMiddleware] = []) {
         self.provider = provider
         self.middlewares = middlewares
-        self.logger = logger
-        var next: CompletionHandler = { request in try await provider.complete(request) }
+        let name = provider.id.name
+        var next: CompletionHandler = { request in
+            try await LLMError.wrapping(provider: name, model: request.model) { try await provider.complete(request) }
+        }
         for middleware in middlewares.reversed() {
             let inner = next
             next = { request in try await middleware.intercept(request, next: inner) }
@@ -79,15 +110,10 @@ public struct LLMClient: Sendable {
 
     /// Sends `request` through the middlewares to the provider.
     public func complete(_ request: CompletionRequest) async throws(LLMError) -> CompletionResponse {
-        do {
+        let name = provider.id.name
+        return try await LLMError.wrapping(provider: name, model: request.model) {
             try Task.checkCancellation()
             return try await chain(request)
-        } catch let error as LLMError {
-            throw error
-        } catch is CancellationError {
-            throw LLMError(.cancelled, "The request was cancelled.", context: .init(provider: provider.id.name, model: request.model))
-        } catch {
-            throw LLMError(.transport, "The provider failed: \(error).", context: .init(provider: provider.id.name, model: request.model))
         }
     }
 }

@@ -1,22 +1,52 @@
 /// Settings a provider factory reads: what the CLI's provider options and the environment give.
 public struct ProviderConfiguration: Sendable {
+    /// How long a request may take, as a nested configuration of durations (after
+    /// async-http-client's `HTTPClient.Configuration.Timeout`).
+    public struct Timeout: Sendable, Hashable {
+        /// Establishing a connection (TCP and TLS).
+        public var connect: Duration
+        /// The hard cap on one request, connect to last byte. Providers that know their speed
+        /// (llama.cpp reports tokens per second) use less: the time the token budget needs at
+        /// the observed speed, with margin, never more than this.
+        public var request: Duration
+        /// No byte received for this long fails the request as a timeout, however much of the
+        /// total is left: a stalled stream fails fast.
+        public var stall: Duration
+
+        public init(connect: Duration = .seconds(10), request: Duration = .seconds(600), stall: Duration = .seconds(60)) {
+            self.connect = connect
+            self.request = request
+            self.stall = stall
+        }
+
+        /// 10 s to connect, 600 s per request at most, 60 s without a byte.
+        public static let `default` = Timeout()
+    }
+
     /// The model name, when given.
     public var model: String?
     /// The server's base URL, when given.
     public var baseURL: String?
-    /// Provider-specific options (`fixtures` directory, `record` mode, ...).
+    /// Provider-specific options (`fixtures` directory, ...).
     public var options: [String: String]
     /// The environment to read keys and URLs from (a copy, so tests can supply their own).
     public var environment: [String: String]
-    /// Seconds allowed for one request, when given.
-    public var requestTimeout: Double?
+    public var timeout: Timeout
+    /// The largest answer accepted, in bytes; a larger one fails as `response_too_large`
+    /// while it is still arriving (32 MiB by default).
+    public var maximumResponseBytes: Int
+    /// Whether to ask for a streamed answer (`nil`: the provider's default).
+    public var stream: Bool?
 
-    public init(model: String? = nil, baseURL: String? = nil, options: [String: String] = [:], environment: [String: String] = [:], requestTimeout: Double? = nil) {
+    public init(model: String? = nil, baseURL: String? = nil, options: [String: String] = [:], environment: [String: String] = [:],
+                timeout: Timeout = .default, maximumResponseBytes: Int = 32 << 20, stream: Bool? = nil) {
         self.model = model
         self.baseURL = baseURL
         self.options = options
         self.environment = environment
-        self.requestTimeout = requestTimeout
+        self.timeout = timeout
+        self.maximumResponseBytes = maximumResponseBytes
+        self.stream = stream
     }
 }
 

@@ -22,13 +22,13 @@ public struct SystemMiddlewareClock: MiddlewareClock {
 
 extension Duration {
     /// The duration in seconds, as a `Double`.
-    public var seconds: Double {
+    package var seconds: Double {
         let c = components
         return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
 
     /// A duration from seconds given as a `Double`.
-    public static func seconds(double value: Double) -> Duration {
+    package static func seconds(double value: Double) -> Duration {
         .nanoseconds(Int64((value * 1e9).rounded()))
     }
 }

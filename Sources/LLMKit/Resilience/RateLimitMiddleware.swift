@@ -38,17 +38,19 @@ public actor RateLimiter {
     private var requests: Bucket?
     private var tokens: Bucket?
     private let clock: any MiddlewareClock
-    /// Total time callers spent waiting, for summaries.
-    public private(set) var totalWait: Duration = .zero
+    /// The limits this limiter was made with.
+    public let limits: RateLimits
 
     public init(limits: RateLimits, clock: any MiddlewareClock = SystemMiddlewareClock()) {
         self.clock = clock
+        self.limits = limits
         let now = clock.now()
         if let rpm = limits.requestsPerMinute, rpm > 0 { requests = Bucket(capacity: rpm, balance: rpm, refill: rpm / 60, updated: now) }
         if let tpm = limits.tokensPerMinute, tpm > 0 { tokens = Bucket(capacity: tpm, balance: tpm, refill: tpm / 60, updated: now) }
     }
 
-    /// Reserves a request costing `estimatedTokens` and waits until the limits allow it.
+    /// Reserves a request costing `estimatedTokens` and waits until the limits allow it,
+    /// reporting the wait to the request's ``RequestObserver``.
     public func acquire(estimatedTokens: Int) async throws {
         let now = clock.now()
         requests?.advance(to: now)
@@ -57,7 +59,7 @@ public actor RateLimiter {
         if let capacity = tokens?.capacity { tokens?.balance -= min(Double(estimatedTokens), capacity) }
         let wait = max(requests?.wait() ?? .zero, tokens?.wait() ?? .zero)
         if wait > .zero {
-            totalWait += wait
+            RequestObserver.current?.waiting(.rateLimit, for: wait)
             try await clock.sleep(for: wait)
         }
     }
@@ -86,8 +88,8 @@ public actor RateLimiter {
         follow(&tokens, remaining: "x-ratelimit-remaining-tokens", reset: "x-ratelimit-reset-tokens")
     }
 
-    /// The balances, for tests and diagnostics.
-    public func balances() -> (requests: Double?, tokens: Double?) {
+    /// The balances, for tests.
+    package func balances() -> (requests: Double?, tokens: Double?) {
         let now = clock.now()
         requests?.advance(to: now)
         tokens?.advance(to: now)
@@ -107,6 +109,14 @@ public struct RateLimitMiddleware: ProviderMiddleware {
     public static func estimatedTokens(_ request: CompletionRequest) -> Int {
         let characters = request.messages.reduce(0) { $0 + $1.content.count } + (request.responseSchema?.schema.description.count ?? 0)
         return characters / 4 + 1 + (request.maxTokens ?? 0)
+    }
+
+    /// Why `request` could never be sent under these limits (its estimate is more tokens than
+    /// a whole minute allows), or `nil` when it can.
+    public func refusal(for request: CompletionRequest) -> String? {
+        let estimate = Self.estimatedTokens(request)
+        guard let tpm = limiter.limits.tokensPerMinute, Double(estimate) > tpm else { return nil }
+        return "one request of a full batch is estimated at \(estimate) tokens (its prompt and answer budget), more than the \(Int(tpm)) tokens per minute allowed: it would wait forever; raise the token limit or lower the batch size or the token budget"
     }
 
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {

@@ -12,23 +12,36 @@ public struct RetryPolicy: Sendable, Hashable {
     public var jitter: Double
     /// The longest delay a server may ask for; longer requests are capped to this.
     public var maximumServerDelay: Duration
+    /// How long one request may keep being retried, from its first attempt (`nil`: no limit
+    /// but ``maxAttempts``). A retry whose wait would end beyond it is not made.
+    public var budget: Duration?
 
-    public init(maxAttempts: Int, base: Duration = .milliseconds(500), cap: Duration = .seconds(8), jitter: Double = 0.25, maximumServerDelay: Duration = .seconds(60)) {
+    public init(maxAttempts: Int, base: Duration = .milliseconds(500), cap: Duration = .seconds(8), jitter: Double = 0.25,
+                maximumServerDelay: Duration = .seconds(60), budget: Duration? = nil) {
         self.maxAttempts = max(1, maxAttempts)
         self.base = base
         self.cap = cap
         self.jitter = min(1, max(0, jitter))
         self.maximumServerDelay = maximumServerDelay
+        self.budget = budget
     }
 
     /// Never retry.
     public static let none = RetryPolicy(maxAttempts: 1)
 
     /// Exponential backoff `min(base * 2^(n-1), cap) * (1 - jitter * random)`; the defaults are
-    /// openai-python's (3 attempts, 0.5 s doubling to 8 s, 25% jitter).
+    /// openai-python's (3 attempts, 0.5 s doubling to 8 s, 25% jitter): the library's default
+    /// for single calls.
     public static func exponential(maxAttempts: Int = 3, base: Duration = .milliseconds(500), cap: Duration = .seconds(8),
-                                   jitter: Double = 0.25, maximumServerDelay: Duration = .seconds(60)) -> RetryPolicy {
-        RetryPolicy(maxAttempts: maxAttempts, base: base, cap: cap, jitter: jitter, maximumServerDelay: maximumServerDelay)
+                                   jitter: Double = 0.25, maximumServerDelay: Duration = .seconds(60), budget: Duration? = nil) -> RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts, base: base, cap: cap, jitter: jitter, maximumServerDelay: maximumServerDelay, budget: budget)
+    }
+
+    /// A corpus run's policy: retries transient errors with the same backoff for up to
+    /// `budget` per request (10 minutes by default), however many attempts that takes, or at
+    /// most `maxAttempts` when given.
+    public static func forRun(budget: Duration = .seconds(600), maxAttempts: Int? = nil) -> RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts ?? .max, budget: budget)
     }
 
     /// The computed delay before retry number `retry` (1-based), with `random` in [0, 1).
@@ -60,26 +73,22 @@ public struct RetryMiddleware: ProviderMiddleware {
 
     /// Whether `error` should be retried, and after how long; `nil` means give up.
     public func delay(after error: LLMError, retry: Int) -> Duration? {
-        switch error.kind {
-        case .quotaExhausted, .authentication, .badRequest, .permissionDenied, .notFound, .cancelled, .configuration:
-            return nil
-        default: break
-        }
+        guard !error.kind.isFatal, error.kind != .badRequest, error.kind != .cancelled else { return nil }
         let headers = error.raw?.headers ?? [:]
         switch headers["x-should-retry"]?.lowercased() {
         case "false": return nil
         case "true": break
         default: guard error.isRetryable else { return nil }
         }
-        if let asked = RateLimitHeaders.requestedDelay(headers, now: clock.wallTime()) {
+        if let asked = RateLimitHeaders.requestedDelay(headers, now: clock.wallTime()) ?? error.retryAfter {
             return min(asked, policy.maximumServerDelay)
         }
-        if case .rateLimited(let seconds?) = error.kind { return min(.seconds(double: seconds), policy.maximumServerDelay) }
         return policy.backoff(retry: retry, random: random())
     }
 
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
         var attempt = 1
+        let started = clock.now()
         while true {
             do {
                 var response = try await next(request)
@@ -87,11 +96,13 @@ public struct RetryMiddleware: ProviderMiddleware {
                 return response
             } catch var error as LLMError {
                 error.context.attempt = attempt
-                guard attempt < policy.maxAttempts, let wait = delay(after: error, retry: attempt) else {
+                let wait = attempt < policy.maxAttempts ? delay(after: error, retry: attempt) : nil
+                guard let wait, policy.budget.map({ clock.now() - started + wait <= $0 }) ?? true else {
                     if attempt > 1 { logger.warning("giving up after \(attempt) attempts: \(error.description)") }
                     throw error
                 }
-                logger.info("attempt \(attempt) failed (\(error.kindName)); retrying in \(wait)", metadata: ["request": .string(String(request.canonicalHash.prefix(12)))])
+                logger.info("attempt \(attempt) failed (\(error.kind)); retrying in \(wait)")
+                RequestObserver.current?.waiting(.retry(after: error.kind, attempt: attempt), for: wait)
                 try await clock.sleep(for: wait)
                 attempt += 1
             }

@@ -25,7 +25,7 @@ public struct CacheMiddleware: ProviderMiddleware {
     }
 
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
-        if var cached = try? store.replay(request) {
+        if var cached = try? await store.replayOffPool(request) {
             cached.attempts = 0
             cached.servedFromCache = true
             return cached
@@ -33,7 +33,7 @@ public struct CacheMiddleware: ProviderMiddleware {
         let response = try await next(request)
         // Only complete answers: not errors, truncations or refusals, which a later run may want to ask again.
         if let raw = response.raw, (200..<300).contains(raw.status), response.finishReason == .stop, response.refusal == nil {
-            try? store.put(request, raw: raw, provider: providerName)
+            try? await store.putOffPool(request, raw: raw, provider: providerName)
         }
         return response
     }

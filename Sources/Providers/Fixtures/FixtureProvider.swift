@@ -11,8 +11,16 @@ public struct FixtureProvider: LLMProvider {
     public init(directory: URL) { store = FixtureStore(directory: directory) }
 
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
-        guard let response = try store.replay(request) else { throw store.missError(for: request) }
+        guard let response = try await store.replayOffPool(request) else { throw store.missError(for: request) }
         return response
+    }
+
+    /// Reports the model the recordings were made with (when they agree) as the served model.
+    public func prepare() async throws -> ProviderCapabilities {
+        var capabilities = self.capabilities
+        let store = self.store
+        capabilities.servedModel = await BlockingIOPool.shared.run { store.recordedModel() }
+        return capabilities
     }
 }
 
@@ -35,14 +43,14 @@ public struct RecordingMiddleware: ProviderMiddleware {
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
         let replays = mode == .none || mode == .newEpisodes || (mode == .once && !folderWasEmpty)
         let records = mode == .all || mode == .newEpisodes || (mode == .once && folderWasEmpty)
-        if replays, let response = try store.replay(request) { return response }
+        if replays, let response = try await store.replayOffPool(request) { return response }
         guard records else { throw store.missError(for: request) }
         do {
             let response = try await next(request)
-            try store.record(request, raw: response.raw ?? ChatCompletionsWire.synthesizedRaw(for: response), provider: providerName)
+            try await store.recordOffPool(request, raw: response.raw ?? ChatCompletionsWire.synthesizedRaw(for: response), provider: providerName)
             return response
         } catch let error as LLMError {
-            if let raw = error.raw { try store.record(request, raw: raw, provider: providerName) }
+            if let raw = error.raw { try await store.recordOffPool(request, raw: raw, provider: providerName) }
             throw error
         }
     }

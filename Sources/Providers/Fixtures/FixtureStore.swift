@@ -107,6 +107,27 @@ public final class FixtureStore: Sendable {
         return try ChatCompletionsWire.decode(http, provider: interaction.provider.isEmpty ? "fixture" : interaction.provider, model: request.model)
     }
 
+    /// ``replay(_:)`` on the I/O pool (files are read off the cooperative threads).
+    public func replayOffPool(_ request: CompletionRequest) async throws -> CompletionResponse? {
+        try await BlockingIOPool.shared.run { try self.replay(request) }
+    }
+
+    /// ``record(_:raw:provider:)`` on the I/O pool.
+    public func recordOffPool(_ request: CompletionRequest, raw: RawResponse, provider: String) async throws {
+        try await BlockingIOPool.shared.run { try self.record(request, raw: raw, provider: provider) }
+    }
+
+    /// ``put(_:raw:provider:)`` on the I/O pool.
+    public func putOffPool(_ request: CompletionRequest, raw: RawResponse, provider: String) async throws {
+        try await BlockingIOPool.shared.run { try self.put(request, raw: raw, provider: provider) }
+    }
+
+    /// The model of the recorded requests, when they all name the same one.
+    public func recordedModel() -> String? {
+        let models = Set(recordedRequests().compactMap { $0.request["model"]?.stringValue })
+        return models.count == 1 ? models.first : nil
+    }
+
     /// Records one answer for `request`. The first recording of a key in this run replaces the
     /// file (mode `all`); later ones in the same run are appended (an error, then its retry).
     public func record(_ request: CompletionRequest, raw: RawResponse, provider: String) throws(LLMError) {

@@ -1,3 +1,14 @@
+import LLMKit
+
+/// What a receiver says after each piece of a response body.
+public enum BodyVerdict: Sendable {
+    /// Keep receiving.
+    case `continue`
+    /// Stop receiving: the transfer is cut off there and the response so far is returned with
+    /// ``HTTPResponse/stoppedByReceiver`` set.
+    case stop
+}
+
 /// An HTTP request as a provider adapter builds it.
 public struct HTTPRequest: Sendable, Equatable {
     /// `GET`, `POST`, ...
@@ -8,20 +19,40 @@ public struct HTTPRequest: Sendable, Equatable {
     public var headers: [(name: String, value: String)]
     /// The request body, if any.
     public var body: [UInt8]?
-    /// The whole-request deadline, in seconds (connect + send + receive).
-    public var timeout: Double
+    /// The whole-request deadline (connect + send + receive).
+    public var timeout: Duration
+    /// No byte received for this long fails the request as a timeout (`nil`: only
+    /// ``timeout``). Meant for streamed answers, where bytes keep coming while the model works.
+    public var stallTimeout: Duration?
+    /// The largest body accepted; a larger one fails as `response_too_large` while it arrives.
+    public var maximumResponseBytes: Int
+    /// Called with each piece of the body as it arrives (on the transport's thread, one call
+    /// at a time), for streamed answers; its verdict can stop the transfer.
+    public var onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)?
 
-    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, timeout: Double = 600) {
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+                timeout: Duration = .seconds(600), stallTimeout: Duration? = nil, maximumResponseBytes: Int = 32 << 20,
+                onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.stallTimeout = stallTimeout
+        self.maximumResponseBytes = maximumResponseBytes
+        self.onBody = onBody
     }
 
+    /// Method, URL, headers, body and limits (not the body receiver).
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.timeout == rhs.timeout
+            && lhs.stallTimeout == rhs.stallTimeout && lhs.maximumResponseBytes == rhs.maximumResponseBytes
             && lhs.headers.map { "\($0.name.lowercased()):\($0.value)" } == rhs.headers.map { "\($0.name.lowercased()):\($0.value)" }
+    }
+
+    /// The value of a header field, by case-insensitive name.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
@@ -33,22 +64,27 @@ public struct HTTPResponse: Sendable, Equatable {
     public var headers: [String: String]
     /// The body.
     public var body: [UInt8]
+    /// Whether the request's body receiver stopped the transfer before the end.
+    public var stoppedByReceiver: Bool
 
-    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = [], stoppedByReceiver: Bool = false) {
         self.status = status
         self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
         self.body = body
+        self.stoppedByReceiver = stoppedByReceiver
     }
 
     /// The value of a header field, by case-insensitive name.
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 
-/// Sends HTTP requests. `CurlTransport` is the real one; tests may substitute a loopback
-/// server behind it or an in-memory double.
+/// Sends HTTP requests. ``CurlTransport`` is the real one (``CurlTransport/shared`` serves a
+/// whole process); tests may put a loopback server behind it or use an in-memory double
+/// (`LLMKitTestSupport`'s `MockHTTPTransport`).
 ///
-/// Implementations throw `LLMError` with kind `.timeout`, `.transport` or `.cancelled` for
-/// failures below HTTP; any response with a status, including 4xx and 5xx, is returned.
+/// Implementations throw `LLMError` with kind `.timeout`, `.transport`, `.responseTooLarge` or
+/// `.cancelled` for failures below HTTP; any response with a status, including 4xx and 5xx,
+/// is returned. A double that has a whole body at once calls ``HTTPRequest/onBody`` with it.
 public protocol HTTPTransport: Sendable {
     /// Sends one request and returns its response.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse

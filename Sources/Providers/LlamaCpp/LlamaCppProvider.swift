@@ -5,47 +5,46 @@ public import LLMKit
 ///
 /// Sends the response schema in the nested `response_format.json_schema` shape (the flat shape
 /// is silently ignored by the server), `cache_prompt: true` so the shared system prompt is
-/// served from the KV cache, and the seed and temperature. Captures usage and the server's
-/// `timings`. llama.cpp's grammar does not enforce number ranges: the output contract's parser
-/// checks them after generation.
+/// served from the KV cache, the seed, temperature and token budget, and streams the answer
+/// (`stream: true`) so progress shows tokens as they come and a runaway answer is cut off.
+/// Captures usage and the server's `timings`, whose speed sets the request timeout.
+/// llama.cpp's grammar does not enforce number ranges: the output contract's parser checks
+/// them after generation.
 public struct LlamaCppProvider: LLMProvider {
     /// `http://127.0.0.1:8080`, llama-server's default.
     public static let defaultBaseURL = "http://127.0.0.1:8080"
-    /// The model name sent when none is given (llama-server serves whatever it loaded).
-    public static let defaultModel = "gemma3-270m-q4_k_m"
 
     public let id: ProviderID = "llamacpp"
     public var capabilities: ProviderCapabilities
-    public let baseURL: String
+    let endpoint: ChatCompletionsEndpoint
     let transport: any HTTPTransport
-    /// Seconds allowed for one completion.
-    public var requestTimeout: Double
+    /// The base URL, without a trailing slash.
+    public var baseURL: String { endpoint.baseURL }
 
-    public init(baseURL: String = defaultBaseURL, transport: any HTTPTransport = CurlTransport(), requestTimeout: Double = 600, slots: Int? = nil) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    public init(baseURL: String = defaultBaseURL, transport: any HTTPTransport = CurlTransport.shared,
+                timeout: ProviderConfiguration.Timeout = .default, maximumResponseBytes: Int = 32 << 20, stream: Bool = true, slots: Int? = nil) {
         self.transport = transport
-        self.requestTimeout = requestTimeout
-        self.capabilities = ProviderCapabilities(constrainsOutput: true, parallelSlots: slots)
+        endpoint = ChatCompletionsEndpoint(provider: "llamacpp", baseURL: baseURL, path: "/v1/chat/completions", transport: transport,
+                                           maxTokensKey: "max_tokens", extra: [("cache_prompt", true)], timeout: timeout,
+                                           maximumResponseBytes: maximumResponseBytes, stream: stream)
+        capabilities = ProviderCapabilities(constrainsOutput: true, parallelSlots: slots)
     }
+
+    /// The HTTP request for a completion (public so tests and tools can inspect the body).
+    public func httpRequest(for request: CompletionRequest) -> HTTPRequest { endpoint.httpRequest(for: request) }
 
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
-        let body = ChatCompletionsWire.body(for: request, extra: [("cache_prompt", true)])
-        let http = HTTPRequest(method: "POST", url: "\(baseURL)/v1/chat/completions",
-                               headers: [("Content-Type", "application/json")], body: Array(body.description.utf8), timeout: requestTimeout)
-        let response: HTTPResponse
-        do { response = try await transport.send(http) } catch var error as LLMError {
-            error.context.provider = id.name
-            error.context.model = request.model
-            throw error
-        }
-        return try ChatCompletionsWire.decode(response, provider: id.name, model: request.model)
+        try await endpoint.complete(request)
     }
 
-    /// Waits on `/health` (up to 120 s while the model loads) and reads the slot count from `/props`.
+    /// Waits on `/health` (up to 120 s while the model loads), then reads the slot count and
+    /// the served model from `/props`.
     public func prepare() async throws -> ProviderCapabilities {
         try await waitUntilReady()
+        let properties = try await properties()
         var capabilities = self.capabilities
-        capabilities.parallelSlots = try await properties().totalSlots
+        capabilities.parallelSlots = properties.totalSlots
+        capabilities.servedModel = properties.modelName
         return capabilities
     }
 
@@ -54,45 +53,44 @@ public struct LlamaCppProvider: LLMProvider {
         /// Parallel slots (`-np`).
         public var totalSlots: Int
         public var modelPath: String?
+        /// The model's name: the alias the server was given, else the model file's name
+        /// without its folder and `.gguf`.
+        public var modelName: String?
     }
 
     /// Reads `/props`.
     public func properties() async throws -> ServerProperties {
-        let response = try await transport.send(HTTPRequest(method: "GET", url: "\(baseURL)/props", timeout: 10))
+        let response = try await transport.send(HTTPRequest(method: "GET", url: "\(baseURL)/props", timeout: .seconds(10)))
         guard response.status == 200, let body = try? StrictJSON.parse(String(decoding: response.body, as: UTF8.self)),
               let slots = body["total_slots"]?.intValue
         else {
             throw LLMError(.badRequest, "\(baseURL)/props did not describe a llama.cpp server (HTTP \(response.status)).", context: .init(provider: id.name, httpStatus: response.status))
         }
-        return ServerProperties(totalSlots: slots, modelPath: body["model_path"]?.stringValue)
+        let path = body["model_path"]?.stringValue
+        let alias = body["model_alias"]?.stringValue
+        let name = alias.flatMap { $0.isEmpty ? nil : $0 } ?? path.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        return ServerProperties(totalSlots: slots, modelPath: path, modelName: name)
     }
 
-    /// Polls `/health` until the server answers 200, for at most `timeout`: 503 "Loading model"
-    /// and refused connections mean "not yet". Throws `.unavailable` naming the last answer.
-    public func waitUntilReady(timeout: Duration = .seconds(120), interval: Duration = .milliseconds(250)) async throws {
-        let deadline = ContinuousClock.now + timeout
+    /// Polls `/health` until the server answers 200, for at most `timeout` on `clock`:
+    /// 503 "Loading model" and refused connections mean "not yet". Throws `.unavailable`
+    /// naming the last answer.
+    public func waitUntilReady(timeout: Duration = .seconds(120), interval: Duration = .milliseconds(250),
+                               clock: any MiddlewareClock = SystemMiddlewareClock()) async throws {
+        let deadline = clock.now() + timeout
         var last = "no answer"
         while true {
             do {
-                let response = try await transport.send(HTTPRequest(method: "GET", url: "\(baseURL)/health", timeout: 5))
+                let response = try await transport.send(HTTPRequest(method: "GET", url: "\(baseURL)/health", timeout: .seconds(5)))
                 if response.status == 200 { return }
-                let text = String(decoding: response.body, as: UTF8.self)
-                last = "HTTP \(response.status) \(text.prefix(120))"
+                last = "HTTP \(response.status) \(String(decoding: response.body, as: UTF8.self).prefix(120))"
             } catch let error as LLMError where error.kind == .transport || error.kind == .timeout {
                 last = error.message
             }
-            if ContinuousClock.now >= deadline {
-                throw LLMError(.unavailable, "llama-server at \(baseURL) was not ready within \(timeout) (last: \(last)); start it with scripts/llama-server start, or pass --base-url.", context: .init(provider: id.name))
+            if clock.now() >= deadline {
+                throw LLMError(.unavailable, "llama-server at \(baseURL) was not ready within \(timeout) (last: \(last)); is it running?", context: .init(provider: id.name))
             }
-            try await Task.sleep(for: interval)
+            try await clock.sleep(for: interval)
         }
-    }
-
-    /// Waits for the server and returns a provider that knows its slot count.
-    public static func connect(baseURL: String = defaultBaseURL, transport: any HTTPTransport = CurlTransport(), readyTimeout: Duration = .seconds(120)) async throws -> LlamaCppProvider {
-        var provider = LlamaCppProvider(baseURL: baseURL, transport: transport)
-        try await provider.waitUntilReady(timeout: readyTimeout)
-        provider.capabilities.parallelSlots = try await provider.properties().totalSlots
-        return provider
     }
 }

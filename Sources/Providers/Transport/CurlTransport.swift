@@ -5,24 +5,28 @@ internal import CCurl
 
 /// Settings for a ``CurlTransport``.
 public struct CurlTransportConfiguration: Sendable {
-    /// Seconds allowed to establish a connection (TCP and TLS).
-    public var connectTimeout: Double
+    /// Time allowed to establish a connection (TCP and TLS).
+    public var connectTimeout: Duration
     /// Connections open at once across all hosts; transfers beyond it wait inside libcurl.
     public var maximumConnections: Int
+    /// Redirects followed (to the same scheme, keeping the method and body); `0` follows none.
+    public var maximumRedirects: Int
     /// Verify the server's TLS certificate and host name. On by default; turn off only for a
     /// local server with a self-signed certificate.
     public var verifyTLS: Bool
     /// The `User-Agent` header.
     public var userAgent: String
 
-    public init(connectTimeout: Double = 10, maximumConnections: Int = 32, verifyTLS: Bool = true, userAgent: String = "LLMKit/0.1") {
+    public init(connectTimeout: Duration = .seconds(10), maximumConnections: Int = 64, maximumRedirects: Int = 5,
+                verifyTLS: Bool = true, userAgent: String = "LLMKit/0.2") {
         self.connectTimeout = connectTimeout
         self.maximumConnections = maximumConnections
+        self.maximumRedirects = maximumRedirects
         self.verifyTLS = verifyTLS
         self.userAgent = userAgent
     }
 
-    /// Connect timeout 10 s, 32 connections, TLS verified.
+    /// Connect timeout 10 s, 64 connections, 5 redirects, TLS verified.
     public static let `default` = CurlTransportConfiguration()
 }
 
@@ -36,6 +40,11 @@ public struct CurlTransportConfiguration: Sendable {
 /// (`http_proxy`, `https_proxy`, `no_proxy`), which libcurl reads itself.
 public final class CurlTransport: HTTPTransport {
     private let engine: CurlEngine
+
+    /// The process-wide transport the built-in providers use by default: one libcurl thread
+    /// and one connection pool for every provider of the process (after async-http-client's
+    /// `HTTPClient.shared`). Never shut down.
+    public static let shared = CurlTransport()
 
     public init(configuration: CurlTransportConfiguration = .default) {
         engine = CurlEngine(configuration: configuration)
@@ -57,8 +66,8 @@ public final class CurlTransport: HTTPTransport {
         }
     }
 
-    /// Transfers submitted and not yet finished (for tests and diagnostics).
-    public var inFlight: Int { engine.inFlight }
+    /// Transfers submitted and not yet finished (for tests).
+    package var inFlight: Int { engine.inFlight }
 }
 
 /// One request's life inside the engine.
@@ -75,6 +84,9 @@ final class CurlTransfer: @unchecked Sendable {
     var status = 0
     var headers: [String: String] = [:]
     var body: [UInt8] = []
+    /// Set by the write callback when it cut the transfer off.
+    var stoppedByReceiver = false
+    var tooLarge = false
 
     init(request: HTTPRequest) { self.request = request }
 
@@ -191,10 +203,11 @@ final class CurlEngine: @unchecked Sendable {
             while let message = curl_multi_info_read(multi, &remaining) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let code = message.pointee.data.result
-                if code == CURLE_OK, let transfer = active[easy] {
+                if let transfer = active[easy], code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.stoppedByReceiver) {
                     var status = 0
                     _ = llmkit_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                    complete(easy, with: .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)))
+                    complete(easy, with: .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body,
+                                                               stoppedByReceiver: transfer.stoppedByReceiver)))
                 } else if let transfer = active[easy] {
                     complete(easy, with: .failure(Self.error(for: code, transfer: transfer)))
                 }
@@ -214,8 +227,19 @@ final class CurlEngine: @unchecked Sendable {
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         _ = llmkit_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = llmkit_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = llmkit_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeout * 1000)))
-        _ = llmkit_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(configuration.connectTimeout * 1000)))
+        _ = llmkit_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
+        _ = llmkit_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
+        if let stall = request.stallTimeout {
+            // Below 1 byte/s for `stall`: libcurl's low-speed limit, which also covers the wait for the first byte.
+            _ = llmkit_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = llmkit_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, Self.milliseconds(stall) / 1000))
+        }
+        if configuration.maximumRedirects > 0 {
+            _ = llmkit_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
+            _ = llmkit_easy_setopt_long(easy, CURLOPT_MAXREDIRS, configuration.maximumRedirects)
+            _ = llmkit_easy_setopt_long(easy, CURLOPT_POSTREDIR, 7 /* CURL_REDIR_POST_ALL: keep POST on 301, 302 and 303 */)
+            _ = llmkit_easy_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, request.url.lowercased().hasPrefix("https:") ? "https" : "http")
+        }
         _ = llmkit_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, configuration.verifyTLS ? 1 : 0)
         _ = llmkit_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, configuration.verifyTLS ? 2 : 0)
         _ = llmkit_easy_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
@@ -257,9 +281,18 @@ final class CurlEngine: @unchecked Sendable {
         transfer.finish(result)
     }
 
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let c = duration.components
+        let ms = Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+        return ms >= Double(Int32.max) ? Int(Int32.max) : max(1, Int(ms.rounded(.up)))
+    }
+
     private static func error(for code: CURLcode, transfer: CurlTransfer) -> LLMError {
         let reason = String(cString: curl_easy_strerror(code))
         let url = transfer.request.url
+        if transfer.tooLarge {
+            return LLMError(.responseTooLarge, "The answer from \(url) was larger than \(transfer.request.maximumResponseBytes) bytes; receiving stopped there.")
+        }
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
             return LLMError(.timeout, "No complete answer from \(url) within the time limit (\(reason)).")
@@ -268,20 +301,31 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE:
             return LLMError(.transport, "TLS with \(url) failed (\(reason)).")
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
-            return LLMError(.configuration, "'\(url)' is not a usable URL (\(reason)).")
+            return LLMError(.configuration, "'\(url)' is not a usable URL, or it redirected to one (\(reason)).")
+        case CURLE_TOO_MANY_REDIRECTS:
+            return LLMError(.badRequest, "\(url) redirected more times than allowed (\(reason)); last location: \(transfer.headers["location"] ?? "unknown").")
         default:
             return LLMError(.transport, "The connection to \(url) failed (\(reason)).")
         }
     }
 }
 
-/// libcurl's write callback: appends body bytes to the transfer.
+/// libcurl's write callback: appends body bytes to the transfer, enforces the size limit
+/// while receiving, and hands each piece to the request's receiver. Returning less than
+/// `length` makes libcurl stop the transfer (`CURLE_WRITE_ERROR`).
 private let curlWriteBody: llmkit_data_callback = { data, size, count, context in
     let length = size * count
     guard let data, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        transfer.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+    guard transfer.body.count + length <= transfer.request.maximumResponseBytes else {
+        transfer.tooLarge = true
+        return 0
+    }
+    let piece = UnsafeRawBufferPointer(start: data, count: length)
+    transfer.body.append(contentsOf: piece)
+    if let receiver = transfer.request.onBody, receiver(piece) == .stop {
+        transfer.stoppedByReceiver = true
+        return 0
     }
     return length
 }

@@ -1,60 +1,123 @@
+import Foundation
 public import LLMKit
 
 /// The OpenAI Chat Completions wire format, which llama.cpp's server also speaks:
-/// request bodies, response decoding and the error envelope (REFERENCE.md sections 4 and 5).
+/// request bodies, response decoding (whole or streamed) and the error envelope
+/// (REFERENCE.md sections 4 and 5).
 public enum ChatCompletionsWire {
     /// A request body. `response_format` uses the nested `json_schema` shape, the only one
-    /// llama.cpp applies (the flat shape is silently ignored there).
-    public static func body(for request: CompletionRequest, extra: [(String, JSONValue)] = [], maxTokensKey: String = "max_tokens") -> JSONValue {
+    /// llama.cpp applies (the flat shape is silently ignored there). `schema` rewrites the
+    /// response schema for a dialect (OpenAI's strict mode refuses `maxLength`).
+    public static func body(for request: CompletionRequest, extra: [(String, JSONValue)] = [], maxTokensKey: String = "max_tokens",
+                            stream: Bool = false, schema: (JSONValue) -> JSONValue = { $0 }) -> JSONValue {
         var object = JSONObject()
         object["model"] = .string(request.model)
-        object["messages"] = .array(request.messages.map { ["role": .string($0.role.rawValue), "content": .string($0.content)] })
-        if let schema = request.responseSchema {
+        object["messages"] = .array(request.messages.map(\.json))
+        if let responseSchema = request.responseSchema {
             object["response_format"] = [
                 "type": "json_schema",
-                "json_schema": ["name": .string(schema.name), "strict": .bool(schema.strict), "schema": schema.schema],
+                "json_schema": ["name": .string(responseSchema.name), "strict": .bool(responseSchema.strict), "schema": schema(responseSchema.schema)],
             ]
         }
         if let t = request.temperature { object["temperature"] = .double(t) }
         if let seed = request.seed { object["seed"] = .int(seed) }
         if let maxTokens = request.maxTokens { object[maxTokensKey] = .int(maxTokens) }
+        if stream {
+            object["stream"] = true
+            object["stream_options"] = ["include_usage": true]
+        }
         for (key, value) in extra { object[key] = value }
         return .object(object)
     }
 
-    /// Decodes an HTTP answer: a 2xx becomes a ``CompletionResponse``; anything else, or a
-    /// 2xx whose body is not a chat completion, throws ``LLMError`` with the raw answer attached.
+    /// `schema` without the given keywords, at every level (for dialects that refuse them).
+    public static func removing(_ keywords: Set<String>, from schema: JSONValue) -> JSONValue {
+        switch schema {
+        case .object(let o): .object(JSONObject(o.compactMap { keywords.contains($0.key) ? nil : ($0.key, removing(keywords, from: $0.value)) }))
+        case .array(let a): .array(a.map { removing(keywords, from: $0) })
+        default: schema
+        }
+    }
+
+    /// Decodes an HTTP answer: a 2xx becomes a ``CompletionResponse`` (a whole chat completion,
+    /// or a server-sent event stream of chunks); anything else, or a 2xx that is neither,
+    /// throws ``LLMError`` with the raw answer attached. Bytes that are not UTF-8 are decoded
+    /// with U+FFFD and flagged (``CompletionResponse/bodyWasInvalidUTF8``).
     public static func decode(_ response: HTTPResponse, provider: String, model: String) throws(LLMError) -> CompletionResponse {
         let text = String(decoding: response.body, as: UTF8.self)
         let raw = RawResponse(status: response.status, headers: response.headers, body: text)
         let context = LLMError.Context(provider: provider, model: model, httpStatus: response.status, requestID: response.header("x-request-id"))
-        let parsed = try? StrictJSON.parse(text)
         guard (200..<300).contains(response.status) else {
-            throw error(status: response.status, body: parsed, headers: response.headers, context: context, raw: raw)
+            throw error(status: response.status, body: try? StrictJSON.parse(text), headers: response.headers, context: context, raw: raw)
         }
-        func invalid(_ why: String) -> LLMError {
-            LLMError(.invalidOutput(path: nil), "\(provider) answered HTTP \(response.status) with something that is not a chat completion: \(why).", context: context, raw: raw)
-        }
-        guard let body = parsed else { throw invalid("the body is not JSON") }
-        guard let choice = body["choices"]?.arrayValue?.first else { throw invalid("no choices") }
+        var decoded = isEventStream(response, text: text)
+            ? try decodeStream(text, provider: provider, context: context, raw: raw)
+            : try decodeWhole(text, provider: provider, context: context, raw: raw)
+        decoded.bodyWasInvalidUTF8 = !UTF8Check.isValid(response.body)
+        return decoded
+    }
+
+    static func isEventStream(_ response: HTTPResponse, text: String) -> Bool {
+        response.header("content-type")?.lowercased().hasPrefix("text/event-stream") == true || text.hasPrefix("data:")
+    }
+
+    private static func invalid(_ why: String, provider: String, context: LLMError.Context, raw: RawResponse) -> LLMError {
+        LLMError(.invalidOutput, "\(provider) answered HTTP \(raw.status) with something that is not a chat completion: \(why).", context: context, raw: raw)
+    }
+
+    private static func decodeWhole(_ text: String, provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
+        guard let body = try? StrictJSON.parse(text) else { throw invalid("the body is not JSON", provider: provider, context: context, raw: raw) }
+        guard let choice = body["choices"]?.arrayValue?.first else { throw invalid("no choices", provider: provider, context: context, raw: raw) }
         let message = choice["message"]
-        let usage = body["usage"].map { u in
-            TokenUsage(promptTokens: u["prompt_tokens"]?.intValue ?? 0, completionTokens: u["completion_tokens"]?.intValue ?? 0,
-                       cachedTokens: u["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
-        }
-        let timings = body["timings"].map { t in
-            ServerTimings(promptTokens: t["prompt_n"]?.intValue ?? 0, promptMilliseconds: t["prompt_ms"]?.doubleValue ?? 0,
-                          predictedTokens: t["predicted_n"]?.intValue ?? 0, predictedMilliseconds: t["predicted_ms"]?.doubleValue ?? 0,
-                          cachedTokens: t["cache_n"]?.intValue ?? 0)
-        }
         var decoded = CompletionResponse(
             text: message?["content"]?.stringValue,
             finishReason: FinishReason(choice["finish_reason"]?.stringValue ?? "stop"),
             refusal: message?["refusal"]?.stringValue,
-            usage: usage, timings: timings, model: body["model"]?.stringValue,
-            headers: response.headers, raw: raw)
+            usage: body["usage"].map(usage), timings: body["timings"].map(timings), model: body["model"]?.stringValue,
+            headers: raw.headers, raw: raw)
         decoded.systemFingerprint = body["system_fingerprint"]?.stringValue
         return decoded
+    }
+
+    /// A streamed answer: `data: {chunk}` lines until `data: [DONE]`; the content is the
+    /// concatenated `delta.content`, usage and timings come with the last chunks. A stream
+    /// that ends without a finish reason (cut off) counts as `length`.
+    private static func decodeStream(_ text: String, provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
+        var content = "", refusal: String?, finish: String?, model: String?, fingerprint: String?
+        var usageValue: TokenUsage?, timingsValue: ServerTimings?
+        var sawContent = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.hasPrefix("data:") {
+            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+            if payload == "[DONE]" { break }
+            guard let chunk = try? StrictJSON.parse(payload) else { throw invalid("a stream chunk is not JSON", provider: provider, context: context, raw: raw) }
+            if let envelope = chunk["error"] {
+                throw error(status: envelope["code"]?.intValue ?? 500, body: chunk, headers: raw.headers, context: context, raw: raw)
+            }
+            if let choice = chunk["choices"]?.arrayValue?.first {
+                if let piece = choice["delta"]?["content"]?.stringValue { content += piece; sawContent = true }
+                if let piece = choice["delta"]?["refusal"]?.stringValue { refusal = (refusal ?? "") + piece }
+                if let reason = choice["finish_reason"]?.stringValue { finish = reason }
+            }
+            if let u = chunk["usage"], u != .null { usageValue = usage(u) }
+            if let t = chunk["timings"], t != .null { timingsValue = timings(t) }
+            model = chunk["model"]?.stringValue ?? model
+            fingerprint = chunk["system_fingerprint"]?.stringValue ?? fingerprint
+        }
+        var decoded = CompletionResponse(text: sawContent ? content : nil, finishReason: FinishReason(finish ?? "length"), refusal: refusal,
+                                         usage: usageValue, timings: timingsValue, model: model, headers: raw.headers, raw: raw)
+        decoded.systemFingerprint = fingerprint
+        return decoded
+    }
+
+    private static func usage(_ u: JSONValue) -> TokenUsage {
+        TokenUsage(promptTokens: u["prompt_tokens"]?.intValue ?? 0, completionTokens: u["completion_tokens"]?.intValue ?? 0,
+                   cachedTokens: u["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
+    }
+
+    private static func timings(_ t: JSONValue) -> ServerTimings {
+        ServerTimings(promptTokens: t["prompt_n"]?.intValue ?? 0, promptMilliseconds: t["prompt_ms"]?.doubleValue ?? 0,
+                      predictedTokens: t["predicted_n"]?.intValue ?? 0, predictedMilliseconds: t["predicted_ms"]?.doubleValue ?? 0,
+                      cachedTokens: t["cache_n"]?.intValue ?? 0)
     }
 
     /// Maps an error status and the `{"error": {"message", "type", "code"}}` envelope to an ``LLMError``.
@@ -64,28 +127,25 @@ public enum ChatCompletionsWire {
         let code = envelope?["code"]?.stringValue ?? envelope?["type"]?.stringValue
         let provider = context.provider ?? "the server"
         let said = serverMessage.isEmpty ? "" : ": \(serverMessage)"
-        switch status {
-        case 401: return LLMError(.authentication, "\(provider) rejected the credentials\(said).", context: context, raw: raw)
-        case 403: return LLMError(.permissionDenied, "\(provider) refused access\(said).", context: context, raw: raw)
-        case 404: return LLMError(.notFound, "\(provider) does not know this model or endpoint\(said).", context: context, raw: raw)
-        case 408, 409: return LLMError(.conflict(status: status), "\(provider) answered HTTP \(status)\(said).", context: context, raw: raw)
-        case 429:
-            if code == "insufficient_quota" {
-                return LLMError(.quotaExhausted, "\(provider) says the quota is exhausted\(said); check the plan and billing.", context: context, raw: raw)
-            }
-            return LLMError(.rateLimited(retryAfter: retryAfter(headers)), "\(provider) is rate limiting requests\(said).", context: context, raw: raw)
-        case 503 where serverMessage.lowercased().contains("loading"):
-            return LLMError(.unavailable, "\(provider) is still loading the model\(said).", context: context, raw: raw)
-        case 500...599: return LLMError(.serverError(status: status), "\(provider) failed with HTTP \(status)\(said).", context: context, raw: raw)
-        default: return LLMError(.badRequest, "\(provider) refused the request (HTTP \(status))\(said).", context: context, raw: raw)
+        let retryAfter = RateLimitHeaders.requestedDelay(headers, now: Date())
+        func make(_ kind: LLMError.Kind, _ message: String) -> LLMError {
+            LLMError(kind, message, context: context, retryAfter: retryAfter, raw: raw)
         }
-    }
-
-    /// Seconds from `retry-after-ms` or `retry-after` (seconds), when given.
-    static func retryAfter(_ headers: [String: String]) -> Double? {
-        if let ms = headers["retry-after-ms"].flatMap(Double.init) { return ms / 1000 }
-        if let s = headers["retry-after"].flatMap(Double.init) { return s }
-        return nil
+        switch status {
+        case 401: return make(.authentication, "\(provider) rejected the credentials\(said).")
+        case 403: return make(.permissionDenied, "\(provider) refused access\(said).")
+        case 404: return make(.notFound, "\(provider) does not know this model or endpoint\(said).")
+        case 408, 409: return make(.conflict, "\(provider) answered HTTP \(status)\(said).")
+        case 429 where code == "insufficient_quota":
+            return make(.quotaExhausted, "\(provider) says the quota is exhausted\(said); check the plan and billing.")
+        case 429: return make(.rateLimited, "\(provider) is rate limiting requests\(said).")
+        case 503 where serverMessage.lowercased().contains("loading"):
+            return make(.unavailable, "\(provider) is still loading the model\(said).")
+        case 500...599: return make(.serverError, "\(provider) failed with HTTP \(status)\(said).")
+        case 300...399:
+            return make(.badRequest, "\(provider) redirected the request (HTTP \(status)) to \(headers["location"] ?? "no location") and it was not followed.")
+        default: return make(.badRequest, "\(provider) refused the request (HTTP \(status))\(said).")
+        }
     }
 }
 

@@ -137,7 +137,8 @@ import Testing
     @Test func everyFailureKindIsCovered() {
         // The kinds the parser itself produces; provider_error comes from the pipeline.
         let produced: Set<ItemFailure.Kind> = [.missingIndex, .duplicateIndex, .indexOutOfRange, .wrongKey, .valueOutOfRange,
-                                               .nonFiniteValue, .zeroSum, .sumOutOfTolerance, .notJSON, .schemaViolation]
-        #expect(produced.union([.providerError, .truncated, .refused]) == Set(ItemFailure.Kind.allCases), "provider_error, truncated and refused come from the pipeline")
+                                               .nonFiniteValue, .zeroSum, .sumOutOfTolerance, .notJSON, .schemaViolation, .invalidUTF8, .reasonTooLong]
+        #expect(produced.union([.providerError, .truncated, .refused]) == Set(ItemFailure.Kind.all), "provider_error, truncated and refused come from the pipeline")
+        for kind in ItemFailure.Kind.all { #expect(ItemFailure.Kind(name: kind.name) == kind) }
     }
 }

@@ -36,7 +36,7 @@ import Testing
         let reader = try DatasetReader(path: path)
         #expect(try reader.next()?.descriptions == ["two\nlines"])
         #expect(try reader.next()?.id == "b")
-        #expect { try reader.next() } throws: { ($0 as? DatasetError)?.description == "\(path):5: field 'happy': 'zero' is not a number" }
+        #expect { try reader.next() } throws: { ($0 as? DatasetError)?.description == "\(path):5: field 'happy': 'zero' is not a decimal number" }
     }
 
     @Test(arguments: [
@@ -44,7 +44,9 @@ import Testing
         (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,1,0,0,0,0,0,0,0,\"open\n", 2, "never closed"),
         (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,1,0,0,0,0,0,0\n", 2, "expected 10 columns"),
         (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,0,0,0,0,0,0,0,0,w\n", 2, "all 8 values are 0"),
-        (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,nan,0,0,0,0,1,0,0,w\n", 2, "'angry' is not a finite number"),
+        (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,nan,0,0,0,0,1,0,0,w\n", 2, "'nan' is not a decimal number"),
+        (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,0x1p0,0,0,0,0,0,0,0,w\n", 2, "'0x1p0' is not a decimal number"),
+        (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,inf,0,0,0,0,1,0,0,w\n", 2, "'inf' is not a decimal number"),
         (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,reason\nu,1,0,0,0,0,0,0,0,w\n", 1, "looks like an output"),
         (",angry,sad,disgust,contempt,fear,neutral,surprise,happy,words\nu,1,0,0,0,0,0,0,0,\"a\"b\n", 2, "closing quote"),
     ])
@@ -87,7 +89,7 @@ import Testing
     }
 
     @Test func missingFileAndUnknownFormat() {
-        #expect { try DatasetReader(path: "/nonexistent/x.jsonl") } throws: { ($0 as? DatasetError)?.description.contains("cannot open") == true }
+        #expect { try DatasetReader(path: "/nonexistent/x.jsonl") } throws: { ($0 as? DatasetError)?.description.contains("No such file") == true }
         #expect { try DatasetReader(path: "/tmp/x.parquet") } throws: { ($0 as? DatasetError)?.description.contains("format") == true }
     }
 }

@@ -42,10 +42,14 @@ final class RuleProvider: LLMProvider {
     static func run(_ provider: RuleProvider, items: [DatasetItem], batchSize: Int, concurrency: Int = 3, reask: Int = 2) async throws -> ([RelabeledRecord], RelabelSummary, [Int]) {
         let pipeline = RelabelPipeline(client: LLMClient(provider: provider), configuration: RelabelConfiguration(
             prompt: prompt, model: "m", batchSize: batchSize, concurrency: concurrency, reaskRounds: reask))
-        var iterator = items.makeIterator()
+        var remaining = items[...]
         var records: [RelabeledRecord] = []
         var batchOrder: [Int] = []
-        let summary = try await pipeline.run(next: { iterator.next() }, write: { batch in
+        let summary = try await pipeline.run(nextBatch: {
+            let batch = Array(remaining.prefix(batchSize))
+            remaining = remaining.dropFirst(batchSize)
+            return batch
+        }, deliver: { batch in
             batchOrder.append(batch.index)
             records += batch.records
         })
@@ -83,7 +87,7 @@ final class RuleProvider: LLMProvider {
         }
         let (records, summary, _) = try await Self.run(provider, items: Self.items(4), batchSize: 4, reask: 2)
         #expect(records.map { $0.outcome.failure?.kind } == [nil, .missingIndex, nil, nil])
-        #expect(summary.failedByKind == ["missing_index": 1])
+        #expect(summary.failedByKind == [.missingIndex: 1])
         #expect(provider.calls.withLock { $0 } == [4, 1, 1], "re-asked twice, one item at a time")
     }
 
@@ -101,13 +105,13 @@ final class RuleProvider: LLMProvider {
 
     @Test func providerErrorsFailTheBatchWithoutReasking() async throws {
         let provider = RuleProvider { points in
-            if points.first!.contains("word 5#") { throw LLMError(.serverError(status: 503), "down") }
+            if points.first!.contains("word 5#") { throw LLMError(.serverError, "down") }
             return RuleProvider.answer(Array(1...points.count))
         }
         let (records, summary, _) = try await Self.run(provider, items: Self.items(8), batchSize: 4)
         #expect(records.prefix(4).allSatisfy { $0.outcome.relabel != nil })
         #expect(records.suffix(4).allSatisfy { $0.outcome.failure?.kind == .providerError && $0.outcome.failure!.message.contains("down") })
-        #expect(summary.failedByKind == ["provider_error": 4])
+        #expect(summary.failedByKind == [.providerError: 4])
         #expect(provider.calls.withLock { $0.count } == 2)
     }
 

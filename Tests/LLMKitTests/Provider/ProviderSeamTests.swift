@@ -42,17 +42,22 @@ struct TagMiddleware: ProviderMiddleware {
         await #expect { try await client.complete(Self.request) } throws: { ($0 as? LLMError)?.kind == .transport }
         let cancelled = LLMClient(provider: EchoProvider(failure: CancellationError()))
         await #expect { try await cancelled.complete(Self.request) } throws: { ($0 as? LLMError)?.kind == .cancelled }
-        let limited = LLMClient(provider: EchoProvider(failure: LLMError(.rateLimited(retryAfter: 2), "slow down")))
-        await #expect { try await limited.complete(Self.request) } throws: { ($0 as? LLMError)?.kind == .rateLimited(retryAfter: 2) }
+        let limited = LLMClient(provider: EchoProvider(failure: LLMError(.rateLimited, "slow down", retryAfter: .seconds(2))))
+        await #expect { try await limited.complete(Self.request) } throws: { ($0 as? LLMError)?.kind == .rateLimited && ($0 as? LLMError)?.retryAfter == .seconds(2) }
+        // A foreign error keeps the original as the underlying error.
+        do { _ = try await client.complete(Self.request) } catch { #expect(error.underlyingError is Boom && error.kind.isRetryable) }
     }
 
     @Test func retryabilityByKind() {
-        let retryable: [LLMError.Kind] = [.rateLimited(retryAfter: nil), .conflict(status: 409), .serverError(status: 503), .timeout, .transport, .unavailable]
-        let final: [LLMError.Kind] = [.quotaExhausted, .authentication, .permissionDenied, .notFound, .badRequest, .truncatedOutput, .refusal, .invalidOutput(path: "/items"), .configuration, .cancelled]
+        let retryable: [LLMError.Kind] = [.rateLimited, .conflict, .serverError, .timeout, .transport, .unavailable]
+        let final: [LLMError.Kind] = [.quotaExhausted, .authentication, .permissionDenied, .notFound, .badRequest, .truncatedOutput, .refusal, .invalidOutput, .configuration, .cancelled, .responseTooLarge]
         for kind in retryable { #expect(LLMError(kind, "x").isRetryable, "\(kind)") }
         for kind in final { #expect(!LLMError(kind, "x").isRetryable, "\(kind)") }
-        let e = LLMError(.serverError(status: 502), "The server failed.", context: .init(provider: "openai", model: "gpt", attempt: 2, httpStatus: 502, requestID: "r9"))
-        #expect(e.description == "The server failed. (openai, gpt, HTTP 502, attempt 2, request r9)")
+        #expect(Set(LLMError.Kind.all) == Set(retryable + final))
+        #expect(LLMError.Kind.all.filter(\.isFatal) == [.quotaExhausted, .authentication, .permissionDenied, .notFound, .configuration])
+        for kind in LLMError.Kind.all { #expect(LLMError.Kind(name: kind.name) == kind) }
+        let e = LLMError(.serverError, "The server failed.", context: .init(provider: "openai", model: "gpt", attempt: 2, httpStatus: 502, requestID: "r9"))
+        #expect(e.description == "The server failed. (openai, gpt, HTTP 502, 2 attempts, request r9)")
     }
 
     @Test func canonicalHashIsStableAndSensitiveToContent() {

@@ -36,14 +36,14 @@ final class FlakyProvider: LLMProvider {
     }
 
     @Test func serverDelaysAreHonoured() async throws {
-        let retryAfter = await Self.run([Self.error(.rateLimited(retryAfter: 2), headers: ["retry-after": "2"])])
+        let retryAfter = await Self.run([Self.error(.rateLimited, headers: ["retry-after": "2"])])
         #expect(retryAfter.sleeps == [.seconds(2)])
         #expect(try retryAfter.0.get().attempts == 2)
 
-        let ms = await Self.run([Self.error(.rateLimited(retryAfter: nil), headers: ["retry-after-ms": "250", "retry-after": "9"])])
+        let ms = await Self.run([Self.error(.rateLimited, headers: ["retry-after-ms": "250", "retry-after": "9"])])
         #expect(ms.sleeps == [.milliseconds(250)])
 
-        let fractional = await Self.run([Self.error(.serverError(status: 503), status: 503, headers: ["retry-after": "1.5"])])
+        let fractional = await Self.run([Self.error(.serverError, status: 503, headers: ["retry-after": "1.5"])])
         #expect(fractional.sleeps == [.milliseconds(1500)])
 
         // An HTTP date 3 s after the (test) wall clock.
@@ -52,21 +52,21 @@ final class FlakyProvider: LLMProvider {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        let httpDate = await Self.run([Self.error(.rateLimited(retryAfter: nil), headers: ["retry-after": formatter.string(from: date)])])
+        let httpDate = await Self.run([Self.error(.rateLimited, headers: ["retry-after": formatter.string(from: date)])])
         #expect(httpDate.sleeps == [.seconds(3)])
 
-        let reset = await Self.run([Self.error(.rateLimited(retryAfter: nil), headers: ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1s", "x-ratelimit-reset-requests": "20ms"])])
+        let reset = await Self.run([Self.error(.rateLimited, headers: ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1s", "x-ratelimit-reset-requests": "20ms"])])
         #expect(reset.sleeps == [.seconds(1)], "the exhausted limit's reset")
     }
 
     @Test func serverDelaysAreCapped() async {
-        let long = await Self.run([Self.error(.rateLimited(retryAfter: nil), headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"])],
+        let long = await Self.run([Self.error(.rateLimited, headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"])],
                                   policy: .exponential(maxAttempts: 3, maximumServerDelay: .seconds(60)))
         #expect(long.sleeps == [.seconds(60)])
     }
 
     @Test func exponentialBackoffWithJitter() async {
-        let failures = (0..<3).map { _ in Self.error(.serverError(status: 500), status: 500) }
+        let failures = (0..<3).map { _ in Self.error(.serverError, status: 500) }
         let noJitter = await Self.run(failures, random: 0)
         #expect(noJitter.sleeps == [.milliseconds(500), .seconds(1), .seconds(2)])
         #expect(noJitter.calls == 4)
@@ -90,21 +90,21 @@ final class FlakyProvider: LLMProvider {
         #expect((try? result.get()) == nil)
     }
 
-    @Test(arguments: [LLMError.Kind.truncatedOutput, .refusal, .invalidOutput(path: nil)])
+    @Test(arguments: [LLMError.Kind.truncatedOutput, .refusal, .invalidOutput])
     func answerErrorsAreNotRetriedUnlessTheServerAsks(_ kind: LLMError.Kind) async {
         #expect(await Self.run([Self.error(kind, status: 200)]).calls == 1)
         #expect(await Self.run([Self.error(kind, status: 200, headers: ["x-should-retry": "true"])]).calls == 2)
     }
 
     @Test func xShouldRetryIsObeyed() async {
-        let refused = await Self.run([Self.error(.serverError(status: 500), status: 500, headers: ["x-should-retry": "false"])])
+        let refused = await Self.run([Self.error(.serverError, status: 500, headers: ["x-should-retry": "false"])])
         #expect(refused.calls == 1)
         let asked = await Self.run([Self.error(.truncatedOutput, status: 200, headers: ["x-should-retry": "true"])])
         #expect(asked.calls == 2)
     }
 
     @Test func noneNeverRetries() async {
-        let (_, calls, sleeps) = await Self.run([Self.error(.serverError(status: 500), status: 500)], policy: .none)
+        let (_, calls, sleeps) = await Self.run([Self.error(.serverError, status: 500)], policy: .none)
         #expect(calls == 1 && sleeps.isEmpty)
     }
 

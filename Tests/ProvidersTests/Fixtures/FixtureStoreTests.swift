@@ -101,7 +101,7 @@ struct ScriptedServer {
         defer { scripted.server.stop() }
         // Mode `all` records every answer of this run: the 429, then the retry's success.
         let recorder = LLMClient(provider: scripted.provider, middlewares: [RecordingMiddleware(directory: dir, mode: .all, providerName: "llamacpp")])
-        await #expect { try await recorder.complete(Self.request("a")) } throws: { ($0 as? LLMError)?.kind == .rateLimited(retryAfter: 2) }
+        await #expect { try await recorder.complete(Self.request("a")) } throws: { ($0 as? LLMError)?.kind == .rateLimited && ($0 as? LLMError)?.retryAfter == .seconds(2) }
         #expect(try await recorder.complete(Self.request("a")).text == "ok")
 
         let store = FixtureStore(directory: dir)
@@ -113,7 +113,7 @@ struct ScriptedServer {
         let replay = FixtureProvider(directory: dir)
         await #expect { try await replay.complete(Self.request("a")) } throws: { error in
             guard let e = error as? LLMError else { return false }
-            return e.kind == .rateLimited(retryAfter: 2) && e.raw?.headers["x-ratelimit-remaining-requests"] == "0"
+            return e.kind == .rateLimited && e.retryAfter == .seconds(2) && e.raw?.headers["x-ratelimit-remaining-requests"] == "0"
         }
         #expect(try await replay.complete(Self.request("a")).text == "ok")
         #expect(try await replay.complete(Self.request("a")).text == "ok")

@@ -102,18 +102,29 @@ import TestSupport
         }
     }
 
-    @Test func statusesMapToErrorKinds() {
-        func kind(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> LLMError.Kind {
-            ChatCompletionsWire.error(status: status, body: try? StrictJSON.parse(body), headers: headers, context: .init(), raw: RawResponse(status: status, headers: headers, body: body)).kind
+    @Test func statusesMapToErrorKinds() throws {
+        func error(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> LLMError {
+            ChatCompletionsWire.error(status: status, body: try? StrictJSON.parse(body), headers: headers, context: .init(), raw: RawResponse(status: status, headers: headers, body: body))
         }
+        func kind(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> LLMError.Kind { error(status, body, headers).kind }
         #expect(kind(401, #"{"error":{"message":"bad key"}}"#) == .authentication)
         #expect(kind(403, "{}") == .permissionDenied)
         #expect(kind(404, "{}") == .notFound)
-        #expect(kind(408, "{}") == .conflict(status: 408))
+        #expect(kind(408, "{}") == .conflict)
         #expect(kind(429, #"{"error":{"code":"insufficient_quota"}}"#) == .quotaExhausted)
-        #expect(kind(429, "{}", ["retry-after": "1.5"]) == .rateLimited(retryAfter: 1.5))
-        #expect(kind(429, "{}", ["retry-after-ms": "250", "retry-after": "9"]) == .rateLimited(retryAfter: 0.25))
-        #expect(kind(500, "oops") == .serverError(status: 500))
+        #expect(kind(429, "{}", ["retry-after": "1.5"]) == .rateLimited && error(429, "{}", ["retry-after": "1.5"]).retryAfter == .milliseconds(1500))
+        #expect(error(429, "{}", ["retry-after-ms": "250", "retry-after": "9"]).retryAfter == .milliseconds(250))
+        // One parser: an HTTP date and x-ratelimit-reset count too.
+        let date = Date().addingTimeInterval(30)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let fromDate = try #require(error(429, "{}", ["retry-after": formatter.string(from: date)]).retryAfter)
+        #expect(fromDate > .seconds(25) && fromDate <= .seconds(30))
+        #expect(error(429, "{}", ["x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1.5s"]).retryAfter == .milliseconds(1500))
+        #expect(kind(500, "oops") == .serverError)
+        #expect(kind(301, "", ["location": "http://elsewhere/v1"]) == .badRequest && error(301, "", ["location": "http://elsewhere/v1"]).message.contains("http://elsewhere/v1"))
         #expect(kind(422, "{}") == .badRequest)
     }
 

@@ -70,9 +70,10 @@ import TestSupport
     @Test func environmentConfiguration() throws {
         #expect { try OpenAIProvider.fromEnvironment([:], baseURL: nil) } throws: { ($0 as? LLMError)?.message.contains("OPENAI_API_KEY") == true }
         let local = try OpenAIProvider.fromEnvironment(["OPENAI_BASE_URL": "http://127.0.0.1:9/v1"], baseURL: nil)
-        #expect(local.baseURL == "http://127.0.0.1:9/v1" && local.apiKey == nil)
-        let flagWins = try OpenAIProvider.fromEnvironment(["OPENAI_BASE_URL": "http://a/v1", "OPENAI_API_KEY": "k"], baseURL: "http://b/v1")
-        #expect(flagWins.baseURL == "http://b/v1" && flagWins.apiKey == "k")
+        #expect(local.baseURL == "http://127.0.0.1:9/v1")
+        let flagWins = try OpenAIProvider.fromEnvironment(["OPENAI_BASE_URL": "http://a/v1", "OPENAI_API_KEY": "k"], baseURL: "http://b/v1/")
+        #expect(flagWins.baseURL == "http://b/v1" && flagWins.httpRequest(for: Self.request).header("Authorization") == "Bearer k")
+        #expect(flagWins.httpRequest(for: Self.request).url == "http://b/v1/chat/completions")
         #expect(!local.httpRequest(for: Self.request).headers.contains { $0.name.lowercased() == "authorization" })
     }
 
@@ -98,7 +99,9 @@ import TestSupport
         /// Outcome per item (nil: relabeled).
         var outcomes: [ItemFailure.Kind?]
         /// The provider error's kind, for provider_error items.
-        var errorKind: String? = nil
+        var errorKind: LLMError.Kind? = nil
+        /// Whether the error stops the run (no item is failed).
+        var stops = false
         /// HTTP requests the server saw.
         var requests: Int
         /// Delays slept by the retry middleware, in seconds (nil: not checked exactly).
@@ -110,16 +113,17 @@ import TestSupport
     static let backoff = [0.5, 1.0]     // no server delay: 0.5 s doubling (random = 0)
     static let cases: [Expectation] = [
         .init(fault: .none, outcomes: [nil, nil, nil], requests: 1),
-        .init(fault: .rateLimitRetryAfter, outcomes: [.providerError, .providerError, .providerError], errorKind: "rate_limited", requests: 3, sleeps: retried),
-        .init(fault: .rateLimitRetryAfterMs, outcomes: [.providerError, .providerError, .providerError], errorKind: "rate_limited", requests: 3, sleeps: retried),
-        .init(fault: .rateLimitHTTPDate, outcomes: [.providerError, .providerError, .providerError], errorKind: "rate_limited", requests: 3, sleeps: nil),
-        .init(fault: .rateLimitReset, outcomes: [.providerError, .providerError, .providerError], errorKind: "rate_limited", requests: 3, sleeps: retried),
-        .init(fault: .quota, outcomes: [.providerError, .providerError, .providerError], errorKind: "quota_exhausted", requests: 1),
-        .init(fault: .server500, outcomes: [.providerError, .providerError, .providerError], errorKind: "server_error", requests: 3, sleeps: backoff),
-        .init(fault: .server502, outcomes: [.providerError, .providerError, .providerError], errorKind: "server_error", requests: 3, sleeps: backoff),
-        .init(fault: .server503, outcomes: [.providerError, .providerError, .providerError], errorKind: "server_error", requests: 3, sleeps: backoff),
-        .init(fault: .slow, outcomes: [.providerError, .providerError, .providerError], errorKind: "timeout", requests: 3, sleeps: backoff),
-        .init(fault: .reset, outcomes: [.providerError, .providerError, .providerError], errorKind: "transport", requests: 3, sleeps: backoff),
+        .init(fault: .rateLimitRetryAfter, outcomes: [.providerError, .providerError, .providerError], errorKind: .rateLimited, requests: 3, sleeps: retried),
+        .init(fault: .rateLimitRetryAfterMs, outcomes: [.providerError, .providerError, .providerError], errorKind: .rateLimited, requests: 3, sleeps: retried),
+        .init(fault: .rateLimitHTTPDate, outcomes: [.providerError, .providerError, .providerError], errorKind: .rateLimited, requests: 3, sleeps: nil),
+        .init(fault: .rateLimitReset, outcomes: [.providerError, .providerError, .providerError], errorKind: .rateLimited, requests: 3, sleeps: retried),
+        // No quota: no other request can succeed, so the run stops without failing any item.
+        .init(fault: .quota, outcomes: [], errorKind: .quotaExhausted, stops: true, requests: 1),
+        .init(fault: .server500, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
+        .init(fault: .server502, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
+        .init(fault: .server503, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
+        .init(fault: .slow, outcomes: [.providerError, .providerError, .providerError], errorKind: .timeout, requests: 3, sleeps: backoff),
+        .init(fault: .reset, outcomes: [.providerError, .providerError, .providerError], errorKind: .transport, requests: 3, sleeps: backoff),
         // Cut off every time: 3 items split into 2 + 1, then 1 + 1: five requests, each item truncated alone.
         .init(fault: .truncated, outcomes: [.truncated, .truncated, .truncated], requests: 5),
         .init(fault: .refusal, outcomes: [.refused, .refused, .refused], requests: 1),
@@ -144,22 +148,25 @@ import TestSupport
         let server = try FaultServer(configuration)
         defer { server.stop() }
         let clock = TestClock(followingWallClock: ())
-        var provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test")
-        provider.requestTimeout = 0.3
+        let provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test", timeout: .init(request: .milliseconds(300)))
         let client = LLMClient(provider: provider, middlewares: [RetryMiddleware(policy: .exponential(maxAttempts: 3), clock: clock, random: { 0 })])
         let prompt = PromptVersion(name: "t", systemText: "sys")
         let items = (1...3).map { DatasetItem(id: "u\($0)", descriptions: ["w\($0)"], reference: EmotionDistribution(oneHot: .neutral)) }
-        var iterator = items.makeIterator()
-        var records: [RelabeledRecord] = []
-        let summary = try await RelabelPipeline(client: client, configuration: RelabelConfiguration(prompt: prompt, model: "gpt-test", batchSize: 3, reaskRounds: 1))
-            .run(next: { iterator.next() }, write: { records += $0.records })
-
+        let pipeline = RelabelPipeline(client: client, configuration: RelabelConfiguration(prompt: prompt, model: "gpt-test", batchSize: 3, reaskRounds: 1))
+        let (records, summary): ([RelabeledRecord], RelabelSummary)
+        do {
+            (records, summary) = try await pipeline.relabel(items)
+            #expect(!expected.stops, "the run should have stopped")
+        } catch let stop as PipelineStop {
+            #expect(expected.stops && stop.error.kind == expected.errorKind && server.counts.requests == expected.requests)
+            return
+        }
         #expect(records.map(\.id) == ["u1", "u2", "u3"])
         #expect(records.map { $0.outcome.failure?.kind } == expected.outcomes)
         #expect(server.counts.requests == expected.requests)
         #expect(summary.attempts == expected.requests, "the summary counts what the server saw")
         if let kind = expected.errorKind {
-            #expect(records.allSatisfy { $0.outcome.failure?.code == kind })
+            #expect(records.allSatisfy { $0.outcome.failure?.providerError == kind })
             #expect(summary.providerErrors == [kind: 3])
         }
         if let sleeps = expected.sleeps {
@@ -179,7 +186,7 @@ import TestSupport
         _ = try await provider.complete(OpenAIProviderTests.request)
         _ = try await provider.complete(OpenAIProviderTests.request)
         await #expect { try await provider.complete(OpenAIProviderTests.request) } throws: { error in
-            guard let e = error as? LLMError, e.kind == .rateLimited(retryAfter: nil) else { return false }
+            guard let e = error as? LLMError, e.kind == .rateLimited else { return false }
             return RateLimitHeaders.requestedDelay(e.raw?.headers ?? [:], now: Date()) == .milliseconds(50)
         }
         #expect(server.counts.limitRejections == 1 && server.counts.requests == 3)

@@ -67,7 +67,7 @@ import TestSupport
         let server = try Self.makeServer()
         defer { server.stop() }
         let started = ContinuousClock.now
-        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: "\(server.baseURL)/slow/10000", timeout: 0.3)) } throws: { error in
+        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: "\(server.baseURL)/slow/10000", timeout: .milliseconds(300))) } throws: { error in
             (error as? LLMError)?.kind == .timeout
         }
         #expect(ContinuousClock.now - started < .seconds(5), "the 0.3 s timeout, far sooner than the 10 s answer")
@@ -92,7 +92,7 @@ import TestSupport
         let url = "\(server.baseURL)/status/200"
         server.stop()
         try await Task.sleep(for: .milliseconds(50))
-        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: url, timeout: 5)) } throws: { error in
+        await #expect { try await CurlTransport().send(HTTPRequest(method: "GET", url: url, timeout: .seconds(5))) } throws: { error in
             guard let e = error as? LLMError else { return false }
             return e.kind == .transport && e.message.contains("127.0.0.1")
         }

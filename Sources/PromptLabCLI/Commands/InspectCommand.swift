@@ -28,7 +28,7 @@ struct InspectCommand: ParsableCommand {
             rows.append(["with descriptions", String(s.withDescriptions)])
             rows.append(["with gold", String(s.withGold)])
             rows.append(["tied references", "\(s.tiedReferences) (classes within 1e-9 of the maximum)"])
-        case .relabeled:
+        case .relabeled, .labels:
             rows.append(["relabeled", String(s.relabeled)])
             rows.append(["sum off > \(policyOptions.tolerance)", "\(s.sumOff) (renormalised and flagged)"])
             let failed = s.failedByKind.values.reduce(0, +)

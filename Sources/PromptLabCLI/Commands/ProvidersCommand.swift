@@ -7,6 +7,6 @@ struct ProvidersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "providers", abstract: "List the registered providers.")
 
     func run() throws {
-        print(Table.render(header: ["provider", "summary"], rows: BuiltinProviders.registry().all.map { [$0.name, $0.summary] }))
+        print(Table.render(header: ["provider", "summary"], rows: PromptLabCLI.registry.all.map { [$0.name, $0.summary] }))
     }
 }

@@ -34,7 +34,8 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "Runs per prompt × provider, for self-consistency (seeds differ when --temperature > 0).")
     var `repeat`: Int = 1
 
-    @OptionGroup var ask: RunOptions
+    @OptionGroup var connection: ProviderOptions
+    @OptionGroup var sampling: SamplingOptions
     @OptionGroup var slice: SliceOptions
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var outputs: ScoreOutputOptions
@@ -56,7 +57,7 @@ struct ScoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ask.bootstrapLogging()
+        connection.bootstrapLogging()
         let items = try Scoring.loadDataset(dataset.dataset, format: dataset.format, policy: policyOptions.policy, limit: slice.limit, gold: gold)
         var columns: [ScoreReport.Column] = []
         let batchSize = slice.batchSize ?? PromptVersion.defaultBatchSize
@@ -69,39 +70,43 @@ struct ScoreCommand: AsyncParsableCommand {
                 columns.append(.init(card: Scorecard.score(label: label, items: scored, example: echo, batchSize: batchSize), items: scored))
             }
         } else {
-            let versions = try prompts.map { try directories.library.resolve($0) }
-            for spec in providers.isEmpty ? ["fixture"] : providers {
-                let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-                var options = ask
-                if parts.count == 2 { options.model = parts[1] }
-                let (client, capabilities) = try await options.client(provider: parts[0])
-                for version in versions {
-                    var runs: [[ScoredItem]] = []
-                    var cost = CostInput(requests: 0, attempts: 0, usage: TokenUsage(), latencies: [])
-                    for k in 0..<`repeat` {
-                        let seed = options.temperature > 0 ? options.seed + k : options.seed
-                        let configuration = options.configuration(prompt: version, capabilities: capabilities, batchSize: slice.batchSize, policy: policyOptions.policy, seed: seed)
-                        let stem = URL(fileURLWithPath: dataset.dataset).deletingPathExtension().lastPathComponent
-                        let out = "\(outDir)/\(stem).\(version.name).\(parts[0])\(parts.count == 2 ? "-" + parts[1] : "").run\(k + 1).jsonl"
-                        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-                        let journal = try RelabelJournal(path: out, mode: .fresh(overwrite: true), prompt: version.id, provider: parts[0], model: options.model)
-                        let reader = try DatasetReader(path: dataset.dataset, format: dataset.format, policy: policyOptions.policy)
-                        if !quiet { FileHandle.standardError.write(Data("running \(version.id) on \(parts[0]) (\(options.model)), run \(k + 1) of \(`repeat`) -> \(out)\n".utf8)) }
-                        let outcome = try await RelabelRunner.run(pipeline: RelabelPipeline(client: client, configuration: configuration), reader: reader,
-                                                                  journal: journal, limit: slice.limit, quiet: true)
-                        if k == 0 {
-                            cost = CostInput(requests: outcome.summary.requests, attempts: outcome.summary.attempts, usage: outcome.summary.usage, latencies: outcome.summary.latencies)
-                        }
-                        runs.append(try Scoring.loadColumn(out, items: items, policy: policyOptions.policy))
-                    }
-                    let label = "\(version.name) · \(parts[0])\(parts.count == 2 ? " " + parts[1] : "")"
-                    let card = Scorecard.score(label: label, items: runs[0], example: version.exampleDistribution, batchSize: slice.batchSize ?? version.batchSize,
-                                               repeats: runs.count > 1 ? runs.map { $0.map(\.adjusted) } : [], cost: cost)
-                    columns.append(.init(card: card, items: runs[0]))
-                }
-            }
+            columns = try await runColumns(items: items)
         }
         try Scoring.finish(columns: columns, dataset: dataset.dataset, outputs: outputs)
+    }
+
+    /// Runs every prompt version on every provider (`--repeat` times) and scores the runs.
+    func runColumns(items: [DatasetItem]) async throws -> [ScoreReport.Column] {
+        let versions = try prompts.map { try directories.library.resolve($0) }
+        var columns: [ScoreReport.Column] = []
+        for spec in providers.isEmpty ? ["fixture"] : providers {
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            let prepared = try await connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil).make(registry: PromptLabCLI.registry)
+            let runner = RelabelRunner(client: prepared.client)
+            for version in versions {
+                var runs: [[ScoredItem]] = []
+                var cost = CostInput(requests: 0, attempts: 0, usage: TokenUsage(), latencies: [])
+                for k in 0..<`repeat` {
+                    let seed = sampling.temperature > 0 ? sampling.seed + k : sampling.seed
+                    let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy, seed: seed)
+                    let stem = URL(fileURLWithPath: dataset.dataset).deletingPathExtension().lastPathComponent
+                    let out = "\(outDir)/\(stem).\(version.name).\(parts[0]).\(prepared.model).run\(k + 1).jsonl"
+                    if !quiet { FileHandle.standardError.write(Data("running \(version.id) on \(parts[0]) (\(prepared.model)), run \(k + 1) of \(`repeat`) -> \(out)\n".utf8)) }
+                    let report = try await runner.run(RelabelJob(dataset: dataset.dataset, format: dataset.format, output: out, mode: .fresh(overwrite: true),
+                                                                 limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL))
+                    if k == 0 {
+                        let s = report.summary
+                        cost = CostInput(requests: s.requests, attempts: s.attempts, usage: s.usage, latencies: s.latencies)
+                    }
+                    runs.append(try Scoring.loadColumn(out, items: items, policy: policyOptions.policy))
+                }
+                let label = "\(version.name) · \(parts[0])\(parts.count == 2 ? " " + parts[1] : "")"
+                let card = Scorecard.score(label: label, items: runs[0], example: version.exampleDistribution, batchSize: slice.batchSize ?? version.batchSize,
+                                           repeats: runs.count > 1 ? runs.map { $0.map(\.adjusted) } : [], cost: cost)
+                columns.append(.init(card: card, items: runs[0]))
+            }
+        }
+        return columns
     }
 }
 
@@ -224,7 +229,7 @@ enum Scoring {
                     scored[i].sumOff = normalized.sumWasOff
                     scored[i].failure = nil
                 } catch {
-                    scored[i].failure = BatchResponseParser.failure(for: error).kind.rawValue
+                    scored[i].failure = BatchResponseParser.failure(for: error).kind.name
                 }
             }
         } else {
@@ -239,7 +244,7 @@ enum Scoring {
                     scored[i].failure = nil
                 case .failed(let f):
                     scored[i].adjusted = nil
-                    scored[i].failure = f.kind.rawValue
+                    scored[i].failure = f.kind.name
                 }
             }
         }

@@ -1,0 +1,210 @@
+import Synchronization
+
+/// What to relabel, where to, and how.
+public struct RelabelJob: Sendable {
+    /// The dataset file (project JSONL or EMO-SUPERB CSV).
+    public var dataset: String
+    /// Its format (default: from the extension).
+    public var format: DatasetFormat?
+    /// The output journal.
+    public var output: String
+    public var mode: RelabelJournal.Mode
+    /// Use only the first `limit` items of the dataset.
+    public var limit: Int?
+    public var configuration: RelabelConfiguration
+    /// The provider's base URL, recorded in the fingerprint.
+    public var baseURL: String?
+    /// Other files the command reads: the output must not be one of them.
+    public var otherInputs: [String]
+    /// Ask the items that failed with errors that may pass (rate limits, 5xx, timeouts) once
+    /// more at the end of the run.
+    public var finalPass: Bool
+
+    public init(dataset: String, format: DatasetFormat? = nil, output: String, mode: RelabelJournal.Mode = .fresh(overwrite: false),
+                limit: Int? = nil, configuration: RelabelConfiguration, baseURL: String? = nil, otherInputs: [String] = [], finalPass: Bool = true) {
+        self.dataset = dataset
+        self.format = format
+        self.output = output
+        self.mode = mode
+        self.limit = limit
+        self.configuration = configuration
+        self.baseURL = baseURL
+        self.otherInputs = otherInputs
+        self.finalPass = finalPass
+    }
+}
+
+/// What a run did.
+public struct RelabelReport: Sendable {
+    /// This run's totals (items asked in this run, with their final outcomes).
+    public var summary: RelabelSummary
+    public var output: String
+    public var seconds: Double
+    /// What the output held before this run.
+    public var resumed: RelabelJournal.Resumed
+    /// Items of the dataset within the limit.
+    public var datasetItems: Int
+    /// Items this run found to do.
+    public var itemsToDo: Int
+    /// Relabeled items in the whole output after the run.
+    public var relabeledInOutput: Int { resumed.relabeled + summary.relabeled }
+    /// Seconds the journal's thread spent in `fdatasync`, and seconds the run waited for it.
+    public var syncSeconds: Double
+    public var syncWaitSeconds: Double
+    public var syncs: Int
+}
+
+/// Runs a relabel job end to end: checks the dataset and the output, locks and opens the
+/// journal, sends every batch through the pipeline with bounded concurrency, appends each
+/// batch's lines in input order as soon as it is durable-ready, asks items that failed
+/// transiently once more, and reports progress as ``RelabelEvent``s.
+///
+/// Guarantees: every id of the dataset (within the limit) ends as exactly one line; a kill at
+/// any moment leaves whole lines and a resumable file; cancelling the calling task (Ctrl-C)
+/// abandons the batches in flight, keeps every line written and throws ``RunError`` with
+/// code `.interrupted`; a provider error no request can fix (wrong key, no access, unknown
+/// model, no quota) stops the run at once, leaves the remaining items untouched and throws
+/// ``RunError`` with code `.stopped`. File I/O runs on a ``BlockingIOPool``, never on a
+/// cooperative thread.
+public struct RelabelRunner: Sendable {
+    public let client: LLMClient
+    public let io: BlockingIOPool
+
+    public init(client: LLMClient, io: BlockingIOPool = .shared) {
+        self.client = client
+        self.io = io
+    }
+
+    /// Runs `job`, sending events to `events` (finished when the run ends). Throws
+    /// ``DatasetError`` for a bad dataset, ``RunError`` for everything about the output, a
+    /// stop or an interruption.
+    public func run(_ job: RelabelJob, events: AsyncStream<RelabelEvent>.Continuation? = nil) async throws -> RelabelReport {
+        defer { events?.finish() }
+        let started = ContinuousClock.now
+        let emit: @Sendable (RelabelEvent) -> Void = { events?.yield($0) }
+        let configuration = job.configuration
+        let scan = try await preflight(job)
+        let fingerprint = RunFingerprint(
+            datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
+            baseURL: job.baseURL, batchSize: configuration.batchSize, seed: configuration.seed, temperature: configuration.temperature,
+            maxTokens: configuration.maxTokens, policy: configuration.policy)
+        try await io.run( { () throws(DatasetError) in try FileChecks.createFolder(for: job.output) })
+        let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, io: io)
+        let resumed = journal.resumed
+        let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
+        emit(.started(RelabelStart(items: toDo, datasetItems: scan.itemsWithinLimit, resumed: resumed,
+                                   tokenBudget: configuration.tokenBudget(count: configuration.batchSize))))
+        let pipeline = RelabelPipeline(client: client, configuration: configuration, emit: emit)
+        let ledger = Ledger()
+        var summary: RelabelSummary
+        do {
+            let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, skip: resumed.done)
+            summary = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
+            if job.finalPass, !ledger.transient.isEmpty {
+                summary = try await finalPass(pipeline, job: job, journal: journal, ledger: ledger, summary: summary, emit: emit)
+            }
+        } catch {
+            try? await journal.close(inputOrder: nil)
+            throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written)
+        }
+        let order: @Sendable () throws -> [String: Int] = {
+            try DatasetScan.positions(path: job.dataset, format: job.format, policy: configuration.policy)
+        }
+        do { try await journal.close(inputOrder: order) } catch { throw RunError(.cannotWrite, file: job.output, error.reason) }
+        emit(.finished(summary))
+        let statistics = journal.statistics
+        return RelabelReport(summary: summary, output: job.output, seconds: (ContinuousClock.now - started).seconds, resumed: resumed,
+                             datasetItems: scan.itemsWithinLimit, itemsToDo: toDo, syncSeconds: statistics.syncSeconds,
+                             syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs)
+    }
+
+    /// Checks the files and the dataset, and that a full batch fits the rate limits.
+    private func preflight(_ job: RelabelJob) async throws -> DatasetScan {
+        let configuration = job.configuration
+        let scan = try await io.run( { () throws(DatasetError) -> DatasetScan in
+            try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
+            return try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
+                                   keepFirst: configuration.batchSize)
+        })
+        if !scan.firstItems.isEmpty {
+            var largest = configuration.prompt.render(scan.firstItems).request(
+                model: configuration.model, temperature: configuration.temperature, seed: configuration.seed,
+                maxTokens: configuration.tokenBudget(count: scan.firstItems.count))
+            largest.items = scan.firstItems
+            for case let limiter as RateLimitMiddleware in client.middlewares {
+                if let refusal = limiter.refusal(for: largest) { throw RunError(.limitTooSmall, refusal) }
+            }
+        }
+        return scan
+    }
+
+    /// One pass of the pipeline over `cursor`, appending each batch in order.
+    private func pass(_ pipeline: RelabelPipeline, cursor: DatasetCursor, journal: RelabelJournal, ledger: Ledger,
+                      replacing: [String: (line: Int, failure: ItemFailure)] = [:], emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
+        let size = pipeline.configuration.batchSize
+        return try await pipeline.run(
+            nextBatch: { try await io.run( { () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) }) },
+            deliver: { batch in
+                let first = journal.reserveLines(batch.records.count)
+                ledger.record(batch.records, firstLine: first)
+                let summary = batch.summary
+                try await journal.append(batch.records) { emit(.batchDurable(summary)) }
+            })
+    }
+
+    /// Asks the transiently failed items once more; their new lines replace the old ones.
+    private func finalPass(_ pipeline: RelabelPipeline, job: RelabelJob, journal: RelabelJournal, ledger: Ledger,
+                           summary: RelabelSummary, emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
+        let failed = ledger.takeTransient()
+        emit(.finalPass(items: failed.count))
+        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: pipeline.configuration.policy, limit: job.limit,
+                                       only: Set(failed.keys))
+        let again = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
+        journal.supersede(lines: failed.values.map(\.line))
+        var total = summary
+        for (_, old) in failed { total.uncount(old.failure) }
+        total.add(again)
+        return total
+    }
+
+    private static func runError(_ error: any Error, output: String, lines: Int) -> any Error {
+        switch error {
+        case is CancellationError:
+            return RunError(.interrupted, file: output, "interrupted; the output holds \(lines) complete lines")
+        case let stop as PipelineStop:
+            return RunError(.stopped, file: output, "stopped: \(stop.error.description); the output holds \(lines) complete lines, the remaining items are untouched",
+                            providerError: stop.error)
+        default:
+            return error
+        }
+    }
+}
+
+/// What a run has written: line numbers of the items that failed transiently (for the final
+/// pass) and how many lines.
+private final class Ledger: Sendable {
+    private struct State {
+        var written = 0
+        var transient: [String: (line: Int, failure: ItemFailure)] = [:]
+    }
+    private let state = Mutex(State())
+
+    func record(_ records: [RelabeledRecord], firstLine: Int) {
+        state.withLock { s in
+            s.written += records.count
+            for (offset, record) in records.enumerated() {
+                if let failure = record.outcome.failure, failure.isTransient { s.transient[record.id] = (firstLine + offset, failure) }
+            }
+        }
+    }
+
+    var written: Int { state.withLock { $0.written } }
+    var transient: [String: (line: Int, failure: ItemFailure)] { state.withLock { $0.transient } }
+
+    func takeTransient() -> [String: (line: Int, failure: ItemFailure)] {
+        state.withLock { s in
+            defer { s.transient = [:] }
+            return s.transient
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Providers
+
+/// `promptlab relabel`: relabels a dataset with a provider and writes one JSON line per item.
+struct RelabelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relabel",
+        abstract: "Relabel a dataset with an LLM and write one JSON line per item.",
+        discussion: """
+            With no --provider, answers are replayed from the bundled recordings of the real \
+            Gemma 3 270M model (provider 'fixture'): no server, no network. Use --provider \
+            llamacpp for a running llama-server, --provider openai for OpenAI or any \
+            OpenAI-compatible server, and --record DIR to record answers. The output is a \
+            locked journal: its first line records what the run was made on (dataset hash, \
+            prompt, provider, model, settings); each finished batch is appended and synced. \
+            An interrupted run (Ctrl-C, a crash, a kill) continues with --resume, which refuses \
+            another dataset or other settings unless --force-resume. Transient errors (429, \
+            5xx, timeouts) are retried for --retry-for seconds per request and once more at \
+            the end; a wrong key, missing access or quota stops the run at once. Exit status 0 \
+            when the output holds at least one relabeled item (or there was nothing to do), 1 \
+            otherwise or on error, 130 when interrupted.
+            """)
+
+    @OptionGroup var dataset: DatasetOptions
+    @OptionGroup var prompt: PromptOptions
+
+    @Option(help: "Provider name (see 'promptlab providers').")
+    var provider: String = "fixture"
+
+    @OptionGroup var connection: ProviderOptions
+    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var slice: SliceOptions
+
+    @Option(help: ArgumentHelp("Output file (relabeled JSONL). Default: out/<dataset>.<prompt>.<provider>.<model>.jsonl", valueName: "file"))
+    var out: String?
+
+    @Option(help: ArgumentHelp("Also write the summary as JSON to this file.", valueName: "file"))
+    var summaryJSON: String?
+
+    @OptionGroup var policyOptions: PolicyOptions
+
+    @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
+    var resume = false
+
+    @Flag(help: "With --resume: ask again for every item that failed (their old lines are replaced).")
+    var retryFailed = false
+
+    @Flag(help: "With --resume: continue an output made on another dataset, prompt, provider, model or settings (both are recorded).")
+    var forceResume = false
+
+    @Flag(help: "Replace an existing --out instead of refusing.")
+    var overwrite = false
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if connection.record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
+        if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
+    }
+
+    func run() async throws {
+        connection.bootstrapLogging()
+        let version = try prompt.load()
+        let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
+        let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider, model: prepared.model)
+        let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
+                             mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
+                             limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
+                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 })
+        if let summaryJSON { try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset, output]) }
+        let (events, continuation) = AsyncStream.makeStream(of: RelabelEvent.self, bufferingPolicy: .unbounded)
+        let display = ProgressDisplay(quiet: quiet)
+        let runner = RelabelRunner(client: prepared.client)
+        async let shown: Void = display.show(events)
+        let report: RelabelReport
+        do {
+            report = try await Interrupt.cancelling { try await runner.run(job, events: continuation) }
+        } catch {
+            continuation.finish()
+            await shown
+            throw error
+        }
+        await shown
+        if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
+        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model))
+        if let summaryJSON {
+            let json = report.summary.json(seconds: report.seconds, output: output, prompt: configuration.promptID, provider: provider, model: prepared.model)
+            try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
+        }
+        if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,93 @@
+public import ArgumentParser
+import Foundation
+public import LLMKit
+public import Providers
+
+/// Where the user's own prompt versions are found (the bundled ones are built in).
+struct PromptDirectoryOptions: ParsableArguments {
+    @Option(name: .customLong("prompts-dir"), help: ArgumentHelp(
+        "A folder of your own prompt versions (*.prompt, *.txt), searched before the built-in ones.",
+        discussion: "Default: $PROMPTLAB_PROMPTS_DIR (folders separated by ':'), if set."))
+    var promptsDirectory: String?
+
+    var library: PromptLibrary {
+        var folders: [String] = []
+        if let promptsDirectory { folders.append(promptsDirectory) }
+        if let env = ProcessInfo.processInfo.environment["PROMPTLAB_PROMPTS_DIR"] {
+            folders += env.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        }
+        return PromptLibrary(directories: folders.map { URL(fileURLWithPath: $0) })
+    }
+}
+
+/// One prompt version chosen by name or path.
+struct PromptOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Prompt version: a built-in name (see 'promptlab prompts'), name@hash, or a file path.", valueName: "version|file"))
+    var prompt: String = "paper-reason"
+
+    @OptionGroup var directories: PromptDirectoryOptions
+
+    func load() throws -> PromptVersion { try directories.library.resolve(prompt) }
+
+    /// The prompt's file, when it was given as one (an input the output must not replace).
+    var file: String? { prompt.contains("/") || FileManager.default.fileExists(atPath: prompt) ? prompt : nil }
+}
+
+/// A dataset file and its format.
+struct DatasetOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Dataset file: project JSONL or EMO-SUPERB CSV.", valueName: "file"))
+    var dataset: String
+
+    @Option(name: .long, help: "Dataset format (default: from the extension: .csv is csv, .jsonl jsonl).")
+    var format: DatasetFormat?
+}
+
+extension DatasetFormat: ExpressibleByArgument {}
+
+/// How much of a dataset, in what batches.
+struct SliceOptions: ParsableArguments {
+    @Option(help: "Items per request, 1 to 500 (default: the prompt version's batch size, 30 in the paper).")
+    var batchSize: Int?
+
+    @Option(help: "Use only the first N items of the dataset.")
+    var limit: Int?
+
+    func validate() throws {
+        try Check.range(batchSize, "--batch-size", 1...500)
+        try Check.range(limit, "--limit", 1...Int(Int32.max))
+    }
+}
+
+/// The renormalisation policy for values whose sum is not 1.
+struct PolicyOptions: ParsableArguments {
+    @Option(name: .long, help: "Largest |sum - 1| renormalised silently, 0 to 1.")
+    var tolerance: Double = RenormalizationPolicy.default.tolerance
+
+    @Option(name: .customLong("sum-off"), help: "Beyond the tolerance: flag (renormalise and mark) or reject.")
+    var outOfTolerance: RenormalizationPolicy.OutOfTolerance = .flag
+
+    func validate() throws {
+        try Check.range(tolerance, "--tolerance", 0...1)
+    }
+
+    var policy: RenormalizationPolicy { RenormalizationPolicy(tolerance: tolerance, outOfTolerance: outOfTolerance) }
+}
+
+/// Range checks for numeric options, with one line naming the option and the range.
+enum Check {
+    static func range<T: Comparable & CustomStringConvertible>(_ value: T?, _ name: String, _ range: ClosedRange<T>) throws {
+        guard let value else { return }
+        guard range.contains(value) else { throw ValidationError("\(name) must be from \(range.lowerBound) to \(range.upperBound), not \(value)") }
+    }
+
+    static func range(_ value: Double?, _ name: String, _ range: ClosedRange<Double>) throws {
+        guard let value else { return }
+        guard value.isFinite, range.contains(value) else {
+            throw ValidationError("\(name) must be a number from \(range.lowerBound) to \(range.upperBound), not \(value)")
+        }
+    }
+}
+
+extension RenormalizationPolicy.OutOfTolerance: ExpressibleByArgument {}
+extension RecordMode: ExpressibleByArgument {}
+extension LabelExport.Variant: ExpressibleByArgument {}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Logging
+import Providers
+
+/// How the provider is reached and kept honest: everything `relabel` and `score` share.
+struct ProviderOptions: ParsableArguments {
+    @Option(help: "Model name sent to the provider (default: llamacpp asks the server, fixture takes the recordings' model; openai needs one).")
+    var model: String?
+
+    @Option(help: "Server base URL (llamacpp: default $LLAMA_SERVER_URL or http://127.0.0.1:8080; openai: $OPENAI_BASE_URL or https://api.openai.com/v1).")
+    var baseURL: String?
+
+    @Option(help: ArgumentHelp("Record the provider's answers into this folder.", valueName: "dir"))
+    var record: String?
+
+    @Option(help: "Recording mode with --record: once, new_episodes or all.")
+    var recordMode: RecordMode = .newEpisodes
+
+    @Option(help: ArgumentHelp("Recordings folder for the fixture provider (default: the checkout's bundled recordings).", valueName: "dir"))
+    var fixtures: String?
+
+    @Option(help: "Hard cap in seconds on one request (the default timeout follows the token budget and the server's observed speed).")
+    var timeout: Double = 600
+
+    @Option(help: "Seconds without a byte of a streamed answer before the request fails as a timeout.")
+    var stallTimeout: Double = 60
+
+    @Option(help: "Largest answer accepted, in MiB; a larger one fails as response_too_large while it arrives.")
+    var maxResponseMib: Double = 32
+
+    @Flag(inversion: .prefixedNo, help: "Stream answers (default: on for llamacpp, off for openai).")
+    var stream: Bool?
+
+    @Option(help: "Seconds one request may keep being retried (rate limits, 5xx, timeouts, resets), with backoff and the server's retry-after.")
+    var retryFor: Double = 600
+
+    @Option(help: "Attempts per request at most, the first included (default: as many as --retry-for allows).")
+    var maxAttempts: Int?
+
+    @Option(help: "Client-side limit: requests per minute (waits instead of being refused).")
+    var rpm: Double?
+
+    @Option(help: "Client-side limit: tokens per minute (prompt plus token budget, corrected by the reported usage).")
+    var tpm: Double?
+
+    @Option(help: ArgumentHelp("Response cache folder (default: $LLMKIT_CACHE_DIR, $XDG_CACHE_HOME/llmkit/responses or ~/.cache/llmkit/responses).", valueName: "dir"))
+    var cache: String?
+
+    @Flag(help: "Do not read or write the response cache.")
+    var noCache = false
+
+    @Flag(help: "Log every retry and wait on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        try Check.range(timeout, "--timeout", 0.1...86_400)
+        try Check.range(stallTimeout, "--stall-timeout", 1...86_400)
+        try Check.range(maxResponseMib, "--max-response-mib", 0.001...4096)
+        try Check.range(retryFor, "--retry-for", 0...604_800)
+        try Check.range(maxAttempts, "--max-attempts", 1...1000)
+        try Check.range(rpm, "--rpm", 0.001...10_000_000)
+        try Check.range(tpm, "--tpm", 1...1_000_000_000_000)
+        if cache != nil && noCache { throw ValidationError("--cache and --no-cache contradict each other") }
+    }
+
+    /// Sets the log level once per process; every line is scrubbed of registered secrets.
+    func bootstrapLogging() {
+        let level: Logger.Level = verbose ? .info : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = ScrubbingLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// The client stack for `provider`.
+    func stack(provider: String, model: String? = nil) -> ClientStack {
+        var options: [String: String] = [:]
+        if provider == "fixture" { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
+        let configuration = ProviderConfiguration(
+            model: model ?? self.model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment,
+            timeout: .init(request: .milliseconds(Int64(timeout * 1000)), stall: .milliseconds(Int64(stallTimeout * 1000))),
+            maximumResponseBytes: Int(maxResponseMib * 1_048_576), stream: stream)
+        let cacheSetting: ClientStack.Cache = noCache || provider == "fixture" ? .off : cache.map { .at(URL(fileURLWithPath: $0)) } ?? .standard
+        return ClientStack(provider: provider, configuration: configuration, cache: cacheSetting,
+                           retry: .forRun(budget: .milliseconds(Int64(retryFor * 1000)), maxAttempts: maxAttempts),
+                           limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
+                           record: record.map { (URL(fileURLWithPath: $0), recordMode) })
+    }
+}
+
+/// How the model is asked.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling seed.")
+    var seed: Int = 42
+
+    @Option(help: "Sampling temperature, 0 to 2.")
+    var temperature: Double = 0
+
+    @Option(help: "Token limit per request (default: each batch's budget, see the README's 'Bounded generation').")
+    var maxTokens: Int?
+
+    @Option(help: "Requests in flight at once, 1 to 1024 (default: the server's slot count for llamacpp, else 4).")
+    var concurrency: Int?
+
+    @Option(help: "Times missing or invalid items are asked again, in smaller batches, 0 to 10.")
+    var reask: Int = 2
+
+    func validate() throws {
+        try Check.range(temperature, "--temperature", 0...2)
+        try Check.range(maxTokens, "--max-tokens", 1...10_000_000)
+        try Check.range(concurrency, "--concurrency", 1...1024)
+        try Check.range(reask, "--reask", 0...10)
+    }
+
+    func configuration(prompt: PromptVersion, prepared: ClientStack.Prepared, batchSize: Int?, policy: RenormalizationPolicy,
+                       seed: Int? = nil) -> RelabelConfiguration {
+        RelabelConfiguration(prompt: prompt, model: prepared.model, batchSize: batchSize,
+                             concurrency: concurrency ?? prepared.capabilities.parallelSlots ?? 4,
+                             temperature: temperature, seed: seed ?? self.seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
+    }
+}
+
+/// Where bundled files are, relative to the checkout promptlab was built in.
+enum Locations {
+    /// The bundled recordings of the real Gemma 3 270M model: in the current folder's
+    /// checkout, else in the checkout the executable was built in (`.build/<config>/promptlab`).
+    static func bundledRecordings() -> String {
+        let relative = "fixtures/recordings/gemma3-270m"
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent(relative).path) { return cwd.appendingPathComponent(relative).path }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent(relative).path) { return dir.appendingPathComponent(relative).path }
+        }
+        return relative
+    }
+
+    /// `out/<dataset stem>.<prompt>.<provider>.<model>.jsonl` (the model made safe for a file name).
+    static func defaultOutput(dataset: String, prompt: String, provider: String, model: String) -> String {
+        let stem = URL(fileURLWithPath: dataset).deletingPathExtension().lastPathComponent
+        let safeModel = String(model.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+        return "out/\(stem).\(prompt).\(provider).\(safeModel).jsonl"
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+public import LLMKit
+import Providers
+import Synchronization
+
+/// The `promptlab` command-line tool as a library, so a downstream package can build its own
+/// `promptlab` with extra providers:
+///
+///     var registry = BuiltinProviders.registry()
+///     registry.register("mine", summary: "...") { config in MyProvider(config) }
+///     await PromptLabCLI.main(registry: registry)
+///
+/// Every subcommand parses its options, makes one library call and prints.
+public enum PromptLabCLI {
+    private static let registryStore = Mutex(ProviderRegistry())
+
+    /// The providers the commands resolve `--provider NAME` with.
+    static var registry: ProviderRegistry { registryStore.withLock { $0 } }
+
+    /// Parses the process's arguments and runs the command, with `registry`'s providers.
+    /// Exits the process with the command's status: 0, 1 for bad input or a failed run, 64
+    /// for a usage error, 130 when interrupted.
+    public static func main(registry: ProviderRegistry, arguments: [String]? = nil) async -> Never {
+        registryStore.withLock { $0 = registry }
+        do {
+            var command = try PromptLabCommand.parseAsRoot(arguments)
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+            PromptLabCommand.exit()
+        } catch {
+            if let failure = Failure(error) {
+                FileHandle.standardError.write(Data((failure.message + "\n").utf8))
+                PromptLabCommand.exit(withError: ExitCode(failure.status))
+            }
+            PromptLabCommand.exit(withError: error)
+        }
+    }
+}
+
+/// `promptlab`: relabel speech-emotion datasets with LLMs and measure prompt versions.
+struct PromptLabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promptlab",
+        abstract: "Relabel speech-emotion data with LLMs and measure prompt versions.",
+        discussion: """
+            Datasets are the project's JSONL (one item per line: id, descriptions, votes or \
+            reference, optional gold) or EMO-SUPERB's CSV (',angry,...,happy,words'). See the README.
+            """,
+        version: "promptlab 0.2.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
+        subcommands: [RelabelCommand.self, ScoreCommand.self, CompareCommand.self, ImportCommand.self, ExportCommand.self,
+                      PromptsCommand.self, ProvidersCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
+    )
+}

@@ -1,0 +1,79 @@
+public import Foundation
+public import LLMKit
+
+/// Builds a provider with its middlewares, ready for a run: the wiring every tool needs, in
+/// one place (the CLI and a library user call the same thing).
+///
+/// Outermost first: cache ▶ retry ▶ rate limit ▶ record ▶ provider. A cached answer costs
+/// nothing (no attempt, no rate-limit tokens); every attempt of a retry waits for the rate
+/// limiter; every answer (errors included) is recorded in order.
+public struct ClientStack: Sendable {
+    /// Where answers are cached.
+    public enum Cache: Sendable, Equatable {
+        /// No cache.
+        case off
+        /// `$LLMKIT_CACHE_DIR`, `$XDG_CACHE_HOME/llmkit/responses` or `~/.cache/llmkit/responses`.
+        case standard
+        /// This folder.
+        case at(URL)
+    }
+
+    /// The provider's registered name.
+    public var provider: String
+    public var configuration: ProviderConfiguration
+    public var cache: Cache
+    public var retry: RetryPolicy
+    public var limits: RateLimits?
+    /// Record every answer into this folder, in this mode.
+    public var record: (directory: URL, mode: RecordMode)?
+
+    public init(provider: String, configuration: ProviderConfiguration = ProviderConfiguration(), cache: Cache = .standard,
+                retry: RetryPolicy = .forRun(), limits: RateLimits? = nil, record: (directory: URL, mode: RecordMode)? = nil) {
+        self.provider = provider
+        self.configuration = configuration
+        self.cache = cache
+        self.retry = retry
+        self.limits = limits
+        self.record = record
+    }
+
+    /// A ready client.
+    public struct Prepared: Sendable {
+        public var client: LLMClient
+        public var capabilities: ProviderCapabilities
+        /// The model to ask for: the one given, else the one the backend serves.
+        public var model: String
+        /// The base URL the provider talks to (for the fingerprint and the cache), if it has one.
+        public var baseURL: String?
+    }
+
+    /// Builds the provider from `registry`, waits until it is ready (``LLMProvider/prepare()``)
+    /// and folds the middlewares around it. Throws ``LLMError`` (`.configuration` when no
+    /// model is given and the backend names none).
+    public func make(registry: ProviderRegistry) async throws -> Prepared {
+        let live = try registry.make(provider, configuration: configuration)
+        let capabilities = try await live.prepare()
+        guard let model = configuration.model ?? capabilities.servedModel else {
+            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider))
+        }
+        let baseURL = (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL
+        var middlewares: [any ProviderMiddleware] = []
+        if let root = cacheRoot {
+            middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: baseURL ?? provider))
+        }
+        middlewares.append(RetryMiddleware(policy: retry))
+        if let limits, limits.requestsPerMinute != nil || limits.tokensPerMinute != nil {
+            middlewares.append(RateLimitMiddleware(limiter: RateLimiter(limits: limits)))
+        }
+        if let record { middlewares.append(RecordingMiddleware(directory: record.directory, mode: record.mode, providerName: provider)) }
+        return Prepared(client: LLMClient(provider: live, middlewares: middlewares), capabilities: capabilities, model: model, baseURL: baseURL)
+    }
+
+    private var cacheRoot: URL? {
+        switch cache {
+        case .off: nil
+        case .standard: CacheMiddleware.defaultRoot(environment: configuration.environment)
+        case .at(let url): url
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import LLMKit
+import Synchronization
+
+/// What the OpenAI and llama.cpp adapters share: a base URL (trimmed once, here), the shared
+/// transport, the chat-completions wire format, streaming with runaway detection, a timeout
+/// that follows the work, and errors tagged with the provider and model.
+struct ChatCompletionsEndpoint: Sendable {
+    let provider: String
+    let baseURL: String
+    /// The path after the base URL (`/chat/completions`, `/v1/chat/completions`).
+    let path: String
+    let transport: any HTTPTransport
+    let headers: [(name: String, value: String)]
+    let maxTokensKey: String
+    let extra: [(String, JSONValue)]
+    let timeout: ProviderConfiguration.Timeout
+    let maximumResponseBytes: Int
+    let stream: Bool
+    /// Schema keywords the server refuses (removed from the schema sent).
+    let refusedKeywords: Set<String>
+    let speed = SpeedEstimate()
+
+    init(provider: String, baseURL: String, path: String, transport: any HTTPTransport, headers: [(name: String, value: String)] = [],
+         maxTokensKey: String, extra: [(String, JSONValue)] = [], timeout: ProviderConfiguration.Timeout, maximumResponseBytes: Int,
+         stream: Bool, refusedKeywords: Set<String> = []) {
+        self.provider = provider
+        self.baseURL = Self.trimmed(baseURL)
+        self.path = path
+        self.transport = transport
+        self.headers = [("Content-Type", "application/json")] + headers
+        self.maxTokensKey = maxTokensKey
+        self.extra = extra
+        self.timeout = timeout
+        self.maximumResponseBytes = maximumResponseBytes
+        self.stream = stream
+        self.refusedKeywords = refusedKeywords
+    }
+
+    /// `baseURL` without trailing slashes.
+    static func trimmed(_ baseURL: String) -> String {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// The HTTP request for a completion (the body receiver is added by ``complete(_:)``).
+    func httpRequest(for request: CompletionRequest) -> HTTPRequest {
+        let keywords = refusedKeywords
+        let body = ChatCompletionsWire.body(for: request, extra: extra, maxTokensKey: maxTokensKey, stream: stream,
+                                            schema: { keywords.isEmpty ? $0 : ChatCompletionsWire.removing(keywords, from: $0) })
+        return HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: Array(body.description.utf8),
+                           timeout: requestTimeout(budget: request.maxTokens), stallTimeout: stream ? timeout.stall : nil,
+                           maximumResponseBytes: maximumResponseBytes)
+    }
+
+    /// The time a request may take: with a known speed, twice what its token budget needs
+    /// plus 30 s, never more than the configured cap; the cap until the speed is known.
+    func requestTimeout(budget: Int?) -> Duration {
+        guard let budget, let tokensPerSecond = speed.tokensPerSecond, tokensPerSecond > 0 else { return timeout.request }
+        let seconds = 30 + 2 * Double(budget) / tokensPerSecond
+        return min(timeout.request, .milliseconds(Int64(seconds * 1000)))
+    }
+
+    /// Sends one completion and decodes the answer; a streamed answer that runs away is cut
+    /// off (over budget: `length`; text after the complete answer: kept up to there).
+    func complete(_ request: CompletionRequest) async throws(LLMError) -> CompletionResponse {
+        var http = httpRequest(for: request)
+        let monitor = stream ? StreamMonitor(budget: request.maxTokens, observer: RequestObserver.current) : nil
+        if let monitor { http.onBody = { monitor.receive($0) } }
+        let started = ContinuousClock.now
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(http)
+        } catch var error as LLMError {
+            error.context.provider = provider
+            error.context.model = request.model
+            throw error
+        } catch {
+            throw LLMError(.transport, "The HTTP transport failed: \(error).", context: .init(provider: provider, model: request.model), underlyingError: error)
+        }
+        var decoded = try ChatCompletionsWire.decode(response, provider: provider, model: request.model)
+        if response.stoppedByReceiver, let stop = monitor?.stop {
+            decoded.finishReason = stop == .budget ? .length : .stop
+        }
+        if let completion = decoded.usage?.completionTokens ?? monitor?.tokens {
+            speed.observe(tokens: completion, seconds: (ContinuousClock.now - started).seconds, timings: decoded.timings)
+        }
+        return decoded
+    }
+}
+
+/// A running estimate of a server's generation speed (tokens per second), from llama.cpp's
+/// `timings` when present, else from completion tokens over wall time; answers of fewer
+/// than 32 tokens say too little and are ignored.
+final class SpeedEstimate: Sendable {
+    private let value = Mutex<Double?>(nil)
+
+    var tokensPerSecond: Double? { value.withLock { $0 } }
+
+    func observe(tokens: Int, seconds: Double, timings: ServerTimings?) {
+        var sample: Double?
+        if let t = timings, t.predictedTokens >= 32, t.predictedMilliseconds > 0 {
+            sample = Double(t.predictedTokens) / (t.predictedMilliseconds / 1000)
+        } else if tokens >= 32, seconds > 0 {
+            sample = Double(tokens) / Double(seconds)
+        }
+        guard let sample, sample.isFinite, sample > 0 else { return }
+        value.withLock { current in current = current.map { 0.7 * $0 + 0.3 * sample } ?? sample }
+    }
+}
