@@ -6,7 +6,10 @@ SYSTEM_DEPS  := libcurl4-openssl-dev libjansson-dev
 SHARED       ?= $(abspath ../shared)
 export LLMKIT_SHARED_DIR ?= $(SHARED)
 
-.PHONY: all deps build test demo e2e record clean
+PREFIX       ?= /usr/local
+EXAMPLE      := Examples/CustomProvider
+
+.PHONY: all deps build test demo e2e record clean install prompts example
 
 all: build
 
@@ -29,13 +32,35 @@ deps:
 	fi
 
 ## build: compile everything (debug)
-build: deps
+build: deps prompts
 	$(SWIFT) build
 
-## test: set up, build and run every test
-test: deps
+## prompts: compile prompts/*.prompt into the library (Sources/LLMKit/Prompt/BuiltinPrompts.swift)
+prompts:
+	@scripts/embed-prompts.sh >/dev/null
+
+## test: set up, build and run every test, then build the downstream example and relabel the sample with it
+test: deps prompts
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	$(MAKE) example
+
+## example: Examples/CustomProvider (a downstream package with its own provider): build, test, relabel the sample
+example: deps
+	$(SWIFT) build --package-path $(EXAMPLE) --build-tests
+	$(SWIFT) test --package-path $(EXAMPLE) --skip-build --disable-xctest
+	@rm -f out/example.reference.jsonl
+	$(EXAMPLE)/.build/debug/custom-promptlab relabel --provider reference --dataset fixtures/sample/sample.jsonl \
+	  --out out/example.reference.jsonl --no-cache --quiet
+	@test "$$(grep -c '"status":"relabeled"' out/example.reference.jsonl)" = 72 || { echo "example: expected 72 relabeled lines" >&2; exit 1; }
+	@echo "example: custom-promptlab relabeled the 72 sample items with the reference provider"
+
+## install: a release promptlab in $(PREFIX)/bin (static Swift runtime: runs without the toolchain's libraries)
+install: deps prompts
+	$(SWIFT) build -c release --product promptlab --static-swift-stdlib
+	install -d "$(PREFIX)/bin"
+	install -m 755 .build/release/promptlab "$(PREFIX)/bin/promptlab"
+	@echo "installed $(PREFIX)/bin/promptlab"
 
 ## demo: set up, build, relabel the bundled sample from the recordings of the real model and score both prompt versions (no server, no network)
 demo: deps

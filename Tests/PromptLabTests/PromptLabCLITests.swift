@@ -51,6 +51,11 @@ struct CLI {
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
+    /// The record lines of a relabeled output (journal header lines left out).
+    static func recordLines(_ path: String) throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init).filter { !JournalHeader.isHeader($0) }
+    }
+
     static func temporaryFile(_ text: String, name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promptlab-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -136,7 +141,7 @@ struct CLI {
         #expect(r.stdout.range(of: #"provider\s+fixture \(gemma3-270m-q4_k_m\)"#, options: .regularExpression) != nil)
         #expect(r.stdout.range(of: "output\\s+" + NSRegularExpression.escapedPattern(for: out), options: .regularExpression) != nil)
         #expect(r.stderr.isEmpty)
-        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let lines = try CLI.recordLines(out)
         #expect(lines.count == 72)
         let ids = lines.map { line -> String in
             let start = line.range(of: "{\"id\":\"")!.upperBound
@@ -159,41 +164,43 @@ struct CLI {
             (["--provider", "nope"], "Unknown provider 'nope'"),
             (["--fixtures", "/nonexistent"], "does not exist"),
             (["--record", "/tmp/x"], "--record needs a live provider"),
-            (["--batch-size", "0"], "--batch-size must be 1 or more"),
+            (["--batch-size", "0"], "--batch-size must be from 1 to 500, not 0"),
+            // A seed that was never recorded: no other request can succeed either, so the run stops
+            // at once, marks nothing failed and leaves no output behind.
             (["--seed", "7"], "No recording for request"),
+            (["--timeout", "inf"], "--timeout must be a number from 0.1 to 86400.0, not inf"),
+            (["--timeout", "1e300"], "--timeout must be a number from 0.1 to 86400.0"),
+            (["--temperature", "nan"], "--temperature must be a number from 0.0 to 2.0, not nan"),
+            (["--rpm", "-1"], "--rpm must be a number"),
+            (["--max-response-mib", "0"], "--max-response-mib must be a number"),
+            (["--concurrency", "100000"], "--concurrency must be from 1 to 1024"),
         ]
         for (arguments, message) in cases {
             let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "3", "--out", out, "--quiet"] + arguments)
-            if message.hasPrefix("No recording") {
-                // A seed that was never recorded: every item fails with the reason, nothing relabeled, exit 1.
-                #expect(r.status == 1)
-                #expect(try String(contentsOfFile: out, encoding: .utf8).contains(message))
-                try FileManager.default.removeItem(atPath: out)
-            } else {
-                #expect(r.status != 0, "\(arguments)")
-                #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
-                #expect(!FileManager.default.fileExists(atPath: out))
-            }
+            #expect(r.status != 0, "\(arguments)")
+            #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count <= 3, "a short error, not a dump: \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out), "\(arguments) left an output")
         }
     }
 }
 
-/// The acceptance run of the resilience issue: 3,000 items through `promptlab relabel
-/// --provider openai` against the fault server with a mixed fault mix.
+/// The acceptance run of the resilience issues: 3,000 items through `promptlab relabel
+/// --provider openai` with default flags against the fault server with about 20% 429s and 7%
+/// 5xx and resets (plus answers in prose and with an entry missing): the run rides the
+/// transient errors out.
 @Suite struct FaultMixCLITests {
-    @Test func threeThousandItemsUnderMixedFaultsNoneLostNoneTwice() async throws {
+    @Test func threeThousandItemsUnderTransientFaultsAllThroughNoneLostNoneTwice() async throws {
         var configuration = FaultServer.Configuration()
         configuration.seed = 2026
-        configuration.slowDelay = 1.5
         configuration.retryAfter = 0.02
         configuration.mix = [
-            // 22% rate limits with each kind of retry header
-            .rateLimitRetryAfter: 0.07, .rateLimitRetryAfterMs: 0.07, .rateLimitReset: 0.06, .rateLimitHTTPDate: 0.02,
-            .quota: 0.01,
-            // 6% 5xx, 2% resets, 2% timeouts
-            .server500: 0.02, .server502: 0.02, .server503: 0.02, .reset: 0.02, .slow: 0.02,
-            // 12% bad content
-            .truncated: 0.02, .refusal: 0.02, .prose: 0.02, .wrongCount: 0.02, .duplicateIndex: 0.02, .invalidDistribution: 0.02,
+            // 20% rate limits with each kind of retry header
+            .rateLimitRetryAfter: 0.06, .rateLimitRetryAfterMs: 0.06, .rateLimitReset: 0.06, .rateLimitHTTPDate: 0.02,
+            // 7% 5xx and resets
+            .server500: 0.02, .server502: 0.015, .server503: 0.015, .reset: 0.02,
+            // content the parser and re-asks deal with
+            .prose: 0.02, .wrongCount: 0.02,
         ]
         let server = try FaultServer(configuration)
         defer { server.stop() }
@@ -211,36 +218,43 @@ struct CLI {
         let summaryPath = dir.appendingPathComponent("summary.json").path
 
         let r = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "gpt-test", "--dataset", dataset,
-                             "--out", out, "--summary-json", summaryPath, "--timeout", "0.5", "--concurrency", "8", "--quiet", "--no-cache"])
+                                   "--out", out, "--summary-json", summaryPath, "--concurrency", "8", "--quiet", "--no-cache"])
         #expect(r.status == 0, "\(r.stderr)")
 
         // Every input id exactly once, in input order; each relabeled or failed with a kind and a message.
-        let records = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { try StrictJSON.parse(String($0)) }
+        let records = try CLI.recordLines(out).map { try StrictJSON.parse($0) }
         #expect(records.map { $0["id"]?.stringValue ?? "" } == ids)
-        for record in records {
-            switch record["status"]?.stringValue {
-            case "relabeled": #expect(record["adjusted"] != nil)
-            case "failed": #expect(record["failure"]?["kind"]?.stringValue != nil && !(record["failure"]?["message"]?.stringValue ?? "").isEmpty)
-            default: Issue.record("bad status in \(record)")
-            }
-        }
-
-        // The summary's counts match the server's.
         let summary = try StrictJSON.parse(try String(contentsOfFile: summaryPath, encoding: .utf8))
         let counts = server.counts
         #expect(summary["items"] == 3000)
-        #expect(summary["relabeled"]!.intValue! + summary["failed"]!.intValue! == 3000)
+        #expect(summary["relabeled"]!.intValue! >= 2970, "at least 99% relabeled: \(summary)")
+        // What failed, failed for reasons another request would not fix: no provider errors left.
+        #expect(summary["provider_errors"] == .object(JSONObject()), "\(summary)")
+        for record in records where record["status"] == "failed" {
+            let kind = record["failure"]?["kind"]?.stringValue ?? ""
+            #expect(!["provider_error"].contains(kind), "\(record)")
+        }
         #expect(summary["attempts"]?.intValue == counts.requests, "every HTTP attempt reached the server once")
-        #expect(summary["failed_by_kind"]?["refused"]?.intValue ?? 0 == counts.items["refusal"] ?? 0)
-        #expect(summary["provider_errors"]?["quota_exhausted"]?.intValue ?? 0 == counts.items["429_insufficient_quota"] ?? 0)
-        let relabeledLines = records.filter { $0["status"] == "relabeled" }.count
-        #expect(summary["relabeled"]?.intValue == relabeledLines)
+        #expect(summary["relabeled"]?.intValue == records.filter { $0["status"] == "relabeled" }.count)
         // The mix really happened.
-        #expect(counts.requests > 100)
         let rateLimited = ["429_retry_after", "429_retry_after_ms", "429_ratelimit_reset", "429_http_date"].reduce(0) { $0 + (counts.faults[$1] ?? 0) }
         #expect(Double(rateLimited) / Double(counts.requests) > 0.12)
-        #expect(summary["relabeled"]!.intValue! > 2500, "retries and re-asks recover most items")
         print("fault mix run: \(counts.json); summary: \(summary)")
+    }
+
+    @Test func noQuotaStopsTheRunAtOnceAndSaysHowToContinue() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.mix = [.quota: 1]
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let r = try await CLI.run(ResumeCLITests.arguments(server, dataset: dataset, out: out, extra: ["--concurrency", "1"]))
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("quota is exhausted") && r.stderr.contains("--resume") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(server.counts.requests == 1, "stopped after the first answer")
+        #expect(!FileManager.default.fileExists(atPath: out), "nothing was marked failed")
     }
 }
 
@@ -268,11 +282,11 @@ struct CLI {
          "--batch-size", "10", "--concurrency", "4", "--quiet", "--no-cache"] + extra
     }
 
-    /// id -> whole line.
+    /// id -> whole line (journal header lines left out).
     static func linesByID(_ path: String) throws -> (ids: [String], lines: [String: String]) {
         var ids: [String] = []
         var lines: [String: String] = [:]
-        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+        for line in try CLI.recordLines(path) {
             let id = try StrictJSON.parse(String(line))["id"]!.stringValue!
             ids.append(id)
             lines[id] = String(line)
@@ -342,7 +356,8 @@ struct CLI {
 
         let mismatch = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume", "--prompt", "paper-no-reason"]))
         #expect(mismatch.status != 0)
-        #expect(mismatch.stderr.contains("field 'prompt'") && mismatch.stderr.contains("--force-resume"))
+        #expect(mismatch.stderr.contains("prompt: paper-reason@") && mismatch.stderr.contains("in the output, paper-no-reason@")
+                && mismatch.stderr.contains("--force-resume"), "\(mismatch.stderr)")
 
         let again = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]))
         #expect(again.status == 0)
@@ -368,12 +383,14 @@ struct CLI {
 
         let healthy = try FaultServer(FaultServer.Configuration())
         defer { healthy.stop() }
-        // Same provider name and model; another server URL is fine.
-        let r = try await CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed"]))
+        // Another server is another base URL in the fingerprint: refused unless forced.
+        let refused = try await CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed"]))
+        #expect(refused.status == 1 && refused.stderr.contains("base_url: \(flaky.baseURL) in the output, \(healthy.baseURL) now"), "\(refused.stderr)")
+        let r = try await CLI.run(Self.arguments(healthy, dataset: dataset, out: out, extra: ["--resume", "--retry-failed", "--force-resume"]))
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.range(of: "items\\s+\(failedBefore)\\b", options: .regularExpression) != nil)
         let after = try Self.linesByID(out)
-        #expect(after.ids.sorted() == ids, "exactly one line per id after the retry")
+        #expect(after.ids == ids, "exactly one line per id after the retry, in input order")
         #expect(!after.lines.values.contains { $0.contains("\"status\":\"failed\"") })
     }
 }
@@ -381,7 +398,7 @@ struct CLI {
 @Suite struct CacheCLITests {
     @Test func aSecondRunCostsNothingAndFailuresAreNotCached() async throws {
         var configuration = FaultServer.Configuration()
-        configuration.mix = [.refusal: 0.3, .server500: 0.1]
+        configuration.mix = [.refusal: 0.3]
         configuration.seed = 11
         let server = try FaultServer(configuration)
         defer { server.stop() }
@@ -392,7 +409,7 @@ struct CLI {
             let summary = dir.appendingPathComponent("\(name).json").path
             let r = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset,
                                  "--out", dir.appendingPathComponent("\(name).jsonl").path, "--batch-size", "10", "--quiet", "--cache", cache,
-                                 "--max-attempts", "1", "--summary-json", summary])
+                                 "--summary-json", summary])
             #expect(r.status == 0, "\(r.stderr)")
             return try StrictJSON.parse(try String(contentsOfFile: summary, encoding: .utf8))
         }
@@ -405,7 +422,7 @@ struct CLI {
 
         let second = try await run("second")
         let sent = server.counts.requests - afterFirst
-        // Only what failed the first time (refusals, 500s) was asked again.
+        // Only what failed the first time (refusals) was asked again.
         #expect(second["cache_hits"]?.intValue == first["requests"]!.intValue! - (first["failed"]!.intValue! / 10))
         #expect(second["attempts"]?.intValue == sent)
         #expect(sent == first["failed"]!.intValue! / 10, "one request per failed batch of 10")

@@ -53,3 +53,24 @@ public enum BatchResponseSchema {
         ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason, reasonLimit: reasonLimit), strict: true)
     }
 }
+
+extension BatchResponseSchema {
+    /// An answer in the output contract's shape, for providers written in Swift: one entry per
+    /// item, in order, with `index` from 1, the 8 values, and the reason when given.
+    public static func answer(_ entries: [(values: [Double], reason: String?)]) -> String {
+        let items: [JSONValue] = entries.enumerated().map { i, entry in
+            var object: JSONObject = ["index": .int(i + 1)]
+            for emotion in Emotion.allCases { object[emotion.name] = .double(entry.values[emotion.rawValue]) }
+            if let reason = entry.reason { object["reason"] = .string(reason) }
+            return .object(object)
+        }
+        return JSONValue.object(["items": .array(items)]).description
+    }
+}
+
+extension CompletionRequest {
+    /// Whether the response schema asks for a `reason` per item (the prompt version's choice).
+    public var asksForReason: Bool {
+        responseSchema?.schema["properties"]?["items"]?["items"]?["properties"]?["reason"] != nil
+    }
+}

@@ -40,6 +40,8 @@ public enum LabelExport {
     /// Streams `input` (relabeled JSONL) to `output` (CSV, written atomically). Returns rows written.
     public static func export(input: String, output: String, variant: Variant, smoothing: Double) throws(DatasetError) -> (records: Int, rows: Int) {
         let reader = try RelabeledRecordReader(path: input)
+        try FileChecks.requireDistinct(output: output, from: [input])
+        try FileChecks.createFolder(for: output)
         let writer = try AtomicFileWriter(path: output)
         try writer.writeLine(header)
         var records = 0, rows = 0

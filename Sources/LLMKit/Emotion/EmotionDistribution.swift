@@ -44,13 +44,17 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
             if let upperBound, v > upperBound { throw .outOfRange(emotion, v) }
         }
         let sum = raw.reduce(0, +)
-        guard sum > 0 else { throw .zeroSum }
+        guard sum >= minimumSum else { throw .zeroSum }
         let off = abs(sum - 1) > policy.tolerance
         if off && policy.outOfTolerance == .reject { throw .sumOutOfTolerance(sum: sum, tolerance: policy.tolerance) }
         // Values that already sum to 1 up to rounding are kept as written (0.6 stays 0.6).
         let values = abs(sum - 1) <= 1e-12 ? raw : raw.map { $0 / sum }
         return Normalized(distribution: EmotionDistribution(unchecked: values), raw: raw, sum: sum, sumWasOff: off)
     }
+
+    /// The smallest sum that is renormalised: values that sum to less (`1e-320` and zeros) are
+    /// noise, not a distribution, and fail as `zero_sum`.
+    public static let minimumSum = 1e-9
 
     /// The result of ``normalizing(_:policy:upperBound:)``: the distribution and what it came from.
     public struct Normalized: Sendable, Hashable {

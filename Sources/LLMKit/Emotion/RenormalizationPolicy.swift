@@ -51,7 +51,7 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
         case .wrongCount(let n): "expected 8 values, found \(n)"
         case .nonFinite(let e): "value for '\(e)' is not a finite number"
         case .outOfRange(let e, let v): "value for '\(e)' is \(JSONSerializer.format(v)), outside [0, 1]"
-        case .zeroSum: "all 8 values are 0"
+        case .zeroSum: "all 8 values are 0 (or sum to less than 1e-9)"
         case .sumOutOfTolerance(let sum, let tolerance):
             "values sum to \(JSONSerializer.format(sum)), more than \(JSONSerializer.format(tolerance)) away from 1"
         case .noVotes: "no vote for any of the 8 emotions"

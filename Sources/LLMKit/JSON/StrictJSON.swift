@@ -29,6 +29,11 @@ public enum StrictJSON {
             }
         }
         guard let root else {
+            // jansson reads a raw NUL byte as the end of the text and then reports "end of
+            // file expected near end of file": name the NUL instead.
+            if let nul = bytes.firstIndex(of: 0) {
+                throw JSONParseError(offset: nul, reason: "a NUL byte (raw, not \\u0000 inside a string)", source: bytes)
+            }
             throw JSONParseError(jansson: error, source: bytes)
         }
         defer { json_decref(root) }
@@ -111,7 +116,11 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
                 offset -= token.count
             }
         }
-        // Line and column (in characters, 1-based) of `offset`.
+        self.init(offset: offset, reason: reason, source: source)
+    }
+
+    /// An error at byte `offset` of `source`, with line, column and excerpt computed from it.
+    init(offset: Int, reason: String, source: [UInt8]) {
         var line = 1, column = 1
         for byte in source[..<offset] {
             if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
@@ -120,7 +129,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         while start > 0 && source[start] & 0xC0 == 0x80 { start -= 1 }
         var end = min(source.count, offset + 20)
         while end < source.count && source[end] & 0xC0 == 0x80 { end += 1 }
-        let excerpt = String(decoding: source[start..<end], as: UTF8.self).replacingNewlines()
+        let excerpt = String(decoding: source[start..<end].map { $0 == 0 ? UInt8(ascii: "?") : $0 }, as: UTF8.self).replacingNewlines()
         self.init(line: line, column: column, offset: offset, reason: reason, excerpt: excerpt)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Client-side limits: requests per minute and tokens per minute.
 public struct RateLimits: Sendable, Hashable {
@@ -40,6 +41,7 @@ public actor RateLimiter {
     private let clock: any MiddlewareClock
     /// The limits this limiter was made with.
     public let limits: RateLimits
+    private let logger = Logger(label: "llmkit.ratelimit")
 
     public init(limits: RateLimits, clock: any MiddlewareClock = SystemMiddlewareClock()) {
         self.clock = clock
@@ -59,6 +61,7 @@ public actor RateLimiter {
         if let capacity = tokens?.capacity { tokens?.balance -= min(Double(estimatedTokens), capacity) }
         let wait = max(requests?.wait() ?? .zero, tokens?.wait() ?? .zero)
         if wait > .zero {
+            if wait >= .seconds(2) { logger.info("waiting \(wait) for the client-side rate limit") }
             RequestObserver.current?.waiting(.rateLimit, for: wait)
             try await clock.sleep(for: wait)
         }

@@ -75,13 +75,20 @@ public final class RelabelJournal: Sendable {
     /// Locks and opens `path` for a run with `fingerprint` (blocking work runs on `io`).
     public static func open(path: String, mode: Mode, fingerprint: RunFingerprint,
                             io: BlockingIOPool = .shared) async throws(RunError) -> RelabelJournal {
-        try await io.run( { () throws(RunError) -> RelabelJournal in
-            try openBlocking(path: path, mode: mode, fingerprint: fingerprint, io: io)
+        try await io.run({ () throws(RunError) -> RelabelJournal in
+            try openBlocking(path: path, mode: mode, fingerprint: fingerprint, lock: OutputLock(output: path), io: io)
         })
     }
 
-    private static func openBlocking(path: String, mode: Mode, fingerprint: RunFingerprint, io: BlockingIOPool) throws(RunError) -> RelabelJournal {
-        let lock = try OutputLock(output: path)
+    /// Opens `path` with a lock already taken (released when opening fails).
+    static func open(path: String, mode: Mode, fingerprint: RunFingerprint, lock: OutputLock,
+                     io: BlockingIOPool) async throws(RunError) -> RelabelJournal {
+        try await io.run({ () throws(RunError) -> RelabelJournal in
+            try openBlocking(path: path, mode: mode, fingerprint: fingerprint, lock: lock, io: io)
+        })
+    }
+
+    private static func openBlocking(path: String, mode: Mode, fingerprint: RunFingerprint, lock: OutputLock, io: BlockingIOPool) throws(RunError) -> RelabelJournal {
         do throws(RunError) {
             var info = stat()
             let exists = lstat(path, &info) == 0
@@ -173,17 +180,20 @@ public final class RelabelJournal: Sendable {
     /// again), rewrites the file without them in input order (`inputOrder` maps an id to its
     /// position in the dataset; through a temporary file renamed over the output), and
     /// releases the lock. Call once, also after an error (then `inputOrder` is `nil` and the
-    /// file is left as it is: a later resume completes it).
-    public func close(inputOrder: (@Sendable () throws -> [String: Int])?) async throws(DatasetError) {
+    /// file is left as it is: a later resume completes it). `discardIfEmpty` removes an output
+    /// that holds no record (a run stopped before its first batch), so a plain rerun starts
+    /// afresh instead of finding an output in its way.
+    public func close(inputOrder: (@Sendable () throws -> [String: Int])?, discardIfEmpty: Bool = false) async throws(DatasetError) {
         defer { lock.release() }
         let flushed: DatasetError?
         do throws(DatasetError) { try await writer.drain(); flushed = nil } catch { flushed = error }
         writer.stop()
         let replaced = superseded.withLock { $0 }
         let path = self.path, fd = self.fd
-        try await io.run( { () throws(DatasetError) in
+        try await io.run({ () throws(DatasetError) in
             Glibc.close(fd)
             if let flushed { throw flushed }
+            if discardIfEmpty { unlink(path) }
             guard let inputOrder, !replaced.isEmpty else { return }
             let order: [String: Int]
             do { order = try inputOrder() } catch let e as DatasetError { throw e } catch {

@@ -83,13 +83,19 @@ public struct RelabelRunner: Sendable {
         let started = ContinuousClock.now
         let emit: @Sendable (RelabelEvent) -> Void = { events?.yield($0) }
         let configuration = job.configuration
-        let scan = try await preflight(job)
+        // The lock first: a second run on the same output refuses before any other work.
+        try await io.run { () throws(DatasetError) in try FileChecks.createFolder(for: job.output) }
+        let lock = try await io.run { () throws(RunError) in try OutputLock(output: job.output) }
+        let scan: DatasetScan
+        do { scan = try await preflight(job) } catch {
+            lock.release()
+            throw error
+        }
         let fingerprint = RunFingerprint(
             datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
             baseURL: job.baseURL, batchSize: configuration.batchSize, seed: configuration.seed, temperature: configuration.temperature,
             maxTokens: configuration.maxTokens, policy: configuration.policy)
-        try await io.run( { () throws(DatasetError) in try FileChecks.createFolder(for: job.output) })
-        let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, io: io)
+        let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, lock: lock, io: io)
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
         emit(.started(RelabelStart(items: toDo, datasetItems: scan.itemsWithinLimit, resumed: resumed,
@@ -104,7 +110,7 @@ public struct RelabelRunner: Sendable {
                 summary = try await finalPass(pipeline, job: job, journal: journal, ledger: ledger, summary: summary, emit: emit)
             }
         } catch {
-            try? await journal.close(inputOrder: nil)
+            try? await journal.close(inputOrder: nil, discardIfEmpty: ledger.written == 0 && resumed.lines == 0)
             throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written)
         }
         let order: @Sendable () throws -> [String: Int] = {
@@ -121,7 +127,7 @@ public struct RelabelRunner: Sendable {
     /// Checks the files and the dataset, and that a full batch fits the rate limits.
     private func preflight(_ job: RelabelJob) async throws -> DatasetScan {
         let configuration = job.configuration
-        let scan = try await io.run( { () throws(DatasetError) -> DatasetScan in
+        let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
             return try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
                                    keepFirst: configuration.batchSize)
@@ -143,7 +149,7 @@ public struct RelabelRunner: Sendable {
                       replacing: [String: (line: Int, failure: ItemFailure)] = [:], emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
         let size = pipeline.configuration.batchSize
         return try await pipeline.run(
-            nextBatch: { try await io.run( { () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) }) },
+            nextBatch: { try await io.run({ () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) }) },
             deliver: { batch in
                 let first = journal.reserveLines(batch.records.count)
                 ledger.record(batch.records, firstLine: first)

@@ -46,7 +46,9 @@ struct ImportCommand: ParsableCommand {
         importer.annotatorColumn = annotatorColumn.isEmpty ? nil : annotatorColumn
         importer.labelColumn = labelColumn
         importer.textColumn = textColumn.isEmpty ? nil : textColumn
+        try FileChecks.requireDistinct(output: out, from: [annotations])
         let result = try importer.read(path: annotations)
+        try FileChecks.createFolder(for: out)
         let writer = try AtomicFileWriter(path: out)
         for item in result.items { try writer.writeLine(item.json.description) }
         try writer.commit()

@@ -44,7 +44,7 @@ struct Failure {
         switch error.kind {
         case .configuration where error.message.contains("needs a model name"): "pass --model"
         case .configuration where error.message.contains("recordings folder"): "pass --fixtures DIR"
-        case .configuration where error.message.contains("no recording"): "record it with --record DIR against a live provider"
+        case .configuration where error.message.hasPrefix("No recording"): "record it with --record DIR against a live provider (see the README's 'Recordings')"
         case .unavailable: "start it with scripts/llama-server start, or pass --base-url"
         default: nil
         }

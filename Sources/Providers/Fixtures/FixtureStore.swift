@@ -188,7 +188,7 @@ public final class FixtureStore: Sendable {
         var message = "No recording for request \(key.prefix(12)) (model \(request.model), \(request.messages.count) messages) in \(directory.path)"
         let candidates = recordedRequests()
         if candidates.isEmpty {
-            message += "; the folder has no recordings. Record them with --record DIR against a live provider."
+            message += "; the folder has no recordings."
         } else {
             let scored = candidates.map { c in (c.key, Self.firstDifference(wanted, c.request, at: "")) }
             let best = scored.max { ($0.1?.depth ?? .max) < ($1.1?.depth ?? .max) }!

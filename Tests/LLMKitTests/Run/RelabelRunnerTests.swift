@@ -95,7 +95,11 @@ import TestSupport
             return RuleProvider.answer(Array(1...points.count))
         }
         let task = Task { try await Self.run(LLMClient(provider: slow), Self.job(data, out: out, concurrency: 2)) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancel once the first five batches are on disk (header + 50 lines).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, ((try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 51 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         task.cancel()
         await #expect { try await task.value } throws: { ($0 as? RunError)?.code == .interrupted }
         let partial = try Self.lines(out)

@@ -1,5 +1,6 @@
 import Foundation
 import LLMKit
+import Synchronization
 import Testing
 import TestSupport
 @testable import Providers
@@ -25,6 +26,10 @@ import TestSupport
             case "echo":
                 let auth = request.headers["authorization"] ?? ""
                 return .respond(status: 200, headers: [("X-Method", request.method), ("X-Auth", auth)], body: request.body)
+            case "moved":
+                return .respond(status: Int(parts[1]) ?? 301, headers: [("Location", "/echo")])
+            case "loop":
+                return .respond(status: 302, headers: [("Location", "/loop")])
             default:
                 return .json(404, "{}")
             }
@@ -137,5 +142,52 @@ import TestSupport
         early.cancel()
         await #expect { try await early.value } throws: { ($0 as? LLMError)?.kind == .cancelled }
         #expect(server.requestsServed == before)
+    }
+
+    @Test func answersLargerThanTheLimitFailWhileArriving() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let small = try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/bytes/1000", maximumResponseBytes: 1000))
+        #expect(small.body.count == 1000)
+        await #expect { try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/bytes/3000000", maximumResponseBytes: 1 << 20)) } throws: { error in
+            guard let e = error as? LLMError else { return false }
+            return e.kind == .responseTooLarge && e.message.contains("1048576 bytes")
+        }
+    }
+
+    @Test func redirectsAreFollowedKeepingTheMethodAndBodyAndLoopsEnd() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        for status in [301, 302, 307, 308] {
+            let response = try await CurlTransport.shared.send(HTTPRequest(method: "POST", url: "\(server.baseURL)/moved/\(status)",
+                                                                         headers: [("Authorization", "Bearer k")], body: Array("{\"a\":1}".utf8)))
+            #expect(response.status == 200 && response.header("x-method") == "POST" && response.body == Array("{\"a\":1}".utf8), "\(status)")
+        }
+        await #expect { try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/loop")) } throws: { error in
+            guard let e = error as? LLMError else { return false }
+            return e.kind == .badRequest && e.message.contains("redirected more times") && e.message.contains("/loop")
+        }
+    }
+
+    @Test func aReceiverCanStopTheTransferAndGetsWhatCameSoFar() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let pieces = Mutex(0)
+        let response = try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/bytes/2000000", onBody: { _ in
+            pieces.withLock { $0 += 1 }
+            return .stop
+        }))
+        #expect(response.stoppedByReceiver && response.status == 200)
+        #expect(response.body.count > 0 && response.body.count < 2_000_000 && pieces.withLock { $0 } == 1)
+    }
+
+    @Test func aStalledAnswerFailsAfterTheStallTimeoutNotTheTotal() async throws {
+        let server = try Self.makeServer()
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        await #expect { try await CurlTransport.shared.send(HTTPRequest(method: "GET", url: "\(server.baseURL)/slow/8000", timeout: .seconds(60), stallTimeout: .seconds(1))) } throws: { error in
+            (error as? LLMError)?.kind == .timeout
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }

@@ -1,0 +1,35 @@
+import ArgumentParser
+import LLMKit
+import Providers
+
+/// How the model is asked.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling seed.")
+    var seed: Int = 42
+
+    @Option(help: "Sampling temperature, 0 to 2.")
+    var temperature: Double = 0
+
+    @Option(help: "Token limit per request (default: each batch's budget, see the README's 'Bounded generation').")
+    var maxTokens: Int?
+
+    @Option(help: "Requests in flight at once, 1 to 1024 (default: the server's slot count for llamacpp, else 4).")
+    var concurrency: Int?
+
+    @Option(help: "Times missing or invalid items are asked again, in smaller batches, 0 to 10.")
+    var reask: Int = 2
+
+    func validate() throws {
+        try Check.range(temperature, "--temperature", 0...2)
+        try Check.range(maxTokens, "--max-tokens", 1...10_000_000)
+        try Check.range(concurrency, "--concurrency", 1...1024)
+        try Check.range(reask, "--reask", 0...10)
+    }
+
+    func configuration(prompt: PromptVersion, prepared: ClientStack.Prepared, batchSize: Int?, policy: RenormalizationPolicy,
+                       seed: Int? = nil) -> RelabelConfiguration {
+        RelabelConfiguration(prompt: prompt, model: prepared.model, batchSize: batchSize,
+                             concurrency: concurrency ?? prepared.capabilities.parallelSlots ?? 4,
+                             temperature: temperature, seed: seed ?? self.seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
+    }
+}

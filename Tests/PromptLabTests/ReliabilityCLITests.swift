@@ -1,0 +1,112 @@
+import Foundation
+import LLMKit
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The "nothing lost, mixed or doubled" cases, each through the real binary.
+@Suite struct ReliabilityCLITests {
+    static func relabel(_ server: FaultServer, _ dataset: String, _ out: String, _ extra: [String] = []) -> [String] {
+        ResumeCLITests.arguments(server, dataset: dataset, out: out, extra: extra)
+    }
+
+    @Test func aSecondRunOnTheSameOutputRefusesAtOnceAndTheFirstFinishesIntact() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.latency = 0.05
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(600, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        async let first = CLI.run(Self.relabel(server, dataset, out, ["--concurrency", "2"]))
+        try await Task.sleep(for: .milliseconds(700))
+        let started = ContinuousClock.now
+        let second = try await CLI.run(Self.relabel(server, dataset, out, ["--resume", "--seed", "9"]))
+        #expect(ContinuousClock.now - started < .seconds(1), "refused within a second")
+        #expect(second.status == 1 && second.stderr.contains("is writing this output") && second.stderr.contains("process "), "\(second.stderr)")
+        let one = try await first
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids, "the first run finished intact")
+    }
+
+    @Test func badDatasetsAreRefusedWithOneLineBeforeAnyRequest() async throws {
+        let dir = try ResumeCLITests.directory()
+        func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let good = Array("{\"id\": \"a\", \"votes\": [\"N\"]}\n".utf8)
+        let prefix = Array("{\"id\": \"b\", \"descriptions\": [\"caf".utf8)
+        let fifo = dir.appendingPathComponent("fifo.jsonl").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let cases: [(String, String)] = [
+            (try file("utf8.jsonl", good + prefix + [0xE9] + Array("\"], \"votes\": [\"N\"]}\n".utf8)),
+             "utf8.jsonl:2: invalid UTF-8 at byte offset \(good.count + prefix.count) of the file (column \(prefix.count + 1))"),
+            (try file("utf16.jsonl", [0xFF, 0xFE] + Array("{".utf8).flatMap { [$0, 0] }), "utf16.jsonl:1: the file is UTF-16"),
+            (try file("nul.jsonl", good + [0x7B, 0x00, 0x7D, 0x0A]), "nul.jsonl:2: a NUL byte at byte offset \(good.count + 1)"),
+            (try file("number.jsonl", Array("{\"id\": 1.5, \"votes\": [\"N\"]}\n".utf8)), "field 'id': must be a string, not the number 1.5"),
+            (try file("twice.jsonl", good + good), "twice.jsonl:2: field 'id': id 'a' appears twice, on lines 1 and 2"),
+            (fifo, "fifo.jsonl: the file is a FIFO (named pipe), not a regular file"),
+            (dir.path, "the file is a directory"),
+            ("/dev/null", "the file is a device"),
+        ]
+        for (dataset, message) in cases {
+            let out = dir.appendingPathComponent("out-\(UUID().uuidString).jsonl").path
+            let r = try await CLI.run(["relabel", "--dataset", dataset, "--format", "jsonl", "--out", out, "--quiet"])
+            #expect(r.status == 1 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(dataset): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    @Test func noCommandWritesOverItsInput() async throws {
+        let dir = try ResumeCLITests.directory()
+        let dataset = dir.appendingPathComponent("sample.jsonl").path
+        try FileManager.default.copyItem(atPath: CLI.repository.appendingPathComponent("fixtures/sample/sample.jsonl").path, toPath: dataset)
+        let link = dir.appendingPathComponent("link.jsonl").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: dataset)
+        let before = try Data(contentsOf: URL(fileURLWithPath: dataset))
+        let commands: [[String]] = [
+            ["relabel", "--dataset", dataset, "--out", link, "--overwrite", "--quiet"],
+            ["relabel", "--dataset", dataset, "--out", dataset, "--overwrite", "--quiet"],
+            ["import", "fixtures/sample/annotations.csv", "--out", CLI.repository.appendingPathComponent("fixtures/sample/annotations.csv").path, "--overwrite"],
+            ["export", dataset, "--out", link, "--overwrite"],
+        ]
+        for command in commands {
+            let r = try await CLI.run(command)
+            #expect(r.status == 1 && r.stderr.contains("the same file as the input"), "\(command): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dataset)) == before)
+    }
+
+    @Test func anOutputFolderThatCannotBeWrittenGivesOneLine() async throws {
+        let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--out", "/dev/null/x/out.jsonl", "--quiet"])
+        #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("/dev/null/x") && !r.stderr.contains("NSCocoaErrorDomain"), "\(r.stderr)")
+    }
+
+    @Test func resumingAFinishedOutputIsNothingToDo() async throws {
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(20, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        #expect(try await CLI.run(Self.relabel(server, dataset, out)).status == 0)
+        let again = try await CLI.run(Self.relabel(server, dataset, out, ["--resume"]))
+        #expect(again.status == 0 && again.stdout.contains("nothing to do") && again.stdout.contains("20 relabeled"), "\(again.stdout) \(again.stderr)")
+    }
+
+    @Test func anExportedLabelFileCanBeInspected() async throws {
+        let dir = try ResumeCLITests.directory()
+        let csv = dir.appendingPathComponent("labels.csv").path
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let (dataset, _) = try ResumeCLITests.corpus(12, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        #expect(try await CLI.run(Self.relabel(server, dataset, out)).status == 0)
+        #expect(try await CLI.run(["export", out, "--out", csv]).status == 0)
+        let r = try await CLI.run(["inspect", csv])
+        #expect(r.status == 0 && r.stdout.contains("labels (csv)") && r.stdout.range(of: #"rows\s+12"#, options: .regularExpression) != nil, "\(r.stdout) \(r.stderr)")
+    }
+}
