@@ -22,8 +22,8 @@ struct CLI {
 
     /// Runs the executable on a thread of its own, so waiting for it never blocks the test
     /// runner's cooperative threads (other tests' async work goes on meanwhile).
-    static func run(_ arguments: [String], stdin: String? = nil) async throws -> Result {
-        try await offPool { try runBlocking(arguments, stdin: stdin) }
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws -> Result {
+        try await offPool { try runBlocking(arguments, stdin: stdin, environment: environment) }
     }
 
     /// Runs blocking work on a dedicated thread and awaits its result.
@@ -33,10 +33,11 @@ struct CLI {
         }
     }
 
-    static func runBlocking(_ arguments: [String], stdin: String? = nil) throws -> Result {
+    static func runBlocking(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out

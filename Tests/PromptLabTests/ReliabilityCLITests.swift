@@ -110,3 +110,58 @@ import Glibc
         #expect(r.status == 0 && r.stdout.contains("labels (csv)") && r.stdout.range(of: #"rows\s+12"#, options: .regularExpression) != nil, "\(r.stdout) \(r.stderr)")
     }
 }
+
+/// A server that echoes the request's credentials back: in the message of a 500 for the first
+/// batch, in every reason of the answers to the others.
+@Suite struct SecretsCLITests {
+    static let canary = "sk-canary-0123456789abcdefCANARY"
+
+    static func echoingServer() throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { request in
+            let auth = request.headers["authorization"] ?? "none"
+            guard let body = try? StrictJSON.parse(request.bodyText),
+                  let count = body["response_format"]?["json_schema"]?["schema"]?["properties"]?["items"]?["maxItems"]?.intValue,
+                  let user = body["messages"]?.arrayValue?.last?["content"]?.stringValue else { return .json(400, "{}") }
+            if user.contains("1. typed 0#") {
+                return .json(500, #"{"error":{"message":"internal error for Authorization: \#(auth)","type":"server_error"}}"#)
+            }
+            let content = BatchResponseSchema.answer((0..<count).map { _ in ([0, 0, 0, 0, 0, 1, 0, 0], "seen with \(auth)") })
+            let completion: JSONValue = ["id": "c", "object": "chat.completion", "model": "m",
+                                         "choices": [["index": 0, "finish_reason": "stop", "message": ["role": "assistant", "content": .string(content)]]],
+                                         "usage": ["prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20]]
+            return .json(200, completion.description)
+        }
+    }
+
+    @Test func noFileOrOutputOfARunHoldsTheKey() async throws {
+        let server = try Self.echoingServer()
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(30, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let environment = ["OPENAI_API_KEY": Self.canary]
+        let relabel = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL + "/v1", "--model", "m", "--dataset", dataset,
+                                         "--out", out, "--batch-size", "10", "--retry-for", "2", "--verbose",
+                                         "--record", dir.appendingPathComponent("recorded").path, "--cache", dir.appendingPathComponent("cache").path,
+                                         "--summary-json", dir.appendingPathComponent("summary.json").path], environment: environment)
+        #expect(relabel.status == 0, "\(relabel.stderr)")
+        let score = try await CLI.run(["score", "--dataset", dataset, "--relabeled", out, "--json", dir.appendingPathComponent("s.json").path,
+                                       "--html", dir.appendingPathComponent("r.html").path, "--markdown", dir.appendingPathComponent("r.md").path,
+                                       "--csv", dir.appendingPathComponent("r.csv").path], environment: environment)
+        #expect(score.status == 0, "\(score.stderr)")
+        // The echo really happened, and was scrubbed.
+        let lines = try CLI.recordLines(out)
+        #expect(lines.contains { $0.contains("\"status\":\"failed\"") && $0.contains("Authorization: Bearer [REDACTED]") })
+        #expect(lines.contains { $0.contains("seen with Bearer [REDACTED]") })
+        #expect(relabel.stderr.contains("[REDACTED]"), "the verbose log shows the scrubbed retries")
+        var files = 0
+        for case let path as String in FileManager.default.enumerator(atPath: dir.path)! {
+            let url = dir.appendingPathComponent(path)
+            guard let data = try? Data(contentsOf: url) else { continue }
+            files += 1
+            #expect(!String(decoding: data, as: UTF8.self).contains(Self.canary), "\(path) holds the key")
+        }
+        #expect(files >= 9, "out, recordings, cache, summary, score outputs")
+        for text in [relabel.stdout, relabel.stderr, score.stdout, score.stderr] { #expect(!text.contains(Self.canary)) }
+    }
+}

@@ -3,14 +3,21 @@ public import Providers
 import Synchronization
 
 /// An in-memory ``HTTPTransport`` for tests of provider adapters: answers each request with a
-/// handler, records what was sent, hands the whole body to a streaming receiver (as the real
-/// transport does piece by piece), and enforces the request's size limit the same way.
+/// handler, records what was sent, hands the body to a streaming receiver in pieces of
+/// ``pieceSize`` bytes (stopping, and keeping only what was delivered, when the receiver says
+/// so, as the real transport does), and enforces the request's size limit the same way.
 public final class MockHTTPTransport: HTTPTransport {
     public typealias Handler = @Sendable (HTTPRequest) async throws -> HTTPResponse
     private let handler: Handler
     private let sent = Mutex<[HTTPRequest]>([])
 
-    public init(_ handler: @escaping Handler) { self.handler = handler }
+    /// The size of the pieces a streaming receiver gets.
+    public let pieceSize: Int
+
+    public init(pieceSize: Int = 64, _ handler: @escaping Handler) {
+        self.pieceSize = pieceSize
+        self.handler = handler
+    }
 
     /// A transport that answers every request with `status` and `body`.
     public convenience init(status: Int = 200, headers: [String: String] = [:], body: String) {
@@ -28,8 +35,17 @@ public final class MockHTTPTransport: HTTPTransport {
             throw LLMError(.responseTooLarge, "The answer from \(request.url) was larger than \(request.maximumResponseBytes) bytes.")
         }
         if let receiver = request.onBody {
-            let stopped = response.body.withUnsafeBytes { receiver($0) } == .stop
-            response.stoppedByReceiver = stopped
+            var delivered = 0
+            while delivered < response.body.count {
+                let end = min(response.body.count, delivered + pieceSize)
+                let verdict = response.body[delivered..<end].withUnsafeBytes { receiver($0) }
+                delivered = end
+                if verdict == .stop {
+                    response.body.removeSubrange(delivered...)
+                    response.stoppedByReceiver = true
+                    break
+                }
+            }
         }
         return response
     }

@@ -86,7 +86,10 @@ public enum ChatCompletionsWire {
         var content = "", refusal: String?, finish: String?, model: String?, fingerprint: String?
         var usageValue: TokenUsage?, timingsValue: ServerTimings?
         var sawContent = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.hasPrefix("data:") {
+        // A stream cut off by the client (runaway detection) may end in half a line: only whole lines count.
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if !text.hasSuffix("\n") { lines.removeLast() }
+        for line in lines where line.hasPrefix("data:") {
             let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
             if payload == "[DONE]" { break }
             guard let chunk = try? StrictJSON.parse(payload) else { throw invalid("a stream chunk is not JSON", provider: provider, context: context, raw: raw) }
