@@ -542,7 +542,7 @@ extension FaultServer.Core {
         store.batches.append(record)
         store.counts.batchesCreated += 1
         store.refreshAll(now: now, configuration: configuration)
-        return .json(200, JSONSerializer.string(record.json(at: now)))
+        return .json(200, JSONSerializer.string(store.batches[store.batches.count - 1].json(at: now)))
     }
 
     /// The string custom_ids of an input file that did not validate (best effort).

@@ -263,7 +263,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             case .refused(let status, let message):
                 let body = Array("{\"error\":{\"message\":\"\(message)\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}".utf8)
                 let head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-                _ = Self.write(fd, Array(head.utf8) + body)
+                if Self.write(fd, Array(head.utf8) + body) { Self.lingeringClose(fd) }
                 return
             case .request(let r):
                 request = r
@@ -307,6 +307,22 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         if !keepAlive { head += "Connection: close\r\n" }
         head += "\r\n"
         return head
+    }
+
+    /// After an answer that ends the connection early: stop sending, then read (and drop)
+    /// what the client is still sending for a moment, so closing with unread input does not
+    /// reset the connection before the client has read the answer.
+    private static func lingeringClose(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+        var drained = 0
+        while drained < 4 << 20 {
+            let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            drained += n
+        }
     }
 
     /// Writes all of `bytes`; false when the connection failed.
