@@ -448,7 +448,7 @@ extension FaultServer.Core {
                 return list(request, store: store, now: now)
             case ("GET", 3):
                 guard let i = store.batchIndex[parts[2]] else { return notFound(parts[2]) }
-                return .json(200, JSONSerializer.string(store.batches[i].json(at: now)))
+                return .json(200, FaultServer.text(store.batches[i].json(at: now)))
             case ("POST", 4) where parts[3] == "cancel":
                 store.counts.cancelRequests += 1
                 guard let i = store.batchIndex[parts[2]] else { return notFound(parts[2]) }
@@ -462,7 +462,7 @@ extension FaultServer.Core {
                 default:
                     return .json(400, FaultServer.errorBody("Cannot cancel a batch with status '\(status)'.", type: "invalid_request_error", code: nil))
                 }
-                return .json(200, JSONSerializer.string(store.batches[i].json(at: now)))
+                return .json(200, FaultServer.text(store.batches[i].json(at: now)))
             default:
                 return .json(404, FaultServer.errorBody("Invalid URL (\(request.method) \(request.route))", type: "invalid_request_error", code: nil))
             }
@@ -542,7 +542,7 @@ extension FaultServer.Core {
         store.batches.append(record)
         store.counts.batchesCreated += 1
         store.refreshAll(now: now, configuration: configuration)
-        return .json(200, JSONSerializer.string(store.batches[store.batches.count - 1].json(at: now)))
+        return .json(200, FaultServer.text(store.batches[store.batches.count - 1].json(at: now)))
     }
 
     /// The string custom_ids of an input file that did not validate (best effort).
@@ -564,6 +564,6 @@ extension FaultServer.Core {
         let value: JSONValue = ["object": "list", "data": .array(page.map { $0.json(at: now) }),
                                 "first_id": page.first.map { .string($0.id) } ?? .null, "last_id": page.last.map { .string($0.id) } ?? .null,
                                 "has_more": .bool(newestFirst.count > page.count)]
-        return .json(200, JSONSerializer.string(value))
+        return .json(200, FaultServer.text(value))
     }
 }

@@ -131,7 +131,9 @@ extension FaultServer {
 
     /// JSON text as bytes; with `invalidUTF8`, every marker becomes invalid bytes.
     static func render(_ value: JSONValue, invalidUTF8: Bool = false) -> [UInt8] {
-        let bytes = Array(JSONSerializer.string(value).utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)
+        encode(value, into: &bytes)
         guard invalidUTF8 else { return bytes }
         let marker = Array(invalidUTF8Marker.utf8)
         var out: [UInt8] = []
@@ -147,6 +149,91 @@ extension FaultServer {
             }
         }
         return out
+    }
+
+    /// Compact JSON text (see ``encode(_:into:)``).
+    static func text(_ value: JSONValue) -> String { String(decoding: render(value), as: UTF8.self) }
+
+    /// Compact JSON, as `JSONSerializer` writes it (keys in insertion order, the same number
+    /// format and escapes), but straight into bytes: the answers are built on every request.
+    static func encode(_ value: JSONValue, into out: inout [UInt8]) {
+        switch value {
+        case .null: out += [110, 117, 108, 108]
+        case .bool(let b): out += b ? [116, 114, 117, 101] : [102, 97, 108, 115, 101]
+        case .number(let n): out += JSONSerializer.format(n).utf8
+        case .string(let s): encode(string: s, into: &out)
+        case .array(let elements):
+            out.append(91)
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out.append(44) }
+                encode(element, into: &out)
+            }
+            out.append(93)
+        case .object(let object):
+            out.append(123)
+            var first = true
+            for (key, member) in object {
+                if !first { out.append(44) }
+                first = false
+                encode(string: key, into: &out)
+                out.append(58)
+                encode(member, into: &out)
+            }
+            out.append(125)
+        }
+    }
+
+    /// A JSON string literal: quotes, backslashes, control characters and U+2028/U+2029
+    /// escaped, everything else copied as UTF-8. Written through a pointer into a buffer of
+    /// the worst-case size, then appended once: cheap even in a debug build.
+    static func encode(string: String, into out: inout [UInt8]) {
+        var text = string
+        let escaped = text.withUTF8 { source -> [UInt8] in
+            guard let input = source.baseAddress else { return [34, 34] }
+            let count = source.count
+            return [UInt8](unsafeUninitializedCapacity: count * 6 + 2) { buffer, written in
+                let output = buffer.baseAddress!
+                var j = 0
+                output[j] = 34; j += 1
+                var i = 0
+                while i < count {
+                    let b = input[i]
+                    if b >= 0x20 && b != 34 && b != 92 && b != 0xE2 {
+                        output[j] = b; j += 1; i += 1
+                        continue
+                    }
+                    if b == 0xE2 {
+                        if i + 2 < count && input[i + 1] == 0x80 && (input[i + 2] == 0xA8 || input[i + 2] == 0xA9) {
+                            output[j] = 92; output[j + 1] = 117; output[j + 2] = 50; output[j + 3] = 48; output[j + 4] = 50
+                            output[j + 5] = input[i + 2] == 0xA8 ? 56 : 57
+                            j += 6; i += 3
+                        } else {
+                            output[j] = b; j += 1; i += 1
+                        }
+                        continue
+                    }
+                    output[j] = 92
+                    switch b {
+                    case 34: output[j + 1] = 34; j += 2
+                    case 92: output[j + 1] = 92; j += 2
+                    case 10: output[j + 1] = 110; j += 2
+                    case 13: output[j + 1] = 114; j += 2
+                    case 9: output[j + 1] = 116; j += 2
+                    case 8: output[j + 1] = 98; j += 2
+                    case 12: output[j + 1] = 102; j += 2
+                    default:
+                        let hex: StaticString = "0123456789abcdef"
+                        output[j + 1] = 117; output[j + 2] = 48; output[j + 3] = 48
+                        output[j + 4] = hex.utf8Start[Int(b >> 4)]; output[j + 5] = hex.utf8Start[Int(b & 15)]
+                        j += 6
+                    }
+                    i += 1
+                }
+                output[j] = 34; j += 1
+                written = j
+            }
+        }
+        out.append(contentsOf: escaped)
     }
 
     /// Replaces `base` headers by those of `extra` with the same name, then appends `extra`.
@@ -404,16 +491,21 @@ extension FaultServer {
     static let emotions = ["angry", "sad", "disgust", "contempt", "fear", "neutral", "surprise", "happy"]
 
     /// The data points of a user message written by a prompt version (`1. a#... | 2. b#...`),
-    /// without their numbers; `nil` when the message does not have `count` of them.
+    /// without their numbers and the spaces and bars around them; `nil` when the message does
+    /// not have `count` of them. (A byte search: the markers are ASCII.)
     static func dataPoints(in message: String, count: Int) -> [String]? {
+        let bytes = Array(message.utf8)
         var points: [String] = []
-        var rest = Substring(message)
+        points.reserveCapacity(count)
+        var position = 0
         for n in 1...count {
-            guard let start = rest.range(of: "\(n). ") else { return nil }
-            let afterNumber = rest[start.upperBound...]
-            let end = n < count ? afterNumber.range(of: " \(n + 1). ")?.lowerBound ?? afterNumber.endIndex : afterNumber.endIndex
-            points.append(String(afterNumber[..<end]).trimmingCharacters(in: CharacterSet(charactersIn: " |")))
-            rest = afterNumber[end...]
+            guard let start = search(Array("\(n). ".utf8), in: bytes, from: position) else { return nil }
+            var from = start + "\(n). ".utf8.count
+            var end = n < count ? search(Array(" \(n + 1). ".utf8), in: bytes, from: from) ?? bytes.count : bytes.count
+            position = end
+            while from < end, bytes[from] == 32 || bytes[from] == 124 { from += 1 }
+            while end > from, bytes[end - 1] == 32 || bytes[end - 1] == 124 { end -= 1 }
+            points.append(String(decoding: bytes[from..<end], as: UTF8.self))
         }
         return points
     }
@@ -422,10 +514,15 @@ extension FaultServer {
     static func entry(index: Int, seedText: String, reason: Bool) -> String {
         var hash: UInt64 = 1469598103934665603
         for byte in seedText.utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
-        let main = Int(hash % 8)
-        let values = emotions.indices.map { i -> String in i == main ? "0.7" : (i == 5 ? (main == 5 ? "0.7" : "0.3") : (main == 5 && i == 7 ? "0.3" : "0")) }
-        return entry(index: index, values: values, reason: reason ? "fault-server answer \(index)" : nil)
+        return entry(index: index, values: mainValues[Int(hash % 8)], reason: reason ? "fault-server answer \(index)" : nil)
     }
+
+    /// The values of an entry whose main emotion is `main`: 0.7 for it and 0.3 neutral (or
+    /// happy when neutral is the main one), 0 elsewhere.
+    private static let mainValues: [[String]] = (0..<8).map { main in
+        emotions.indices.map { i -> String in i == main ? "0.7" : (i == 5 ? (main == 5 ? "0.7" : "0.3") : (main == 5 && i == 7 ? "0.3" : "0")) }
+    }
+    private static let emotionKeys = emotions.map { ",\"\($0)\":" }
 
     static func entryWithValue(index: Int, angry: Double, reason: Bool) -> String {
         entry(index: index, values: emotions.map { $0 == "angry" ? String(angry) : "0" }, reason: reason ? "invalid" : nil)
@@ -433,8 +530,19 @@ extension FaultServer {
 
     /// An entry with the given value literals (in emotion order) and reason text.
     static func entry(index: Int, values: [String], reason: String?) -> String {
-        var fields = ["\"index\":\(index)"] + zip(emotions, values).map { "\"\($0)\":\($1)" }
-        if let reason { fields.append("\"reason\":\"\(reason)\"") }
-        return "{" + fields.joined(separator: ",") + "}"
+        var text = "{\"index\":"
+        text.reserveCapacity(200)
+        text += String(index)
+        for (key, value) in zip(emotionKeys, values) {
+            text += key
+            text += value
+        }
+        if let reason {
+            text += ",\"reason\":\""
+            text += reason
+            text += "\""
+        }
+        text += "}"
+        return text
     }
 }

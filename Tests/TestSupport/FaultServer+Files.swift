@@ -124,7 +124,7 @@ extension FaultServer.Core {
                 return upload(request, into: &store, now: now)
             case ("GET", 2):
                 let data = store.fileOrder.compactMap { store.files[$0]?.json }
-                return .json(200, JSONSerializer.string(["object": "list", "data": .array(data), "has_more": false]))
+                return .json(200, FaultServer.text(["object": "list", "data": .array(data), "has_more": false]))
             case ("GET", 3), ("GET", 4), ("DELETE", 3):
                 guard let file = store.files[parts[2]] else {
                     return .json(404, FaultServer.errorBody("No such File object: \(parts[2])", type: "invalid_request_error", param: "id", code: nil))
@@ -132,13 +132,13 @@ extension FaultServer.Core {
                 if request.method == "DELETE" {
                     store.files[file.id] = nil
                     store.fileOrder.removeAll { $0 == file.id }
-                    return .json(200, JSONSerializer.string(["id": .string(file.id), "object": "file", "deleted": true]))
+                    return .json(200, FaultServer.text(["id": .string(file.id), "object": "file", "deleted": true]))
                 }
                 if parts.count == 4 {
                     guard parts[3] == "content" else { break }
                     return .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: file.bytes)
                 }
-                return .json(200, JSONSerializer.string(file.json))
+                return .json(200, FaultServer.text(file.json))
             default:
                 break
             }
@@ -164,6 +164,6 @@ extension FaultServer.Core {
         store.add(file)
         store.counts.filesUploaded += 1
         store.counts.bytesUploaded += file.bytes.count
-        return .json(200, JSONSerializer.string(file.json))
+        return .json(200, FaultServer.text(file.json))
     }
 }

@@ -255,7 +255,9 @@ extension FaultServer {
     static func errorBody(_ message: String, type: String, param: String? = nil, code: String?) -> String {
         let value: JSONValue = ["error": ["message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null,
                                           "code": code.map(JSONValue.string) ?? .null]]
-        return JSONSerializer.string(value)
+        var bytes: [UInt8] = []
+        encode(value, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
