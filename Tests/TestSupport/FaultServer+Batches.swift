@@ -60,6 +60,7 @@ extension FaultServer {
         public var expiredLinesInErrorFile = false
         /// Faults injected into batches and their lines.
         public var faults = BatchFaults()
+        /// The defaults: 0.2 s validating, 1 s in progress, 0.2 s finalizing, 0.2 s cancelling, no faults.
         public init() {}
 
         /// The phase delays from `V,I,F` or `V,I,F,C` (seconds).
@@ -89,6 +90,7 @@ extension FaultServer {
         public var lineError: Double = 0
         /// Per line: a content fault of the chat endpoint (``lineFaults``) in the output file.
         public var lineMix: [Fault: Double] = [:]
+        /// No faults.
         public init() {}
 
         /// The chat faults a batch line can get: those that change a 200 answer's content.
@@ -130,8 +132,11 @@ extension FaultServer {
     public struct BatchCounts: Sendable, Equatable {
         /// Requests to `/v1/files` and `/v1/batches`.
         public var apiRequests = 0
+        /// Files uploaded with `POST /v1/files`.
         public var filesUploaded = 0
+        /// Their bytes.
         public var bytesUploaded = 0
+        /// Batches created (whatever became of them).
         public var batchesCreated = 0
         /// `POST /v1/batches/{id}/cancel` requests.
         public var cancelRequests = 0
@@ -147,6 +152,7 @@ extension FaultServer {
         public var answered: [String: Int] = [:]
         /// custom_id → how many times it appeared in an error file.
         public var errored: [String: Int] = [:]
+        /// Nothing seen yet.
         public init() {}
     }
 
@@ -196,7 +202,6 @@ extension FaultServer {
         var outputFileID: String?
         var errorFileID: String?
         var written = false
-        var rng: SplitMix64
 
         func phase(at now: Double) -> BatchPhase {
             let c = configuration
@@ -498,7 +503,7 @@ extension FaultServer.Core {
         let number = store.batches.count
         var rng = SplitMix64(seed: (store.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9 | 1)
         var record = FaultServer.BatchRecord(id: store.newID("batch_"), inputFileID: fileID, endpoint: endpoint, completionWindow: window,
-                                             metadata: metadata, createdAt: now, configuration: c, rng: rng)
+                                             metadata: metadata, createdAt: now, configuration: c)
         let (lines, errors) = FaultServer.validateBatchInput(file.bytes, endpoint: endpoint, configuration: c)
         // Every custom_id of the file counts as submitted, valid or not.
         for line in (errors.isEmpty ? lines.map(\.customID) : Self.customIDs(in: file.bytes)) { store.counts.submitted[line, default: 0] += 1 }
@@ -537,7 +542,6 @@ extension FaultServer.Core {
             prefix.append(prefix[position] + (ok ? 1 : 0))
         }
         record.successPrefix = prefix
-        record.rng = rng
         store.batchIndex[record.id] = store.batches.count
         store.batches.append(record)
         store.counts.batchesCreated += 1

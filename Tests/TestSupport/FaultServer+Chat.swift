@@ -295,8 +295,14 @@ extension FaultServer.Core {
         guard request.method == "POST", request.route.hasSuffix("/chat/completions"),
               let body = try? StrictJSON.parse(bytes: request.body), let parsed = FaultServer.ChatRequest(body)
         else {
-            state.withLock { $0.counts.requests += 1; $0.counts.malformed += 1 }
-            return .json(400, #"{"error":{"message":"expected a chat completion with a json_schema response_format","type":"invalid_request_error","param":null,"code":null}}"#)
+            let now = c.clock()
+            let headers = state.withLock { s -> [(String, String)] in
+                s.counts.requests += 1
+                s.counts.malformed += 1
+                return s.limiter?.headers(at: now) ?? []
+            }
+            return .json(400, #"{"error":{"message":"expected a chat completion with a json_schema response_format","type":"invalid_request_error","param":null,"code":null}}"#,
+                         headers: headers)
         }
 
         // Limits, then the fault draw, under one lock.

@@ -46,6 +46,7 @@ extension FaultServer {
         /// Tokens counted per message on top of its text (role and framing).
         public var tokensPerMessage: Int
 
+        /// Limits of `requestsPerMinute` and `tokensPerMinute` (`nil`: not limited) over `window`.
         public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, window: Window = .minute,
                     defaultMaxTokens: Int = 4096, tokensPerMessage: Int = 4) {
             self.requestsPerMinute = requestsPerMinute
@@ -169,8 +170,11 @@ extension FaultServer {
             }
         }
 
+        /// The limits enforced.
         public let limits: RateLimits
+        /// The requests bucket (`nil`: requests not limited).
         public private(set) var requests: Bucket?
+        /// The tokens bucket (`nil`: tokens not limited).
         public private(set) var tokens: Bucket?
 
         /// Full buckets at `now`.
@@ -178,6 +182,14 @@ extension FaultServer {
             self.limits = limits
             requests = limits.requestsPerMinute.map { Bucket(limit: $0, window: limits.window, now: now) }
             tokens = limits.tokensPerMinute.map { Bucket(limit: $0, window: limits.window, now: now) }
+        }
+
+        /// The `x-ratelimit-*` headers at `now`, taking nothing (for answers that cost nothing).
+        public func headers(at now: Double) -> [(String, String)] {
+            var copy = self
+            copy.requests?.advance(to: now)
+            copy.tokens?.advance(to: now)
+            return Decision(admitted: false, tokens: 0, requests: copy.requests, tokenBucket: copy.tokens).headers
         }
 
         /// Admits a request costing `tokenCost` tokens at `now`, or refuses it at no cost.
@@ -216,6 +228,7 @@ extension FaultServer {
         /// Requests refused with 429 by the server's own limit.
         public var rejected = 0
 
+        /// The counts of second `second`.
         public init(second: Int, requests: Int = 0, tokens: Int = 0, rejected: Int = 0) {
             self.second = second
             self.requests = requests

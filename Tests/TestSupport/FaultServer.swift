@@ -17,22 +17,39 @@ import Synchronization
 public final class FaultServer: @unchecked Sendable {
     /// What can go wrong with one chat request. The raw value is the name used in a mix.
     public enum Fault: String, CaseIterable, Sendable {
+        /// A good answer.
         case none
+        /// A 429 with `retry-after` in seconds (``Configuration/retryAfter``).
         case rateLimitRetryAfter = "429_retry_after"
+        /// A 429 with `retry-after-ms`.
         case rateLimitRetryAfterMs = "429_retry_after_ms"
+        /// A 429 with `retry-after` as an HTTP date one second ahead.
         case rateLimitHTTPDate = "429_http_date"
+        /// A 429 with `x-ratelimit-remaining-tokens: 0` and `x-ratelimit-reset-tokens`.
         case rateLimitReset = "429_ratelimit_reset"
+        /// A 429 `insufficient_quota` (not transient).
         case quota = "429_insufficient_quota"
+        /// A 500 `server_error`.
         case server500 = "500"
+        /// A 502.
         case server502 = "502"
+        /// A 503.
         case server503 = "503"
+        /// An answer after ``Configuration/slowDelay`` (streamed: the stream starts that late).
         case slow
+        /// The connection closed in the middle of the body (streamed: after half the chunks).
         case reset
+        /// Half the JSON with `finish_reason: length`.
         case truncated
+        /// `content: null` and a `refusal`.
         case refusal
+        /// The JSON inside prose and a code fence.
         case prose
+        /// One entry missing.
         case wrongCount = "wrong_count"
+        /// Index 1 twice, index 2 missing.
         case duplicateIndex = "duplicate_index"
+        /// `angry: 1.5` in the first entry.
         case invalidDistribution = "invalid_distribution"
         /// A 200 with a chunked body that never ends: junk at full speed until the client hangs
         /// up (bounded by ``Configuration/endlessMaxBytes`` and ``Configuration/endlessMaxSeconds``).
@@ -59,9 +76,11 @@ public final class FaultServer: @unchecked Sendable {
         case runaway
     }
 
+    /// What the server does: its fault mix, timing, limits and Batch API behaviour.
     public struct Configuration: Sendable {
         /// Weight of each fault; `none` gets what is left of 1.
         public var mix: [Fault: Double] = [:]
+        /// Seeds every draw (faults, ids, batch plans): the same seed and requests give the same answers.
         public var seed: UInt64 = 1
         /// Added before every answer, in seconds.
         public var latency: Double = 0
@@ -96,6 +115,7 @@ public final class FaultServer: @unchecked Sendable {
         /// The wall clock in Unix seconds, for timestamps, limits, the timeline and the batch
         /// lifecycle (tests inject a ``ManualClock``). Delays (latency, chunk delays) are real.
         public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        /// A well-behaved server: no faults, no limits, no latency.
         public init() {}
     }
 
@@ -122,12 +142,15 @@ public final class FaultServer: @unchecked Sendable {
         public var batch = BatchCounts()
     }
 
+    /// The HTTP server underneath (its port, connection counts).
     public let server: LoopbackHTTPServer
     /// `http://127.0.0.1:PORT/v1`, the base URL an OpenAI client wants.
     public var baseURL: String { server.baseURL + "/v1" }
+    /// The configuration it was started with.
     public var configuration: Configuration { core.configuration }
     private let core: Core
 
+    /// Starts serving on 127.0.0.1:`port` (0: a free port; see ``baseURL``).
     public init(_ configuration: Configuration, port: UInt16 = 0) throws {
         let core = Core(configuration)
         self.core = core
@@ -154,6 +177,7 @@ public final class FaultServer: @unchecked Sendable {
     /// A snapshot of what the server saw. Batches that have reached a final state by now get
     /// their result files written first, so their lines are counted.
     public var counts: Counts { core.snapshot() }
+    /// Stops serving and closes every connection.
     public func stop() { server.stop() }
 }
 

@@ -19,11 +19,13 @@ import Glibc
 public final class LoopbackHTTPServer: @unchecked Sendable {
     /// A request as the server read it.
     public struct Request: Sendable {
+        /// `GET`, `POST`, ...
         public var method: String
         /// The path with its query string.
         public var path: String
         /// Header fields with lower-cased names (a repeated field keeps its last value).
         public var headers: [String: String]
+        /// The body, chunked transfer coding removed.
         public var body: [UInt8]
         /// The protocol version of the request line, e.g. `HTTP/1.1`.
         public var version: String = "HTTP/1.1"
@@ -142,9 +144,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var maxHeaderBytes = 64 * 1024
         /// The body (after chunked decoding).
         public var maxBodyBytes = 256 * 1024 * 1024
+        /// 64 KiB of head, 256 MiB of body.
         public init() {}
     }
 
+    /// Decides what to do with each request; called on the connection's thread.
     public typealias Handler = @Sendable (Request) -> Action
 
     private struct Counters {
@@ -154,6 +158,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var stopped = false
     }
 
+    /// The port listened on.
     public let port: Int
     /// The request bounds this server enforces.
     public let limits: Limits
@@ -544,7 +549,10 @@ private struct RequestReader {
     }
 }
 
+/// A test server could not start, or was configured wrongly.
 public struct ServerError: Error, CustomStringConvertible {
+    /// What went wrong, in a sentence.
     public var description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }

@@ -137,6 +137,10 @@ import TestSupport
         _ = try await Loopback.offPool { try Loopback.postJSON(port, "/v1/chat/completions", body) }
         #expect(server.counts.timeline.map(\.second) == [0, 1, 2])
         #expect(server.counts.timeline[2].requests == 1)
+        // Even an answer that costs nothing says where the limits stand.
+        let malformed = try await Loopback.offPool { try Loopback.postJSON(port, "/v1/chat/completions", ["model": "m"]) }
+        #expect(malformed.status == 400 && malformed.header("x-ratelimit-remaining-requests") == "1" && malformed.header("x-ratelimit-reset-tokens") != nil)
+        #expect(server.counts.malformed == 1 && server.counts.timeline[2].requests == 1)
         let json = try StrictJSON.parse(server.counts.json)
         #expect(json["rate_limits"]?["window"] == "second" && json["timeline"]?.arrayValue?.count == 3)
         #expect(json["limit_summary"]?["rejection_rate"]?.doubleValue ?? 0 > 0)
