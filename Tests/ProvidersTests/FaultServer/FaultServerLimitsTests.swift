@@ -161,7 +161,7 @@ import TestSupport
         #expect(response.header("x-ratelimit-remaining-requests") == "5999" && response.header("x-ratelimit-limit-tokens") == "10000000")
     }
 
-    /// Real time, real sockets, three clients as fast as they can for about 2.5 s against 600 RPM
+    /// Real time, real sockets, two clients sending about 30 requests a second each for 2.5 s against 600 RPM
     /// enforced per second: the timeline shows about 10 admitted a second and many refusals.
     @Test func underLoadTheTimelineShowsThePerSecondShare() async throws {
         var configuration = FaultServer.Configuration()
@@ -171,7 +171,7 @@ import TestSupport
         let port = server.server.port
         let body = Array(JSONSerializer.string(Loopback.chatBody(count: 1)).utf8)
         let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
-            for _ in 0..<3 {
+            for _ in 0..<2 {
                 group.addTask {
                     try await Loopback.offPool {
                         let connection = try RawConnection(port: port)
@@ -180,7 +180,7 @@ import TestSupport
                         while Date() < end {
                             try connection.send("POST", "/v1/chat/completions", headers: [("Content-Type", "application/json")], body: body)
                             seen.append(try connection.readResponse().status)
-                            Thread.sleep(forTimeInterval: 0.02)
+                            Thread.sleep(forTimeInterval: 0.03)
                         }
                         return seen
                     }
@@ -191,7 +191,7 @@ import TestSupport
         let counts = server.counts
         #expect(Set(statuses) == [200, 429])
         #expect(counts.requests == statuses.count && counts.limitRejections == statuses.filter { $0 == 429 }.count)
-        #expect(server.server.connectionsAccepted == 3, "keep-alive: one connection per client")
+        #expect(server.server.connectionsAccepted == 2, "keep-alive: one connection per client")
         // No second admits more than a full bucket plus a second of refill.
         #expect(counts.timeline.allSatisfy { $0.requests <= 20 }, "\(counts.timeline)")
         let admitted = statuses.filter { $0 == 200 }.count
