@@ -104,6 +104,8 @@ import TestSupport
         var stops = false
         /// HTTP requests the server saw.
         var requests: Int
+        /// HTTP attempts the client counted, when not `requests` (redirects are followed inside one attempt).
+        var attempts: Int? = nil
         /// Delays slept by the retry middleware, in seconds (nil: not checked exactly).
         var sleeps: [Double]? = []
         var testDescription: String { fault.rawValue }
@@ -134,6 +136,23 @@ import TestSupport
         .init(fault: .duplicateIndex, outcomes: [.duplicateIndex, .missingIndex, nil], requests: 2),
         // angry = 1.5 in the first entry, every time.
         .init(fault: .invalidDistribution, outcomes: [.valueOutOfRange, nil, nil], requests: 2),
+        // An endless 200: receiving stops at the size limit; another try would do the same.
+        .init(fault: .endless, outcomes: [.providerError, .providerError, .providerError], errorKind: .responseTooLarge, requests: 1),
+        // A megabyte of error message, retried like any 500; the message stored is capped.
+        .init(fault: .hugeError, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
+        // Credentials, access, an unknown model: no other request can succeed, the run stops.
+        .init(fault: .echoAuth, outcomes: [], errorKind: .authentication, stops: true, requests: 1),
+        .init(fault: .auth, outcomes: [], errorKind: .authentication, stops: true, requests: 1),
+        .init(fault: .forbidden, outcomes: [], errorKind: .permissionDenied, stops: true, requests: 1),
+        .init(fault: .modelNotFound, outcomes: [], errorKind: .notFound, stops: true, requests: 1),
+        // A redirect to itself: followed 5 times within one attempt, then given up with the location named.
+        .init(fault: .redirect, outcomes: [.providerError, .providerError, .providerError], errorKind: .badRequest, requests: 6, attempts: 1),
+        // Item 1's reason holds bytes that are not UTF-8: only it fails, with a kind of its own.
+        .init(fault: .invalidUTF8, outcomes: [.invalidUTF8, nil, nil], requests: 2),
+        // 1e-320 and zeros: below the sum floor, both fail as zero_sum (asked again together).
+        .init(fault: .zeroTiny, outcomes: [.zeroSum, .zeroSum, nil], requests: 2),
+        // Text after the answer until the token limit (not streamed): a truncation, split like one.
+        .init(fault: .runaway, outcomes: [.truncated, .truncated, .truncated], requests: 5),
     ]
 
     @Test func everyFaultIsCovered() {
@@ -148,7 +167,7 @@ import TestSupport
         let server = try FaultServer(configuration)
         defer { server.stop() }
         let clock = TestClock(followingWallClock: ())
-        let provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test", timeout: .init(request: .milliseconds(300)))
+        let provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test", timeout: .init(request: .milliseconds(300)), maximumResponseBytes: 4 << 20)
         let client = LLMClient(provider: provider, middlewares: [RetryMiddleware(policy: .exponential(maxAttempts: 3), clock: clock, random: { 0 })])
         let prompt = PromptVersion(name: "t", systemText: "sys")
         let items = (1...3).map { DatasetItem(id: "u\($0)", descriptions: ["w\($0)"], reference: EmotionDistribution(oneHot: .neutral)) }
@@ -164,7 +183,8 @@ import TestSupport
         #expect(records.map(\.id) == ["u1", "u2", "u3"])
         #expect(records.map { $0.outcome.failure?.kind } == expected.outcomes)
         #expect(server.counts.requests == expected.requests)
-        #expect(summary.attempts == expected.requests, "the summary counts what the server saw")
+        #expect(summary.attempts == expected.attempts ?? expected.requests, "the summary counts what the server saw")
+        #expect(records.allSatisfy { ($0.outcome.failure?.message.utf8.count ?? 0) <= ItemFailure.maximumMessageLength + 40 }, "stored messages are capped")
         if let kind = expected.errorKind {
             #expect(records.allSatisfy { $0.outcome.failure?.providerError == kind })
             #expect(summary.providerErrors == [kind: 3])
