@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The output contract (DESIGN.md): the JSON a model must return for a batch of N items.
 ///
 ///     {"items": [{"index": 1, "angry": 0.1, "sad": 0, ..., "happy": 0.2, "reason": "..."}, ...]}
@@ -48,10 +50,17 @@ public enum BatchResponseSchema {
         ]
     }
 
-    /// The schema wrapped for a ``CompletionRequest``.
+    /// The schema wrapped for a ``CompletionRequest`` (built once per batch size and kept).
     public static func responseSchema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> ResponseSchema {
-        ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason, reasonLimit: reasonLimit), strict: true)
+        let key = SchemaKey(count: count, includeReason: includeReason, reasonLimit: reasonLimit)
+        if let cached = built.withLock({ $0[key] }) { return cached }
+        let schema = ResponseSchema(name: name, schema: schema(count: count, includeReason: includeReason, reasonLimit: reasonLimit), strict: true)
+        built.withLock { $0[key] = schema }
+        return schema
     }
+
+    private struct SchemaKey: Hashable { var count: Int; var includeReason: Bool; var reasonLimit: Int? }
+    private static let built = Mutex<[SchemaKey: ResponseSchema]>([:])
 }
 
 extension BatchResponseSchema {

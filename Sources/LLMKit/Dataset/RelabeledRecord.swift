@@ -54,11 +54,65 @@ public struct RelabeledRecord: Sendable, Hashable {
     /// One JSONL line, without the newline.
     public var jsonLine: String { json.description }
 
-    /// Appends the JSONL line and its newline to `bytes`.
+    /// Appends the JSONL line and its newline to `bytes`: the same bytes as ``jsonLine``,
+    /// written directly (no JSON tree), for the journal's hot path.
     public func appendJSONLine(to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: jsonLine.utf8)
+        func key(_ name: StaticString) {
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
+        func distribution(_ values: [Double]) {
+            bytes.append(UInt8(ascii: "{"))
+            for (i, name) in Self.quotedEmotionKeys.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: name)
+                JSONSerializer.appendNumber(values[i], to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        key("{\"id\":")
+        JSONSerializer.appendString(id, to: &bytes)
+        switch outcome {
+        case .relabeled(let r):
+            key(",\"status\":\"relabeled\",\"reference\":")
+            distribution(reference.values)
+            key(",\"adjusted\":")
+            distribution(r.adjusted.values)
+            key(",\"raw\":")
+            distribution(r.raw)
+            key(",\"reason\":")
+            if let reason = r.reason { JSONSerializer.appendString(reason, to: &bytes) } else { key("null") }
+            key(",\"sum_off\":")
+            key(r.sumWasOff ? "true" : "false")
+            if r.reasonWasCut { key(",\"reason_cut\":true") }
+        case .failed:
+            key(",\"status\":\"failed\",\"reference\":")
+            distribution(reference.values)
+        }
+        key(",\"prompt\":")
+        JSONSerializer.appendString(promptVersion, to: &bytes)
+        key(",\"provider\":")
+        JSONSerializer.appendString(provider, to: &bytes)
+        key(",\"model\":")
+        JSONSerializer.appendString(model, to: &bytes)
+        if case .failed(let f) = outcome {
+            key(",\"failure\":{\"kind\":")
+            JSONSerializer.appendString(f.kind.name, to: &bytes)
+            key(",\"message\":")
+            JSONSerializer.appendString(f.message, to: &bytes)
+            key(",\"path\":")
+            if let path = f.path { JSONSerializer.appendString(path, to: &bytes) } else { key("null") }
+            if let code = f.providerError {
+                key(",\"code\":")
+                JSONSerializer.appendString(code.name, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: "}"))
         bytes.append(0x0A)
     }
+
+    /// `"angry":`, `"sad":`, ... as bytes, in emotion order.
+    private static let quotedEmotionKeys: [[UInt8]] = Emotion.allCases.map { Array("\"\($0.name)\":".utf8) }
 
     /// The `id` of a record line (`nil` for a header or a line that is not a record).
     public static func id(inLine line: String) -> String? {

@@ -65,10 +65,25 @@ public enum EmotionLabel: Sendable, Hashable {
     /// an MSP-Podcast code (`A`, `S`, `D`, `C`, `F`, `N`, `U`, `H`, `O`, `X`),
     /// `other` or `no agreement`. Returns `nil` for anything else.
     public init?(parsing text: String) {
-        let key = text.trimmingWhitespace().lowercased()
-            .replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ")
+        // Exact spellings first (`A`, `Angry`): no string is built.
+        if let label = Self.exact[text] {
+            self = label
+            return
+        }
+        let key = String(text.trimmingWhitespace().lowercased().map { $0 == "_" || $0 == "-" ? " " : $0 })
         if let label = Self.table[key] { self = label } else { return nil }
     }
+
+    /// The table's keys as they are usually written: lower case, upper-case codes, capitalised names.
+    private static let exact: [String: EmotionLabel] = {
+        var exact: [String: EmotionLabel] = [:]
+        for (key, label) in table {
+            exact[key] = label
+            exact[key.uppercased()] = label
+            exact[key.prefix(1).uppercased() + key.dropFirst()] = label
+        }
+        return exact
+    }()
 
     private static let table: [String: EmotionLabel] = {
         var table: [String: EmotionLabel] = [:]

@@ -35,15 +35,16 @@ public struct JSONExtraction: Sendable, Hashable {
 
     /// Extracts the JSON object from `text`.
     ///
-    /// Order: the whole text when it starts with `{` and its object closes at the end; else the
-    /// first Markdown code fence whose content holds an object; else the first balanced
-    /// `{...}` (brackets inside strings are skipped). The JSON text itself is not validated
-    /// here: that is ``StrictJSON``'s job.
+    /// Order: the whole text when it starts with `{` (or `[`) and that value closes at the end
+    /// (one pass, no searching: the common case of a clean answer); else the first Markdown
+    /// code fence whose content holds an object; else the first balanced `{...}` (brackets
+    /// inside strings are skipped). The JSON text itself is not validated here: that is
+    /// ``StrictJSON``'s job. Scanning works on UTF-8 bytes.
     public static func extract(from text: String) throws(Failure) -> JSONExtraction {
         let trimmed = text.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw .empty }
-        if trimmed.first == "[", let range = balancedObject(in: trimmed, from: trimmed.startIndex), range.upperBound == trimmed.endIndex {
-            // A whole top-level array is JSON too; the contract check reports its shape.
+        guard let first = trimmed.utf8.first else { throw .empty }
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+           let range = balancedObject(in: trimmed, from: trimmed.startIndex), range.upperBound == trimmed.endIndex {
             return JSONExtraction(json: trimmed, leadingText: "", trailingText: "", fence: nil)
         }
         if let fenced = fencedBlock(in: trimmed) {
@@ -56,7 +57,7 @@ public struct JSONExtraction: Sendable, Hashable {
                     fence: fenced.info)
             }
         }
-        guard let open = trimmed.firstIndex(of: "{") else { throw .noObject }
+        guard let open = trimmed.utf8.firstIndex(of: UInt8(ascii: "{")) else { throw .noObject }
         guard let range = balancedObject(in: trimmed, from: open) else { throw .unterminatedObject }
         return JSONExtraction(
             json: String(trimmed[range]),
@@ -78,24 +79,26 @@ public struct JSONExtraction: Sendable, Hashable {
 
     /// The range of the balanced `{...}` (or `[...]`) starting at `start` (default: the first `{`).
     private static func balancedObject(in text: String, from start: String.Index? = nil) -> Range<String.Index>? {
-        guard let begin = start ?? text.firstIndex(of: "{"), text[begin] == "{" || text[begin] == "[" else { return nil }
+        let bytes = text.utf8
+        guard let begin = start ?? bytes.firstIndex(of: UInt8(ascii: "{")), begin < bytes.endIndex,
+              bytes[begin] == UInt8(ascii: "{") || bytes[begin] == UInt8(ascii: "[") else { return nil }
         var depth = 0
         var inString = false
         var escaped = false
         var index = begin
-        while index < text.endIndex {
-            let ch = text[index]
+        while index < bytes.endIndex {
+            let byte = bytes[index]
             if inString {
-                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { inString = false }
-            } else if ch == "\"" {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
                 inString = true
-            } else if ch == "{" || ch == "[" {
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
                 depth += 1
-            } else if ch == "}" || ch == "]" {
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
                 depth -= 1
-                if depth == 0 { return begin..<text.index(after: index) }
+                if depth == 0 { return begin..<bytes.index(after: index) }
             }
-            index = text.index(after: index)
+            index = bytes.index(after: index)
         }
         return nil
     }
@@ -104,6 +107,9 @@ public struct JSONExtraction: Sendable, Hashable {
 extension StringProtocol {
     /// The text without leading and trailing whitespace and newlines.
     func trimmingWhitespace() -> String {
+        // The common case: nothing to trim (ASCII letters or punctuation at both ends).
+        let whole = String(self)
+        if let first = whole.utf8.first, let last = whole.utf8.last, first > 0x20, first < 0x80, last > 0x20, last < 0x80 { return whole }
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
             let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

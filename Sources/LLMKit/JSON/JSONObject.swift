@@ -1,10 +1,14 @@
 /// The members of a JSON object, in the order they were written or inserted.
 ///
 /// Lookup is by key; equality ignores member order, as JSON does. Keys are unique:
-/// setting an existing key replaces its value in place.
+/// setting an existing key replaces its value in place. Small objects (the common case: an
+/// answer's entries have ten keys) are a plain array searched in order; a key index is built
+/// once an object grows past ``indexThreshold`` members.
 public struct JSONObject: Sendable, Hashable, Sequence {
-    private var orderedKeys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    private var members: [(key: String, value: JSONValue)] = []
+    private var index: [String: Int]?
+    /// Objects with more members than this get a key index.
+    static let indexThreshold = 12
 
     /// An empty object.
     public init() {}
@@ -15,36 +19,76 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     }
 
     /// The keys in insertion order.
-    public var keys: [String] { orderedKeys }
+    public var keys: [String] { members.map(\.key) }
     /// The number of members.
-    public var count: Int { orderedKeys.count }
+    public var count: Int { members.count }
     /// Whether the object has no members.
-    public var isEmpty: Bool { orderedKeys.isEmpty }
+    public var isEmpty: Bool { members.isEmpty }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
+    }
 
     /// The value for `key`; setting `nil` removes the member.
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { orderedKeys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                orderedKeys.removeAll { $0 == key }
+            if let i = position(of: key) {
+                if let newValue {
+                    members[i].value = newValue
+                } else {
+                    members.remove(at: i)
+                    rebuildIndex()
+                }
+            } else if let newValue {
+                members.append((key, newValue))
+                if index != nil {
+                    index?[key] = members.count - 1
+                } else if members.count > Self.indexThreshold {
+                    rebuildIndex()
+                }
             }
         }
     }
 
-    public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
-        var index = 0
-        return AnyIterator {
-            guard index < orderedKeys.count else { return nil }
-            defer { index += 1 }
-            let key = orderedKeys[index]
-            return (key, storage[key]!)
-        }
+    /// Appends a member whose key is known to be new (the parser's keys are unique: jansson
+    /// rejects duplicates), without searching for it.
+    mutating func appendNew(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+        if index != nil { index?[key] = members.count - 1 } else if members.count > Self.indexThreshold { rebuildIndex() }
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
+    private mutating func rebuildIndex() {
+        guard members.count > Self.indexThreshold else { index = nil; return }
+        var built: [String: Int] = [:]
+        built.reserveCapacity(members.count)
+        for (i, member) in members.enumerated() { built[member.key] = i }
+        index = built
+    }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+        members.makeIterator()
+    }
+
+    /// Same keys with equal values, in any order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.members.allSatisfy { member in rhs[member.key] == member.value }
+    }
+
+    /// Independent of member order (a sum of per-member hashes).
+    public func hash(into hasher: inout Hasher) {
+        var combined = 0
+        for member in members {
+            var h = Hasher()
+            h.combine(member.key)
+            h.combine(member.value)
+            combined &+= h.finalize()
+        }
+        hasher.combine(members.count)
+        hasher.combine(combined)
+    }
 }
 
 extension JSONObject: ExpressibleByDictionaryLiteral {

@@ -18,9 +18,15 @@ public enum JSONSerializer {
 
     /// Serialises `value` in the given style.
     public static func string(_ value: JSONValue, style: Style = .compact) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(value, style: style, indent: 0, into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `value`'s JSON text to `out` (UTF-8 bytes).
+    public static func append(_ value: JSONValue, style: Style = .compact, to out: inout [UInt8]) {
+        write(value, style: style, indent: 0, into: &out)
     }
 
     /// The stable textual form of a number.
@@ -38,7 +44,8 @@ public enum JSONSerializer {
         if d.rounded(.towardZero) == d, abs(d) < 9_007_199_254_740_992 {
             return String(Int64(d))
         }
-        var text = "\(d)"
+        var text = d.description
+        guard text.utf8.contains(UInt8(ascii: "e")) || text.utf8.contains(UInt8(ascii: "E")) else { return text }
         if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             var mantissa = String(text[..<e])
             var exponent = String(text[text.index(after: e)...])
@@ -51,67 +58,99 @@ public enum JSONSerializer {
         return text
     }
 
-    private static func write(_ value: JSONValue, style: Style, indent: Int, into out: inout String) {
+    /// Appends a finite double in the stable form of ``format(_:)-(Double)``.
+    static func appendNumber(_ d: Double, to out: inout [UInt8]) {
+        if d == 0 { out.append(UInt8(ascii: "0")); return }
+        if d.rounded(.towardZero) == d, abs(d) < 9_007_199_254_740_992 {
+            out.append(contentsOf: String(Int64(d)).utf8)
+            return
+        }
+        out.append(contentsOf: format(d).utf8)
+    }
+
+    private static func write(_ value: JSONValue, style: Style, indent: Int, into out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += format(n)
-        case .string(let s): writeString(s, into: &out)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(.integer(let i)): out.append(contentsOf: String(i).utf8)
+        case .number(.real(let d)): appendNumber(d, to: &out)
+        case .string(let s): appendString(s, to: &out)
         case .array(let elements):
-            if elements.isEmpty { out += "[]"; return }
-            out += "["
+            if elements.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(style, indent + 1, &out)
                 write(element, style: style, indent: indent + 1, into: &out)
             }
             newline(style, indent, &out)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if object.isEmpty { out += "{}"; return }
+            if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
             let keys = style == .canonical ? object.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } : object.keys
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, key) in keys.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(style, indent + 1, &out)
-                writeString(key, into: &out)
-                out += style == .pretty ? ": " : ":"
+                appendString(key, to: &out)
+                out.append(contentsOf: (style == .pretty ? ": " : ":").utf8)
                 write(object[key]!, style: style, indent: indent + 1, into: &out)
             }
             newline(style, indent, &out)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ style: Style, _ indent: Int, _ out: inout String) {
+    private static func newline(_ style: Style, _ indent: Int, _ out: inout [UInt8]) {
         guard style == .pretty else { return }
-        out += "\n"
-        out += String(repeating: "  ", count: indent)
+        out.append(0x0A)
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
     }
 
-    /// Writes a JSON string literal: quotes, backslashes and control characters escaped,
-    /// everything else (including non-ASCII) as UTF-8.
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    /// Appends a JSON string literal: quotes, backslashes and control characters escaped,
+    /// U+2028 and U+2029 as `\u2028`/`\u2029`, everything else (including non-ASCII) as UTF-8,
+    /// copied in runs between the bytes that need escaping.
+    static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            var i = 0
+            func flush(upTo end: Int) {
+                if end > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<end])) }
+            }
+            while i < bytes.count {
+                let byte = bytes[i]
+                var escape: String?
+                var width = 1
+                switch byte {
+                case UInt8(ascii: "\""): escape = "\\\""
+                case UInt8(ascii: "\\"): escape = "\\\\"
+                case 0x0A: escape = "\\n"
+                case 0x0D: escape = "\\r"
+                case 0x09: escape = "\\t"
+                case 0x08: escape = "\\b"
+                case 0x0C: escape = "\\f"
+                case 0..<0x20:
+                    let hex = String(byte, radix: 16)
+                    escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    escape = bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+                    width = 3
+                default: break
+                }
+                if let escape {
+                    flush(upTo: i)
+                    out.append(contentsOf: escape.utf8)
+                    i += width
+                    runStart = i
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    i += 1
                 }
             }
+            flush(upTo: bytes.count)
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

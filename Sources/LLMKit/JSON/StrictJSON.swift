@@ -48,7 +48,7 @@ public enum StrictJSON {
             while let current = iter {
                 let key = String(cString: json_object_iter_key(current))
                 if let value = json_object_iter_value(current) {
-                    object[key] = convert(value)
+                    object.appendNew(key, convert(value))
                 }
                 iter = json_object_iter_next(node, current)
             }

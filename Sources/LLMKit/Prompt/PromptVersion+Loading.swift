@@ -199,7 +199,7 @@ extension String {
     func replacingPlaceholders(_ values: [String: String]) -> String {
         var out = ""
         var rest = self[...]
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+        while let open = rest.firstRange(of: "{{"), let close = rest[open.upperBound...].firstRange(of: "}}") {
             out += rest[..<open.lowerBound]
             let name = String(rest[open.upperBound..<close.lowerBound]).trimmingWhitespace()
             out += values[name] ?? String(rest[open.lowerBound..<close.upperBound])

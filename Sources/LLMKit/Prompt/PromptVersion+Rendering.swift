@@ -21,7 +21,13 @@ extension PromptVersion {
     /// the user template filled in, and the response schema for `items.count` entries.
     public func render(_ items: [DatasetItem]) -> RenderedBatch {
         precondition(!items.isEmpty, "a batch has at least one item")
-        let data = items.enumerated().map { offset, item in dataPoint(number: offset + 1, item) }.joined(separator: separator)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(items.count * 96)
+        for (offset, item) in items.enumerated() {
+            if offset > 0 { bytes.append(contentsOf: separator.utf8) }
+            appendDataPoint(number: offset + 1, item, to: &bytes)
+        }
+        let data = String(decoding: bytes, as: UTF8.self)
         let user = userTemplate.replacingPlaceholders(["data": data, "count": String(items.count)])
         return RenderedBatch(
             messages: [.system(systemText), .user(user)],
@@ -31,9 +37,29 @@ extension PromptVersion {
 
     /// One data point: `3. Slightly Angry, calm#0.4,0.4,0.0,0.0,0.0,0.2,0.0,0.0`.
     public func dataPoint(number: Int, _ item: DatasetItem) -> String {
-        let words = item.descriptions.map(sanitize).filter { !$0.isEmpty }.joined(separator: ",")
-        let values = item.reference.values.map { formatValue($0) }.joined(separator: ",")
-        return "\(number). \(words.isEmpty ? "(none)" : words)#\(values)"
+        var bytes: [UInt8] = []
+        appendDataPoint(number: number, item, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends one data point's UTF-8 bytes.
+    func appendDataPoint(number: Int, _ item: DatasetItem, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: String(number).utf8)
+        bytes.append(contentsOf: ". ".utf8)
+        var wrote = false
+        for description in item.descriptions {
+            let clean = sanitize(description)
+            guard !clean.isEmpty else { continue }
+            if wrote { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: clean.utf8)
+            wrote = true
+        }
+        if !wrote { bytes.append(contentsOf: "(none)".utf8) }
+        bytes.append(UInt8(ascii: "#"))
+        for (i, value) in item.reference.values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.appendFormatted(value, decimals: decimals, to: &bytes)
+        }
     }
 
     /// Makes a description safe to embed in a data point: no item's text can add, end or
@@ -43,6 +69,7 @@ extension PromptVersion {
     /// the text is cut at ``maximumDescriptionLength`` characters. What remains (words,
     /// commas, even instructions) is data inside one numbered point.
     public func sanitize(_ description: String) -> String {
+        if isAlreadyClean(description) { return description }
         var text = ""
         for scalar in description.unicodeScalars {
             switch scalar {
@@ -66,10 +93,81 @@ extension PromptVersion {
         return text
     }
 
-    /// A reference value with at most ``decimals`` decimals and at least one (`0.0`, `0.25`, `0.0833`).
-    public func formatValue(_ value: Double) -> String {
-        var text = String(format: "%.\(decimals)f", value)
-        while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
-        return text
+    /// Whether sanitising would leave `text` as it is: printable ASCII without `#`, brackets,
+    /// braces, double quotes or the separator, single spaces only, no space at either end, at
+    /// most ``maximumDescriptionLength`` characters (the common case, checked in one pass).
+    private func isAlreadyClean(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= Self.maximumDescriptionLength, bytes.first != 0x20, bytes.last != 0x20 else { return false }
+        var previous: UInt8 = 0
+        for byte in bytes {
+            switch byte {
+            case 0x21...0x7E where byte != UInt8(ascii: "#") && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}")
+                && byte != UInt8(ascii: "[") && byte != UInt8(ascii: "]") && byte != UInt8(ascii: "\""): break
+            case 0x20 where previous != 0x20: break
+            default: return false
+            }
+            previous = byte
+        }
+        let visibleSeparator = separator.trimmingWhitespace()
+        return visibleSeparator.isEmpty || !text.contains(visibleSeparator)
     }
+
+    /// A reference value with at most ``decimals`` decimals and at least one (`0.0`, `0.25`, `0.0833`):
+    /// `%.Nf` rounding (to nearest, ties to even on the exact binary value) without trailing zeros.
+    public func formatValue(_ value: Double) -> String {
+        Self.format(value, decimals: decimals)
+    }
+
+    /// `value` rounded to `decimals` decimals as `%.Nf` rounds it, trailing zeros removed (one kept).
+    /// Integer arithmetic for the common case; `String(format:)` when the scaled value is within
+    /// 1e-6 of a tie (where double arithmetic could round the other way) or out of range.
+    static func format(_ value: Double, decimals: Int) -> String {
+        var bytes: [UInt8] = []
+        appendFormatted(value, decimals: decimals, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``format(_:decimals:)``'s digits.
+    static func appendFormatted(_ value: Double, decimals: Int, to bytes: inout [UInt8]) {
+        let scale = Self.powersOfTen[decimals]
+        let scaled = value * scale
+        let fraction = scaled - scaled.rounded(.down)
+        guard value >= 0, scaled < 1e15, abs(fraction - 0.5) > 1e-6 else {
+            var text = String(format: "%.\(decimals)f", value)
+            while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
+            bytes.append(contentsOf: text.utf8)
+            return
+        }
+        let units = UInt64(scaled.rounded(.toNearestOrEven))
+        let divisor = UInt64(scale)
+        var whole = units / divisor
+        var fractionPart = units % divisor
+        // The integer part, most significant digit first.
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var n = 0
+            repeat {
+                buffer[n] = UInt8(ascii: "0") + UInt8(whole % 10)
+                whole /= 10
+                n += 1
+            } while whole > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { bytes.append(buffer[k]) }
+            bytes.append(UInt8(ascii: "."))
+            // The fraction: `decimals` digits, trailing zeros dropped (one kept).
+            var count = decimals
+            while count > 1 && fractionPart % 10 == 0 {
+                fractionPart /= 10
+                count -= 1
+            }
+            for k in stride(from: count - 1, through: 0, by: -1) {
+                buffer[k] = UInt8(ascii: "0") + UInt8(fractionPart % 10)
+                fractionPart /= 10
+            }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    private static let powersOfTen: [Double] = (0...15).map { pow(10, Double($0)) }
 }

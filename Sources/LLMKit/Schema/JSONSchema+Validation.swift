@@ -1,114 +1,146 @@
 extension JSONSchema {
     /// Walks an instance against compiled nodes.
+    ///
+    /// Paths are kept as stacks of tokens and turned into JSON Pointer strings only when a
+    /// violation is reported, so validating a valid instance builds no strings at all.
     struct Validator {
+        /// One step of a path: a member name or an array index.
+        enum Token {
+            case name(String)
+            case index(Int)
+        }
+
         let schema: JSONSchema
         /// `$ref` chains deeper than this are a cycle that consumes no input.
         static let maximumDepth = 256
         var depth = 0
+        private var instance: [Token] = []
+        /// The schema path: the location a `$ref` jumped to (`#/...`), then tokens.
+        private var schemaBase = ""
+        private var schemaTokens: [Token] = []
 
         init(schema: JSONSchema) { self.schema = schema }
 
-        mutating func check(
-            _ value: JSONValue, node index: Int, instancePath: String, schemaPath: String,
-            into violations: inout [SchemaViolation]
-        ) {
+        static func pointer(_ base: String, _ tokens: [Token]) -> String {
+            var out = base
+            for token in tokens {
+                switch token {
+                case .name(let name): out = JSONPointer.appending(out, name)
+                case .index(let i): out = JSONPointer.appending(out, i)
+                }
+            }
+            return out
+        }
+
+        private func violation(_ keyword: String, _ message: String, extra: Token? = nil) -> SchemaViolation {
+            SchemaViolation(instancePath: Self.pointer("", extra.map { instance + [$0] } ?? instance), keyword: keyword,
+                            schemaPath: Self.pointer(schemaBase, schemaTokens + [.name(keyword)]), message: message)
+        }
+
+        mutating func check(_ value: JSONValue, node index: Int, into violations: inout [SchemaViolation]) {
             switch schema.nodes[index] {
             case .always(true):
                 return
             case .always(false):
-                violations.append(SchemaViolation(instancePath: instancePath, keyword: "false", schemaPath: schemaPath, message: "no value is allowed here"))
+                violations.append(SchemaViolation(instancePath: Self.pointer("", instance), keyword: "false",
+                                                  schemaPath: Self.pointer(schemaBase, schemaTokens), message: "no value is allowed here"))
             case .keywords(let k):
-                check(value, k, instancePath: instancePath, schemaPath: schemaPath, into: &violations)
+                check(value, k, into: &violations)
             }
         }
 
-        private mutating func check(
-            _ value: JSONValue, _ k: Keywords, instancePath: String, schemaPath: String,
-            into violations: inout [SchemaViolation]
-        ) {
-            func report(_ keyword: String, _ message: String, at path: String = instancePath) {
-                violations.append(SchemaViolation(
-                    instancePath: path, keyword: keyword,
-                    schemaPath: JSONPointer.appending(schemaPath, keyword), message: message))
-            }
+        /// Checks `value` at `node` one level down: the instance path gains `token`, the schema path `schemaTokens`.
+        private mutating func descend(_ value: JSONValue, node: Int, token: Token?, schema path: [Token], into violations: inout [SchemaViolation]) {
+            if let token { instance.append(token) }
+            schemaTokens.append(contentsOf: path)
+            check(value, node: node, into: &violations)
+            schemaTokens.removeLast(path.count)
+            if token != nil { instance.removeLast() }
+        }
 
+        private mutating func check(_ value: JSONValue, _ k: Keywords, into violations: inout [SchemaViolation]) {
             if let target = k.ref, let node = schema.locations[target] {
                 depth += 1
                 if depth > Self.maximumDepth {
-                    report("$ref", "reference cycle: '$ref' chains deeper than \(Self.maximumDepth) without consuming the value")
+                    violations.append(violation("$ref", "reference cycle: '$ref' chains deeper than \(Self.maximumDepth) without consuming the value"))
                 } else {
-                    check(value, node: node, instancePath: instancePath, schemaPath: "#" + target, into: &violations)
+                    let saved = (schemaBase, schemaTokens)
+                    (schemaBase, schemaTokens) = ("#" + target, [])
+                    check(value, node: node, into: &violations)
+                    (schemaBase, schemaTokens) = saved
                 }
                 depth -= 1
             }
             if let types = k.types, !types.contains(where: { Self.matches(value, type: $0) }) {
-                report("type", "expected \(types.joined(separator: " or ")), found \(value.typeName)")
+                violations.append(violation("type", "expected \(types.joined(separator: " or ")), found \(value.typeName)"))
             }
             if let options = k.enumValues, !options.contains(value) {
-                report("enum", "\(Self.short(value)) is not one of the allowed values")
+                violations.append(violation("enum", "\(Self.short(value)) is not one of the allowed values"))
             }
             if let constant = k.constValue, constant != value {
-                report("const", "must equal \(Self.short(constant))")
+                violations.append(violation("const", "must equal \(Self.short(constant))"))
             }
             if let subs = k.anyOf {
                 var matched = false
                 for sub in subs {
                     var scratch: [SchemaViolation] = []
-                    check(value, node: sub, instancePath: instancePath, schemaPath: schemaPath, into: &scratch)
+                    check(value, node: sub, into: &scratch)
                     if scratch.isEmpty { matched = true; break }
                 }
-                if !matched { report("anyOf", "matches none of the \(subs.count) alternatives") }
+                if !matched { violations.append(violation("anyOf", "matches none of the \(subs.count) alternatives")) }
             }
-
             switch value {
-            case .object(let object):
-                for name in k.required where object[name] == nil {
-                    report("required", "missing required property '\(name)'")
-                }
-                for (name, node) in k.properties {
-                    guard let member = object[name] else { continue }
-                    let path = JSONPointer.appending(instancePath, name)
-                    check(member, node: node, instancePath: path,
-                          schemaPath: JSONPointer.appending(JSONPointer.appending(schemaPath, "properties"), name), into: &violations)
-                }
-                if let extra = k.additionalProperties {
-                    let known = Set(k.properties.map(\.name))
-                    for (name, member) in object where !known.contains(name) {
-                        let path = JSONPointer.appending(instancePath, name)
-                        var scratch: [SchemaViolation] = []
-                        check(member, node: extra, instancePath: path, schemaPath: JSONPointer.appending(schemaPath, "additionalProperties"), into: &scratch)
-                        if case .always(false) = schema.nodes[extra] {
-                            report("additionalProperties", "unexpected property '\(name)'", at: path)
-                        } else {
-                            violations += scratch
-                        }
-                    }
-                }
-            case .array(let elements):
-                if let min = k.minItems, elements.count < min { report("minItems", "has \(elements.count) items, fewer than \(min)") }
-                if let max = k.maxItems, elements.count > max { report("maxItems", "has \(elements.count) items, more than \(max)") }
-                if let items = k.items {
-                    for (i, element) in elements.enumerated() {
-                        check(element, node: items, instancePath: JSONPointer.appending(instancePath, i),
-                              schemaPath: JSONPointer.appending(schemaPath, "items"), into: &violations)
-                    }
-                }
-            case .number(let n):
-                if let m = k.minimum, Self.compare(n, m) < 0 { report("minimum", "\(n) is less than \(m)") }
-                if let m = k.maximum, Self.compare(n, m) > 0 { report("maximum", "\(n) is greater than \(m)") }
-                if let m = k.exclusiveMinimum, Self.compare(n, m) <= 0 { report("exclusiveMinimum", "\(n) is not greater than \(m)") }
-                if let m = k.exclusiveMaximum, Self.compare(n, m) >= 0 { report("exclusiveMaximum", "\(n) is not less than \(m)") }
-                if let m = k.multipleOf, !Self.isMultiple(n, of: m) { report("multipleOf", "\(n) is not a multiple of \(m)") }
-            case .string(let s):
-                if k.minLength != nil || k.maxLength != nil {
-                    let length = s.unicodeScalars.count
-                    if let min = k.minLength, length < min { report("minLength", "is \(length) characters long, shorter than \(min)") }
-                    if let max = k.maxLength, length > max { report("maxLength", "is \(length) characters long, longer than \(max)") }
-                }
-                if let pattern = k.pattern, !pattern.matches(s) { report("pattern", "does not match the pattern '\(pattern.source)'") }
-            default:
-                break
+            case .object(let object): checkObject(object, k, into: &violations)
+            case .array(let elements): checkArray(elements, k, into: &violations)
+            case .number(let n): checkNumber(n, k, into: &violations)
+            case .string(let s): checkString(s, k, into: &violations)
+            default: break
             }
+        }
+
+        private mutating func checkObject(_ object: JSONObject, _ k: Keywords, into violations: inout [SchemaViolation]) {
+            for name in k.required where object[name] == nil {
+                violations.append(violation("required", "missing required property '\(name)'"))
+            }
+            for (name, node) in k.properties {
+                guard let member = object[name] else { continue }
+                descend(member, node: node, token: .name(name), schema: [.name("properties"), .name(name)], into: &violations)
+            }
+            guard let extra = k.additionalProperties, object.count > k.propertyNames.count || !object.keys.allSatisfy(k.propertyNames.contains) else { return }
+            for name in object.keys where !k.propertyNames.contains(name) {
+                if case .always(false) = schema.nodes[extra] {
+                    violations.append(violation("additionalProperties", "unexpected property '\(name)'", extra: .name(name)))
+                } else {
+                    descend(object[name]!, node: extra, token: .name(name), schema: [.name("additionalProperties")], into: &violations)
+                }
+            }
+        }
+
+        private mutating func checkArray(_ elements: [JSONValue], _ k: Keywords, into violations: inout [SchemaViolation]) {
+            if let min = k.minItems, elements.count < min { violations.append(violation("minItems", "has \(elements.count) items, fewer than \(min)")) }
+            if let max = k.maxItems, elements.count > max { violations.append(violation("maxItems", "has \(elements.count) items, more than \(max)")) }
+            if let items = k.items {
+                for (i, element) in elements.enumerated() {
+                    descend(element, node: items, token: .index(i), schema: [.name("items")], into: &violations)
+                }
+            }
+        }
+
+        private func checkNumber(_ n: JSONNumber, _ k: Keywords, into violations: inout [SchemaViolation]) {
+            if let m = k.minimum, Self.compare(n, m) < 0 { violations.append(violation("minimum", "\(n) is less than \(m)")) }
+            if let m = k.maximum, Self.compare(n, m) > 0 { violations.append(violation("maximum", "\(n) is greater than \(m)")) }
+            if let m = k.exclusiveMinimum, Self.compare(n, m) <= 0 { violations.append(violation("exclusiveMinimum", "\(n) is not greater than \(m)")) }
+            if let m = k.exclusiveMaximum, Self.compare(n, m) >= 0 { violations.append(violation("exclusiveMaximum", "\(n) is not less than \(m)")) }
+            if let m = k.multipleOf, !Self.isMultiple(n, of: m) { violations.append(violation("multipleOf", "\(n) is not a multiple of \(m)")) }
+        }
+
+        private func checkString(_ s: String, _ k: Keywords, into violations: inout [SchemaViolation]) {
+            if k.minLength != nil || k.maxLength != nil {
+                let length = s.unicodeScalars.count
+                if let min = k.minLength, length < min { violations.append(violation("minLength", "is \(length) characters long, shorter than \(min)")) }
+                if let max = k.maxLength, length > max { violations.append(violation("maxLength", "is \(length) characters long, longer than \(max)")) }
+            }
+            if let pattern = k.pattern, !pattern.matches(s) { violations.append(violation("pattern", "does not match the pattern '\(pattern.source)'")) }
         }
 
         static func matches(_ value: JSONValue, type: String) -> Bool {

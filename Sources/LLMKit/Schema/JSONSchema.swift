@@ -57,7 +57,7 @@ public struct JSONSchema: Sendable {
     public func validate(_ instance: JSONValue) -> [SchemaViolation] {
         var violations: [SchemaViolation] = []
         var validator = Validator(schema: self)
-        validator.check(instance, node: 0, instancePath: "", schemaPath: "", into: &violations)
+        validator.check(instance, node: 0, into: &violations)
         return violations
     }
 
@@ -132,7 +132,11 @@ struct Keywords: Sendable {
     var types: [String]?
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
-    var properties: [(name: String, node: Int)] = []
+    var properties: [(name: String, node: Int)] = [] {
+        didSet { propertyNames = Set(properties.map(\.name)) }
+    }
+    /// The names in `properties`, for `additionalProperties`.
+    private(set) var propertyNames: Set<String> = []
     var required: [String] = []
     var additionalProperties: Int?
     var items: Int?

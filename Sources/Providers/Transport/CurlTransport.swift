@@ -336,15 +336,18 @@ private let curlWriteHeader: llmkit_data_callback = { data, size, count, context
     let length = size * count
     guard let data, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-        String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
-    }.trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+    func trimmed(_ range: Range<Int>) -> String {
+        var lower = range.lowerBound, upper = range.upperBound
+        while lower < upper && isSpace(bytes[lower]) { lower += 1 }
+        while upper > lower && isSpace(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: bytes[lower..<upper], as: UTF8.self)
+    }
+    if bytes.starts(with: "HTTP/".utf8) {
         transfer.headers = [:]
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        transfer.headers[name] = value
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        transfer.headers[trimmed(0..<colon).lowercased()] = trimmed((colon + 1)..<length)
     }
     return length
 }
