@@ -41,7 +41,7 @@ public enum Statistics {
     /// The mean of `values` with a percentile bootstrap interval (B resamples, seeded).
     public static func bootstrapMean(_ values: [Double], resamples: Int = 1000, seed: UInt64 = 20261128) -> Estimate {
         guard !values.isEmpty else { return Estimate(value: .nan, low: .nan, high: .nan, n: 0) }
-        let mean = values.reduce(0, +) / Double(values.count)
+        let mean = ExactSum.mean(values)
         var rng = SplitMix64(seed: seed)
         var means: [Double] = []
         means.reserveCapacity(resamples)

@@ -1,0 +1,63 @@
+/// One item as the scores see it: its reference (and gold), and what a run made of it.
+public struct ScoredItem: Sendable {
+    public var id: String
+    public var descriptions: [String]
+    public var reference: EmotionDistribution
+    public var gold: EmotionDistribution?
+    /// The adjusted distribution, when the item was relabeled.
+    public var adjusted: EmotionDistribution?
+    /// Whether the raw sum was off by more than the tolerance (renormalised and flagged).
+    public var sumOff: Bool
+    public var reason: String?
+    /// The failure kind, when the item failed.
+    public var failure: String?
+    /// The reference as the prompt showed it (rendered at the prompt version's decimals, read
+    /// back and renormalised; see `PromptVersion.shownReference(_:)`), when the prompt is known.
+    /// A lazy model copies this, not the exact reference.
+    public var shown: EmotionDistribution?
+
+    public init(id: String, descriptions: [String], reference: EmotionDistribution, gold: EmotionDistribution? = nil,
+                adjusted: EmotionDistribution?, sumOff: Bool = false, reason: String? = nil, failure: String? = nil,
+                shown: EmotionDistribution? = nil) {
+        self.id = id
+        self.descriptions = descriptions
+        self.reference = reference
+        self.gold = gold
+        self.adjusted = adjusted
+        self.sumOff = sumOff
+        self.reason = reason
+        self.failure = failure
+        self.shown = shown
+    }
+
+    /// `max_i |p_i - r_i| <= tau + 1e-9`; `nil` when the item was not relabeled.
+    public func isUnchanged(tau: Double) -> Bool? {
+        adjusted.map { $0.isWithin(tau, of: reference) }
+    }
+
+    /// The answer equals the reference as shown (renormalised values within 1e-9); `nil` when
+    /// the item was not relabeled or the shown reference is unknown.
+    public var isUnchangedAsShown: Bool? {
+        guard let adjusted, let shown else { return nil }
+        return adjusted.isWithin(0, of: shown)
+    }
+
+    /// The edit size `TV(p, r)`; `nil` when the item was not relabeled.
+    public var totalVariation: Double? { adjusted.map { $0.totalVariation(to: reference) } }
+}
+
+/// What a run cost, when it was run here (not known for scored files).
+public struct CostInput: Sendable {
+    public var requests: Int
+    public var attempts: Int
+    public var usage: TokenUsage
+    /// Seconds per request.
+    public var latencies: [Double]
+
+    public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double]) {
+        self.requests = requests
+        self.attempts = attempts
+        self.usage = usage
+        self.latencies = latencies
+    }
+}

@@ -1,0 +1,9 @@
+/// A scoring request that cannot be carried out (a bad threshold, labels that do not fit the
+/// columns), with one sentence a user can act on. Problems with a file are ``DatasetError``s.
+public struct ScoringError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
