@@ -51,7 +51,10 @@ extension ScoreMetric {
                     pairing: .continuous { item in item.adjusted.map { $0.jsDistance(to: item.reference) } },
                     definition: "Mean of sqrt(JSD) between p and r (scipy's jensenshannon).") { $0.agreement.meanJSDistance },
         ScoreMetric("macro_f1", "macro-F1 at 1/8", .score,
-                    pairing: .corpus { pairs in Scorecard.macroF1(pairs.map(\.0), pairs.map(\.1)) },
+                    pairing: .corpus { items in
+                        let counts = MacroF1Counts(items.map { $0.adjusted! }, items.map(\.reference))
+                        return { indices in counts.value(over: indices) }
+                    },
                     definition: "Both sides binarised with x > 1/8 + 1e-9; per class 2TP/(2TP+FP+FN) (0 if empty); mean over the 8 classes, over the corpus.") {
             $0.agreement.macroF1
         },

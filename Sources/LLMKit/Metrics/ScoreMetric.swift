@@ -39,8 +39,9 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
         case binary(@Sendable (ScoredItem) -> Bool?)
         /// A per-item number (bootstrap interval of the difference in means).
         case continuous(@Sendable (ScoredItem) -> Double?)
-        /// A corpus statistic of (adjusted, reference) pairs (bootstrap interval of the difference).
-        case corpus(@Sendable ([(EmotionDistribution, EmotionDistribution)]) -> Double)
+        /// A corpus statistic: prepared once from the relabeled items, then evaluated on resampled
+        /// item indices (bootstrap interval of the difference).
+        case corpus(@Sendable ([ScoredItem]) -> @Sendable ([Int]) -> Double)
     }
 
     /// The dotted path in a column of the score JSON (`unchanged.as_shown`, `gold.macro_f1`).

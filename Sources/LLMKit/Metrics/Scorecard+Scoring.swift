@@ -66,15 +66,14 @@ extension Scorecard {
     /// Argmax agreement, JSD, JS distance and macro-F1 of (p, target) pairs.
     public static func agreement(_ pairs: [(EmotionDistribution, EmotionDistribution)], seed: UInt64 = 20261128) -> Agreement {
         let jsd = pairs.map { $0.0.jsDivergence(to: $0.1) }
-        let f1Point = macroF1(pairs.map(\.0), pairs.map(\.1))
-        let f1Interval = Statistics.pairedBootstrap(count: pairs.count, seed: seed) { indices in
-            (macroF1(indices.map { pairs[$0].0 }, indices.map { pairs[$0].1 }), 0)
-        }
+        let f1 = MacroF1Counts(pairs.map(\.0), pairs.map(\.1))
+        // One bootstrap for the three (the same indices as three separate seeded runs).
+        let means = Statistics.bootstrapMeans([jsd, jsd.map { $0.squareRoot() }], seed: seed)
+        let f1Interval = Statistics.pairedBootstrap(count: pairs.count, seed: seed) { indices in (f1.value(over: indices), 0) }
         return Agreement(
             argmaxAgreement: Statistics.wilson(pairs.filter { $0.0.sharesArgmax(with: $0.1) }.count, pairs.count),
-            meanJSDivergence: Statistics.bootstrapMean(jsd, seed: seed),
-            meanJSDistance: Statistics.bootstrapMean(jsd.map { $0.squareRoot() }, seed: seed),
-            macroF1: Estimate(value: f1Point, low: f1Interval.low, high: f1Interval.high, n: pairs.count))
+            meanJSDivergence: means[0], meanJSDistance: means[1],
+            macroF1: Estimate(value: f1.value, low: f1Interval.low, high: f1Interval.high, n: pairs.count))
     }
 
     /// Macro-F1 at 1/C: both sides binarised with `> 1/C + 1e-9`
@@ -82,18 +81,7 @@ extension Scorecard {
     /// when the denominator is 0); the unweighted mean over the C classes (summed exactly), over
     /// the whole corpus.
     public static func macroF1(_ predicted: [EmotionDistribution], _ target: [EmotionDistribution]) -> Double {
-        var tp = [Double](repeating: 0, count: Emotion.count), fp = tp, fn = tp
-        for (p, t) in zip(predicted, target) {
-            for emotion in Emotion.allCases {
-                let a = p.isAboveUniform(emotion), b = t.isAboveUniform(emotion), c = emotion.rawValue
-                if a && b { tp[c] += 1 } else if a { fp[c] += 1 } else if b { fn[c] += 1 }
-            }
-        }
-        let f1 = (0..<Emotion.count).map { c -> Double in
-            let denominator = 2 * tp[c] + fp[c] + fn[c]
-            return denominator == 0 ? 0 : 2 * tp[c] / denominator
-        }
-        return ExactSum.sum(f1) / Double(Emotion.count)
+        MacroF1Counts(predicted, target).value
     }
 
     /// Share of distinct adjusted distributions among the relabeled items of each batch

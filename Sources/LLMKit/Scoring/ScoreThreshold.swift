@@ -23,7 +23,7 @@ public struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
     /// ...); the value must be a finite number. Errors are one line: an unknown name lists the
     /// known ones.
     public init(parsing rule: String, direction: Direction) throws(ScoringError) {
-        let parts = rule.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }
+        let parts = rule.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
         guard parts.count == 2, !parts[0].isEmpty else {
             throw ScoringError("'\(rule)' is not METRIC=VALUE (e.g. macro_f1=0.6)")
         }

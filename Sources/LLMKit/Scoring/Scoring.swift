@@ -93,13 +93,14 @@ extension Scoring {
         return (version, several.isEmpty ? nil : "\(file): using \(named)\(several)")
     }
 
-    /// A scored column: sets each item's shown reference from `prompt` (when known) and scores it.
+    /// A scored column: sets each item's shown reference from `prompt` (none when `prompt` is
+    /// `nil`: the prompt decides what was shown) and scores it.
     /// This is the call a run of prompt versions makes for each prompt × provider.
     public static func column(label: String, items: [ScoredItem], prompt: PromptVersion?, batchSize: Int,
                               repeats: [[EmotionDistribution?]] = [], cost: CostInput? = nil, source: String? = nil,
                               seed: UInt64 = defaultSeed) -> ScoreReport.Column {
         var items = items
-        if let prompt { for i in items.indices { items[i].shown = prompt.shownReference(items[i].reference) } }
+        for i in items.indices { items[i].shown = prompt?.shownReference(items[i].reference) }
         let card = Scorecard.score(label: label, items: items, example: prompt?.exampleDistribution, shownDecimals: prompt?.decimals,
                                    prompt: prompt?.id, batchSize: batchSize, repeats: repeats, cost: cost, seed: seed)
         return ScoreReport.Column(card: card, items: items, source: source)
