@@ -1,9 +1,11 @@
 extension ScoreMetric {
     /// Every metric, in table order: the summary, then the unchanged rate by class, then the
     /// failure counts by kind. Definitions: REFERENCE.md section 3, with the 1e-9 tolerance.
-    public static let all: [ScoreMetric] = summary + byClass + failureCounts
+    public static let all: [ScoreMetric] = summary + byClass.topic("Unchanged by reference class") + failureCounts.topic("Failures")
 
-    private static let summary: [ScoreMetric] = validity + laziness + agreement + gold + other + consistency + cost
+    private static let summary: [ScoreMetric] = validity.topic("Validity") + laziness.topic("Laziness")
+        + agreement.topic("Agreement with the reference") + gold.topic("Agreement with the gold relabeling")
+        + other.topic("Degenerate answers") + consistency.topic("Self-consistency") + cost.topic("Cost")
 
     private static let validity: [ScoreMetric] = [
         ScoreMetric("items", "items", .count, definition: "Items in the dataset (after --limit).") {

@@ -56,6 +56,8 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
     public let decimals: Int
     /// What tables show when the value is NaN although the metric applies (alpha with identical runs).
     public let undefinedText: String?
+    /// The heading the metric is listed under in reports (`Laziness`, `Agreement with the reference`, ...).
+    public internal(set) var topic = ""
     let read: @Sendable (Scorecard) -> Estimate?
     let pairing: Pairing?
 
@@ -117,9 +119,23 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A paired difference as a table cell: percentage points for rates
+    /// (`+1.2 pp [-0.5, +3.0]`), the metric's decimals otherwise.
+    public func differenceCell(_ e: Estimate) -> String {
+        guard e.value.isFinite else { return "n/a" }
+        if kind == .rate { return String(format: "%+.1f pp [%+.1f, %+.1f]", 100 * e.value, 100 * e.low, 100 * e.high) }
+        let d = decimals
+        return String(format: "%+.\(d)f [%+.\(d)f, %+.\(d)f]", e.value, e.low, e.high)
+    }
+
     public var description: String { key }
     public static func == (a: ScoreMetric, b: ScoreMetric) -> Bool { a.key == b.key }
     public func hash(into hasher: inout Hasher) { hasher.combine(key) }
+}
+
+extension [ScoreMetric] {
+    /// The metrics with their ``ScoreMetric/topic`` set.
+    func topic(_ topic: String) -> [ScoreMetric] { map { var m = $0; m.topic = topic; return m } }
 }
 
 extension ScoreMetric {

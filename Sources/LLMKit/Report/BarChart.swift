@@ -27,21 +27,34 @@ struct BarChart {
     var dividerAfter: Int? = nil
     /// Formats value labels on bars (default: ``format``).
     var valueFormat: ((Double) -> String)? = nil
+    /// The axis never goes past this (1 for shares: no 125% tick above a 100% bar).
+    var cap: Double? = nil
 
     static let width = 1000.0
 
+    /// Pixels per character of an 11 px value label (a generous estimate, so labels never touch).
+    static let labelCharWidth = 7.4
+
     func svg() -> String {
         let rotate = categories.count > 10 || categories.contains { $0.count > 14 }
-        let left = 64.0, right = 12.0, top = 22.0, bottom = (rotate ? 86.0 : 40.0) + (xTitle == nil ? 0 : 18)
-        let plotWidth = Self.width - left - right, plotHeight = height - top - bottom
+        // Value labels are written across a bar when the widest fits, else along it (rotated).
+        let estimatedBar = min(48, ((Self.width - 92) / Double(max(1, categories.count)) * 0.8) / Double(max(1, series.count)))
+        let widestLabel = series.flatMap { $0.values.compactMap { $0 } }.map { (valueFormat ?? format)($0).count }.max() ?? 0
+        let vertical = Double(widestLabel) * Self.labelCharWidth > estimatedBar - 2
         let extents = series.flatMap { s in s.values.indices.flatMap { i -> [Double] in
             [s.values[i], s.intervals?[i]?.0, s.intervals?[i]?.1].compactMap { $0 }.filter(\.isFinite)
         } }
         // Headroom of 8% on each side that has bars, so value labels never meet the axis labels.
         let lowest = min(0, extents.min() ?? 0), highest = max(extents.max() ?? 0, 1e-9)
         let pad = 0.08 * (highest - lowest)
-        let ticks = Self.niceTicks(low: lowest < 0 ? lowest - pad : 0, high: max(minimumTop, highest + pad))
+        var wanted = max(minimumTop, highest + pad)
+        if let cap { wanted = min(wanted, max(cap, highest)) }
+        let ticks = Self.niceTicks(low: lowest < 0 ? lowest - pad : 0, high: wanted)
         let low = ticks.first!, high = ticks.last!
+        // The y axis title sits left of the widest tick label.
+        let tickWidth = Double(ticks.map { format($0).count }.max() ?? 3) * 7.2
+        let left = 34 + tickWidth + 10, right = 12.0, top = 22.0, bottom = (rotate ? 86.0 : 40.0) + (xTitle == nil ? 0 : 18)
+        let plotWidth = Self.width - left - right, plotHeight = height - top - bottom
         func y(_ v: Double) -> Double { top + (high - v) / (high - low) * plotHeight }
         var svg = "<svg viewBox=\"0 0 \(Int(Self.width)) \(Int(height))\" width=\"100%\" role=\"img\" class=\"chart\">\n"
         for t in ticks {
@@ -56,7 +69,8 @@ struct BarChart {
             let x0 = left + Double(c) * group + (group - bar * Double(series.count)) / 2
             for (s, serie) in series.enumerated() {
                 guard let v = serie.values[c], v.isFinite else { continue }
-                svg += bars(x: x0 + Double(s) * bar, width: bar, value: v, interval: serie.intervals?[c] ?? nil, y: y, serie: serie, category: category)
+                svg += bars(x: x0 + Double(s) * bar, width: bar, value: v, interval: serie.intervals?[c] ?? nil, y: y, serie: serie,
+                            category: category, vertical: vertical)
             }
             let cx = left + (Double(c) + 0.5) * group, ly = top + plotHeight + 16
             svg += rotate
@@ -73,9 +87,11 @@ struct BarChart {
         return svg + "</svg>\n"
     }
 
-    /// One bar with its whisker, value label and tooltip.
+    /// One bar with its whisker, value label and tooltip. With `vertical` labels, the label runs
+    /// along the bar: inside it (white) when the bar is long enough, else beyond its end; zero
+    /// bars get no label then (the axis says 0).
     private func bars(x: Double, width: Double, value v: Double, interval: (Double, Double)?, y: (Double) -> Double,
-                      serie: Series, category: String) -> String {
+                      serie: Series, category: String, vertical: Bool) -> String {
         let top = min(y(v), y(0)), h = max(abs(y(v) - y(0)), v == 0 ? 0 : 0.8)
         var tip = "\(serie.name) · \(category): \(format(v))"
         if let (lo, hi) = interval { tip += " [\(format(lo)), \(format(hi))]" }
@@ -86,8 +102,16 @@ struct BarChart {
             out += "<path d=\"M\(f(cx)) \(f(y(lo)))V\(f(y(hi)))M\(f(cx - 4)) \(f(y(lo)))h8M\(f(cx - 4)) \(f(y(hi)))h8\" stroke=\"#333\" fill=\"none\"/>"
             labelY = v >= 0 ? min(labelY, y(hi) - 4) : max(labelY, y(lo) + 12)
         }
-        if width >= 26 {
-            out += "<text x=\"\(f(x + width / 2))\" y=\"\(f(labelY))\" class=\"value\" text-anchor=\"middle\">\(ScoreReport.escape((valueFormat ?? format)(v)))</text>"
+        let label = (valueFormat ?? format)(v)
+        if !vertical {
+            out += "<text x=\"\(f(x + width / 2))\" y=\"\(f(labelY))\" class=\"value\" text-anchor=\"middle\">\(ScoreReport.escape(label))</text>"
+        } else if v != 0 {
+            let length = Double(label.count) * Self.labelCharWidth, cx = x + width / 2 + 4
+            let inside = h >= length + 8
+            // Rotated -90°: text-anchor end puts the label's end at the anchor, reading upwards.
+            let anchorY = v >= 0 ? (inside ? y(v) + 4 : labelY) : (inside ? y(v) - 4 : y(v) + 4)
+            let anchor = (v >= 0) == inside ? "end" : "start"
+            out += "<text transform=\"translate(\(f(cx)) \(f(anchorY))) rotate(-90)\" class=\"value\(inside ? " inside" : "")\" text-anchor=\"\(anchor)\">\(ScoreReport.escape(label))</text>"
         }
         return out + "\n"
     }

@@ -60,7 +60,7 @@ extension ScoreReport {
                     "<td><span class=\"tag \(kind.cssClass)\">\(kind.rawValue)</span></td>",
                     "<td>\(Self.escape(Self.change(item)))</td>",
                     "<td class=\"id\"><code>\(Self.escape(item.id))</code></td>",
-                    "<td class=\"words\">\(Self.escape(item.descriptions.joined(separator: "; ")))</td>",
+                    "<td class=\"words\">\(item.descriptions.isEmpty ? "<em>(none)</em>" : Self.escape(item.descriptions.joined(separator: "; ")))</td>",
                     "<td class=\"dist\">\(Self.escape(Self.show(item.reference)))\(ArgmaxClass(item.reference) == .tie ? " <em>(tie)</em>" : "")</td>",
                     "<td class=\"dist\">\(Self.escape(Self.show(item.adjusted!)))</td>",
                     "<td class=\"reason\">\(Self.escape(item.reason ?? "—"))</td>",

@@ -7,9 +7,10 @@ extension ScoreReport {
         return abs(p - p.rounded()) < 1e-9 ? String(format: "%.0f%%", p) : String(format: "%.1f%%", p)
     }
 
-    /// Bar labels: `0`, `<0.1%`, `11.9%`.
+    /// Bar labels: `0%`, `<0.1%`, `11.9%`, `100%`.
     static func percentLabel(_ v: Double) -> String {
-        v == 0 ? "0" : v < 0.0005 ? "<0.1%" : String(format: "%.1f%%", 100 * v)
+        if v == 0 || v == 1 { return String(format: "%.0f%%", 100 * v) }
+        return v < 0.0005 ? "<0.1%" : String(format: "%.1f%%", 100 * v)
     }
 
     /// The laziness rates of every column, with Wilson whiskers.
@@ -22,7 +23,7 @@ extension ScoreReport {
                             intervals: metrics.map { $0.estimate(in: column.card).flatMap { $0.n > 0 ? ($0.low, $0.high) : nil } })
         }
         let chart = BarChart(categories: categories, series: series, format: Self.percent, yTitle: "share of relabeled items",
-                             xTitle: "unchanged by definition (as shown: n/a without the prompt)", height: 300, valueFormat: Self.percentLabel)
+                             xTitle: "unchanged by definition (as shown: n/a without the prompt)", height: 300, valueFormat: Self.percentLabel, cap: 1)
         return chart.svg() + columnLegend
     }
 
@@ -52,7 +53,7 @@ extension ScoreReport {
         }
         let chart = BarChart(categories: categories, series: series, format: Self.percent, yTitle: "share of relabeled items",
                              xTitle: "left of the dashed line: unchanged (\(spikeAsShown ? "as shown" : "tau 1e-06")); right: total variation 0.5·Σ|p−r|, bins (a, b]",
-                             height: 340, dividerAfter: 0, valueFormat: Self.percentLabel)
+                             height: 340, dividerAfter: 0, valueFormat: Self.percentLabel, cap: 1)
         return chart.svg() + columnLegend
     }
 
@@ -69,7 +70,7 @@ extension ScoreReport {
                 BarChart.Series(name: column.card.label, color: Self.color(column: i), values: shares(column.items.compactMap(\.adjusted)))
             }
         let chart = BarChart(categories: ArgmaxClass.all.map(\.name), series: series, format: Self.percent, yTitle: "share of items",
-                             height: 300, valueFormat: Self.percentLabel)
+                             height: 300, valueFormat: Self.percentLabel, cap: 1)
         return chart.svg() + Self.legend([("reference (original)", Self.palette[0])] + columns.enumerated().map { ($1.card.label, Self.color(column: $0)) })
     }
 
@@ -82,8 +83,8 @@ extension ScoreReport {
             }
             return BarChart.Series(name: column.card.label, color: Self.color(column: i), values: values)
         }
-        let chart = BarChart(categories: Emotion.allCases.map(\.name), series: series, format: { String(format: "%+.3f", $0) },
-                             yTitle: "mean of p − r", height: 300)
+        let chart = BarChart(categories: Emotion.allCases.map(\.name), series: series, format: { $0 == 0 ? "0" : String(format: "%+.2f", $0) },
+                             yTitle: "mean of p − r", height: 300, valueFormat: { String(format: "%+.3f", $0) })
         return chart.svg() + columnLegend
     }
 
@@ -100,7 +101,7 @@ extension ScoreReport {
                     let n = t.counts[from.index][to.index], share = t.rowShare(from: from, to: to)
                     let shade = n == 0 ? "" : " style=\"background:rgba(10,132,255,\(String(format: "%.2f", 0.08 + 0.6 * share)))\""
                     let diag = from == to ? " diag" : ""
-                    out += n == 0 ? "<td class=\"share\(diag)\">·</td>"
+                    out += n == 0 ? "<td class=\"zero\(diag)\">·</td>"
                         : "<td class=\"\(diag)\"\(shade)>\(n)<br><span class=\"share\">\(Self.percent(share))</span></td>"
                 }
                 let u = column.card.unchangedByClass[from.index]

@@ -22,7 +22,7 @@ extension ScoreReport {
         code{background:#f4f4f6;padding:0 .2em}.scroll{overflow-x:auto}
         svg.chart{display:block;margin:.3em 0 0;max-width:100%;height:auto}
         svg text{font-family:system-ui,-apple-system,"Segoe UI",sans-serif}svg .tick{font-size:12px;fill:#555}
-        svg .cat{font-size:12.5px;fill:#222}svg .axis{font-size:12.5px;fill:#444}svg .value{font-size:11px;fill:#222}
+        svg .cat{font-size:12.5px;fill:#222}svg .axis{font-size:12.5px;fill:#444}svg .value{font-size:11px;fill:#222}svg .value.inside{fill:#fff}
         .legend{margin:.2em 0 .6em}.legend span{display:inline-block;margin-right:1.4em;font-size:.9em}
         .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;border-radius:2px}
         .notes{font-size:.88em;color:#444;margin:.4em 0 0;padding-left:1.2em}
@@ -32,10 +32,13 @@ extension ScoreReport {
         .tag.random{background:#e8f0fe}.tag.largest{background:#fde8e8}.tag.unchanged{background:#eee}
         .box{border-radius:6px;padding:.6em 1em;margin:1em 0}.box ul{margin:.3em 0 0 0;padding-left:1.2em}
         .findings{background:#fff8e6;border:1px solid #f0d590}.warnings{background:#fdecec;border:1px solid #f2b8b5}
+        table.summary tr.topic th{background:#fff;border-left:0;border-right:0;padding-top:.9em;font-size:.95em;color:#333}
+        table.summary tr.sub td{color:#555;font-size:.92em}table.summary tr.sub td:first-child{padding-left:1.6em}
+        table.summary tbody tr:nth-child(even){background:none}table.summary tbody tr:nth-child(odd):not(.topic){background:#fafafa}
         table.matrix td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;min-width:3.6em}
-        table.matrix td.share{font-size:.8em;color:#333}table.matrix th.row{text-align:left}
+        table.matrix .share{font-size:.8em;color:#333}table.matrix td.zero{text-align:center;color:#bbb}table.matrix th.row{text-align:left}
         table.matrix td.diag{outline:2px solid #555;outline-offset:-2px}
-        dl.defs dt{font-family:ui-monospace,monospace;font-size:.9em;margin-top:.5em}dl.defs dd{margin:0 0 0 1.5em;font-size:.9em;color:#333}
+        table.defs td{border:0;border-bottom:1px solid #eee;padding:.25em .8em .25em 0;font-size:.92em}table.defs td:first-child{white-space:nowrap}
         """
 
     /// The page content, section by section.
@@ -69,28 +72,46 @@ extension ScoreReport {
     }
 
     var summaryTable: String {
-        var out = "<div class=\"scroll\"><table><thead><tr><th>metric (95% interval)</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead><tbody>\n"
-        for (name, cells) in rows { out += "<tr><td>\(Self.escape(name))</td>" + cells.map { "<td class=\"num\">\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
-        return out + "</tbody></table></div>\n"
+        var out = "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>metric (95% interval)</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead>\n"
+        for (topic, rows) in topicRows {
+            out += "<tbody><tr class=\"topic\"><th colspan=\"\(columns.count + 1)\">\(Self.escape(topic))</th></tr>\n"
+            for (name, cells) in rows {
+                let sub = name.hasPrefix(" ")
+                out += "<tr\(sub ? " class=\"sub\"" : "")><td>\(Self.escape(name.trimmingCharacters(in: .whitespaces)))</td>"
+                    + cells.map { "<td class=\"num\">\(Self.escape($0))</td>" }.joined() + "</tr>\n"
+            }
+            out += "</tbody>"
+        }
+        return out + "</table></div>\n"
     }
 
     var notesList: String { "<ul class=\"notes\">" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>\n" }
 
     var comparisonSection: String {
         let holm = comparisons.count > 1
-        var out = "<h2>Paired differences</h2>\n<p class=\"meta\">Other minus baseline on the items both relabeled; bootstrap 95% interval; exact McNemar p for "
-            + "binary outcomes\(holm ? ", Holm-adjusted across comparisons" : "").</p>\n"
-        out += "<div class=\"scroll\"><table><thead><tr><th>comparison</th><th>metric</th><th>difference [95%]</th><th>McNemar p</th>\(holm ? "<th>Holm p</th>" : "")</tr></thead><tbody>\n"
+        var out = "<h2>Paired differences</h2>\n<p class=\"meta\">Other minus baseline on the items both relabeled (rates in percentage points); bootstrap 95% "
+            + "interval; exact McNemar p for binary outcomes\(holm ? ", Holm-adjusted across comparisons" : "").</p>\n"
+        out += "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>metric</th><th>difference [95%]</th><th>McNemar p</th>\(holm ? "<th>Holm p</th>" : "")</tr></thead>\n"
+        var current = ""
         for row in comparisonRows {
-            out += "<tr>" + (holm ? row : Array(row.dropLast())).enumerated().map { "<td\($0 >= 2 ? " class=\"num\"" : "")>\(Self.escape($1))</td>" }.joined() + "</tr>\n"
+            if row[0] != current {
+                current = row[0]
+                out += "<tbody><tr class=\"topic\"><th colspan=\"\(holm ? 4 : 3)\">\(Self.escape(current))</th></tr>\n"
+            }
+            let label = ScoreMetric.named(row[1]).map { "\($0.label) (\($0.key))" } ?? row[1]
+            out += "<tr>" + ([label] + Array(row[2...])).prefix(holm ? 4 : 3).enumerated().map { "<td\($0 >= 1 ? " class=\"num\"" : "")>\(Self.escape($1))</td>" }.joined() + "</tr>\n"
         }
         return out + "</tbody></table></div>\n"
     }
 
+    /// The registry's definitions as a two-column table (per-class and failure metrics in one row each).
     var definitionList: String {
-        "<dl class=\"defs\">" + ScoreMetric.all.filter { $0.section != .failures }.map {
-            "<dt>\(Self.escape($0.key))</dt><dd>\(Self.escape($0.definition))</dd>"
-        }.joined() + "<dt>failures.KIND</dt><dd>Items that failed with that kind (" + Self.escape(ScoreMetric.failureKinds.joined(separator: ", ")) + ").</dd></dl>\n"
+        var rows = ScoreMetric.section(.summary).map { ($0.key, $0.definition) }
+        rows.append(("unchanged_by_class.CLASS", "Unchanged rate at tau 0.01 among relabeled items whose reference's single maximum is CLASS "
+            + "(one of the 8 emotions), or whose reference has tied maxima (CLASS = tie)."))
+        rows.append(("failures.KIND", "Items that failed with that kind (" + ScoreMetric.failureKinds.joined(separator: ", ") + ")."))
+        return "<table class=\"defs\"><tbody>" + rows.map { "<tr><td><code>\(Self.escape($0))</code></td><td>\(Self.escape($1))</td></tr>" }.joined()
+            + "</tbody></table>\n"
     }
 
     /// Plain-language warnings about degenerate answers, laziness and failures.

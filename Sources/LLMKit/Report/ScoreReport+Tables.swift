@@ -11,16 +11,20 @@ extension ScoreReport {
     }
 
     /// Rows of the side-by-side table: (label, one cell per column). The registry's summary
-    /// metrics, with two rows that are not metrics: the failures by kind and the decimals the
-    /// references were shown at (under "unchanged: as shown").
-    public var rows: [(String, [String])] {
-        var rows: [(String, [String])] = []
+    /// metrics, with two rows that are not metrics, their labels indented: the failures by kind
+    /// (under "valid") and the decimals the references were shown at (under "unchanged: as shown").
+    public var rows: [(String, [String])] { topicRows.flatMap(\.1) }
+
+    /// ``rows`` under their topics (``ScoreMetric/topic``), in order.
+    public var topicRows: [(String, [(String, [String])])] {
+        var groups: [(String, [(String, [String])])] = []
         for metric in tableMetrics {
-            rows.append((metric.label, columns.map { metric.cell(in: $0.card) }))
-            if metric.key == "valid" { rows.append(("failed (by kind)", columns.map { Self.failureSummary($0.card) })) }
+            var rows = [(metric.label, columns.map { metric.cell(in: $0.card) })]
+            if metric.key == "valid" { rows.append(("  failed (by kind)", columns.map { Self.failureSummary($0.card) })) }
             if metric.key == "unchanged.as_shown" { rows.append(("  reference shown at", columns.map { Self.shownAt($0.card) })) }
+            if groups.last?.0 == metric.topic { groups[groups.count - 1].1 += rows } else { groups.append((metric.topic, rows)) }
         }
-        return rows
+        return groups
     }
 
     /// `none`, or `missing_index 3, not_json 1`.
@@ -43,11 +47,12 @@ extension ScoreReport {
         }
     }
 
-    /// The comparison rows: (comparison, metric, difference with interval, p, Holm p).
+    /// The comparison rows: (comparison, metric, difference with interval, p, Holm p). Rate
+    /// differences are in percentage points.
     public var comparisonRows: [[String]] {
         comparisons.flatMap { c in
             c.metrics.map { m in
-                let d = String(format: "%+.4f [%+.4f, %+.4f]", m.difference.value, m.difference.low, m.difference.high)
+                let d = ScoreMetric.named(m.name)?.differenceCell(m.difference) ?? String(format: "%+.4f", m.difference.value)
                 let p = m.pValue.map { String(format: "%.4g", $0) } ?? ""
                 let holm = (m.adjustedPValue != nil && comparisons.count > 1) ? String(format: "%.4g", m.adjustedPValue!) : ""
                 return ["\(c.other) − \(c.baseline)", m.name, d, p, holm]
@@ -64,7 +69,8 @@ extension ScoreReport {
         var out = Self.align([header] + rows.map { [$0.0] + $0.1 })
         if !comparisons.isEmpty {
             out += "\n\npaired differences (other − baseline; bootstrap 95% interval; exact McNemar p for binary outcomes" + (comparisons.count > 1 ? ", Holm-adjusted" : "") + ")\n"
-            out += Self.align([["comparison", "metric", "difference", "p", comparisons.count > 1 ? "p (Holm)" : ""]] + comparisonRows)
+            let holm = comparisons.count > 1
+            out += Self.align([["comparison", "metric", "difference", "p"] + (holm ? ["p (Holm)"] : [])] + comparisonRows.map { holm ? $0 : Array($0.dropLast()) })
         }
         return out + "\n\n" + notes.map { "- " + $0 }.joined(separator: "\n")
     }
@@ -84,7 +90,12 @@ extension ScoreReport {
                 + body.map { "| " + $0.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }.joined()
         }
         let labels = columns.map(\.card.label)
-        var out = table(["metric (95% interval)"] + labels, rows.map { [$0.0.trimmingCharacters(in: .whitespaces)] + $0.1 })
+        var body: [[String]] = []
+        for (topic, rows) in topicRows {
+            body.append(["**\(topic)**"] + labels.map { _ in "" })
+            body += rows.map { [$0.0.trimmingCharacters(in: .whitespaces)] + $0.1 }
+        }
+        var out = table(["metric (95% interval)"] + labels, body)
         out += "\n**Unchanged (tau 0.01) by the reference's argmax class**\n\n" + table(["reference class"] + labels, classRows.map { [$0.0] + $0.1 })
         for column in columns {
             out += "\n**Argmax transitions, \(column.card.label)** (rows: reference, columns: answer; count and row share)\n\n"
