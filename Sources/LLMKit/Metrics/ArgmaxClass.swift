@@ -34,6 +34,7 @@ public enum ArgmaxClass: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The name.
     public var description: String { name }
 }
 

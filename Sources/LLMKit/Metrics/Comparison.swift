@@ -3,16 +3,20 @@
 /// binary outcomes the exact McNemar p-value (Holm-adjusted when several columns are compared
 /// with one baseline).
 public struct Comparison: Sendable {
+    /// The label of the column compared with (A).
     public var baseline: String
+    /// The label of the column compared (B).
     public var other: String
     /// Items both columns relabeled.
     public var pairedItems: Int
+    /// One entry per compared metric, in registry order.
     public var metrics: [Metric]
 
     /// One metric's paired difference.
     public struct Metric: Sendable {
         /// The ``ScoreMetric/key`` (`unchanged.0.05`, `macro_f1`).
         public var name: String
+        /// B − A on the paired items, with the paired bootstrap 95% interval.
         public var difference: Estimate
         /// Exact McNemar p-value, for binary per-item outcomes.
         public var pValue: Double?

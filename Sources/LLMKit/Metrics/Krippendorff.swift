@@ -6,6 +6,7 @@
 /// (REFERENCE.md section 3). Oracle (Wikipedia's 3 coders x 15 units): nominal
 /// 0.691358024691358, interval 0.8108448928121059.
 public enum Krippendorff {
+    /// The distance between values: nominal (`[c != k]`) or interval (`(v_c - v_k)^2`).
     public enum Metric: Sendable { case nominal, interval }
 
     /// `data[coder][unit]`, `nil` for a missing value. Returns NaN when there is no pairable

@@ -48,7 +48,9 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
     public let key: String
     /// The row label in tables.
     public let label: String
+    /// What the number is (rate, mean, score, count, value).
     public let kind: Kind
+    /// Where the metric is shown.
     public let section: Section
     /// One sentence: what is counted or averaged, over which items, with which tolerance.
     public let definition: String
@@ -128,8 +130,11 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
         return String(format: "%+.\(d)f [%+.\(d)f, %+.\(d)f]", e.value, e.low, e.high)
     }
 
+    /// The key.
     public var description: String { key }
+    /// Metrics are the same when their keys are.
     public static func == (a: ScoreMetric, b: ScoreMetric) -> Bool { a.key == b.key }
+    /// Hashes the key.
     public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 }
 

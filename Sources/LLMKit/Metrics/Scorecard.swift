@@ -10,7 +10,9 @@ public struct Scorecard: Sendable {
     /// The tau of ``echoRate``.
     public static let echoTau = 1e-6
 
+    /// The column's label (prompt version · provider, a file name, or `--label`).
     public var label: String
+    /// Dataset items scored (relabeled or not).
     public var items: Int
     /// Parsed into a distribution (relabeled), over all items.
     public var relabeled: Estimate
@@ -34,6 +36,7 @@ public struct Scorecard: Sendable {
     public var transitions: ClassTransitions
     /// The argmax set is the same before and after, over relabeled items.
     public var argmaxUnchanged: Estimate
+    /// Mean edit size `0.5 * sum |p - r|`, over relabeled items.
     public var meanTotalVariation: Estimate
     /// Agreement with the reference (over relabeled items).
     public var agreement: Agreement
@@ -45,13 +48,16 @@ public struct Scorecard: Sendable {
     public var diversity: Estimate
     /// Self-consistency over repeated runs, when there were repeats.
     public var consistency: Consistency?
+    /// What the run cost, when it was run here.
     public var cost: Cost?
 
     /// Argmax agreement, divergence and macro-F1 against one target (reference or gold).
     public struct Agreement: Sendable {
         /// p and the target share at least one maximal class (values within 1e-9 of the maximum).
         public var argmaxAgreement: Estimate
+        /// Mean Jensen-Shannon divergence (natural log).
         public var meanJSDivergence: Estimate
+        /// Mean Jensen-Shannon distance (the square root of the divergence).
         public var meanJSDistance: Estimate
         /// Macro-F1 at the 1/C threshold (`> 1/C + 1e-9`), over the corpus.
         public var macroF1: Estimate
@@ -59,6 +65,7 @@ public struct Scorecard: Sendable {
 
     /// Agreement between repeated runs (or providers) on the same items.
     public struct Consistency: Sendable {
+        /// Runs compared.
         public var runs: Int
         /// Nominal alpha on the argmax set (a tie is a category of its own).
         public var alphaNominal: Double
@@ -70,12 +77,19 @@ public struct Scorecard: Sendable {
 
     /// What the run cost (runs made here only).
     public struct Cost: Sendable {
+        /// Requests of the first run.
         public var requests: Int
+        /// Attempts beyond the first, first run.
         public var retries: Int
+        /// Prompt tokens per dataset item.
         public var promptTokensPerItem: Double
+        /// Completion tokens per dataset item.
         public var completionTokensPerItem: Double
+        /// Prompt tokens served from the server's cache, per item.
         public var cachedTokensPerItem: Double
+        /// Median seconds per request.
         public var latencyP50: Double
+        /// 95th percentile of seconds per request.
         public var latencyP95: Double
     }
 }

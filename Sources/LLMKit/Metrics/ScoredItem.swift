@@ -1,13 +1,18 @@
 /// One item as the scores see it: its reference (and gold), and what a run made of it.
 public struct ScoredItem: Sendable {
+    /// The item's id in the dataset.
     public var id: String
+    /// The annotators' typed descriptions.
     public var descriptions: [String]
+    /// The reference distribution (vote shares), renormalised.
     public var reference: EmotionDistribution
+    /// A gold relabeling, when there is one.
     public var gold: EmotionDistribution?
     /// The adjusted distribution, when the item was relabeled.
     public var adjusted: EmotionDistribution?
     /// Whether the raw sum was off by more than the tolerance (renormalised and flagged).
     public var sumOff: Bool
+    /// The model's reason, when it gave one.
     public var reason: String?
     /// The failure kind, when the item failed.
     public var failure: String?
@@ -16,6 +21,7 @@ public struct ScoredItem: Sendable {
     /// A lazy model copies this, not the exact reference.
     public var shown: EmotionDistribution?
 
+    /// An item; `adjusted` is `nil` for an item that failed (say why in `failure`).
     public init(id: String, descriptions: [String], reference: EmotionDistribution, gold: EmotionDistribution? = nil,
                 adjusted: EmotionDistribution?, sumOff: Bool = false, reason: String? = nil, failure: String? = nil,
                 shown: EmotionDistribution? = nil) {
@@ -48,12 +54,16 @@ public struct ScoredItem: Sendable {
 
 /// What a run cost, when it was run here (not known for scored files).
 public struct CostInput: Sendable {
+    /// Requests made.
     public var requests: Int
+    /// Attempts made, retries included.
     public var attempts: Int
+    /// Tokens used.
     public var usage: TokenUsage
     /// Seconds per request.
     public var latencies: [Double]
 
+    /// A run's totals.
     public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double]) {
         self.requests = requests
         self.attempts = attempts

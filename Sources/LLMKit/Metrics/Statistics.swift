@@ -2,12 +2,16 @@ import Foundation
 
 /// A point estimate with a 95% interval.
 public struct Estimate: Sendable, Hashable {
+    /// The point value (NaN when there is nothing to estimate).
     public var value: Double
+    /// The lower end of the 95% interval (NaN when there is none).
     public var low: Double
+    /// The upper end of the 95% interval (NaN when there is none).
     public var high: Double
     /// How many observations it rests on.
     public var n: Int
 
+    /// An estimate from its parts.
     public init(value: Double, low: Double, high: Double, n: Int) {
         self.value = value
         self.low = low
@@ -154,7 +158,9 @@ public enum Statistics {
 /// SplitMix64: a small, fast, seedable generator, for reproducible resampling, tests and
 /// fault injection.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's state.
     public var state: UInt64
+    /// A generator started at `seed` (the same seed gives the same sequence).
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -5,12 +5,14 @@ import Foundation
 public struct ScoreReport: Sendable {
     /// One scored column (prompt version × provider × model, or one output file).
     public struct Column: Sendable {
+        /// The column's scores.
         public var card: Scorecard
         /// Every dataset item, aligned across columns.
         public var items: [ScoredItem]
         /// The file the column was read from, when it was read from one.
         public var source: String?
 
+        /// A column from its scores and items.
         public init(card: Scorecard, items: [ScoredItem], source: String? = nil) {
             self.card = card
             self.items = items
@@ -18,12 +20,16 @@ public struct ScoreReport: Sendable {
         }
     }
 
+    /// The dataset file scored against.
     public var dataset: String
+    /// The scored columns, in order (the first is the baseline of the comparisons).
     public var columns: [Column]
+    /// Each column after the first compared with the first.
     public var comparisons: [Comparison]
     /// Problems that did not stop scoring (ids that do not fit, unknown prompts), one sentence each.
     public var warnings: [String]
 
+    /// A report from its parts (``Scoring/report(dataset:columns:warnings:seed:)`` builds one with the comparisons).
     public init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
         self.dataset = dataset
         self.columns = columns
@@ -114,14 +120,18 @@ public struct ScoreReport: Sendable {
 
     /// Where ``write(_:)`` puts the report; `nil` skips a format.
     public struct Outputs: Sendable, Hashable {
+        /// The JSON (``ScoreReport/json``).
         public var json: String?
         /// Long CSV (`column,metric,value,low,high,n`).
         public var csv: String?
         /// Wide CSV (one row per metric, one column per scored column, point values).
         public var csvWide: String?
+        /// Markdown tables.
         public var markdown: String?
+        /// The self-contained HTML page.
         public var html: String?
 
+        /// Paths for the formats to write.
         public init(json: String? = nil, csv: String? = nil, csvWide: String? = nil, markdown: String? = nil, html: String? = nil) {
             self.json = json
             self.csv = csv

@@ -8,10 +8,14 @@ public struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
         case over
     }
 
+    /// The metric checked.
     public var metric: ScoreMetric
+    /// The bound (finite).
     public var bound: Double
+    /// Which side of the bound fails.
     public var direction: Direction
 
+    /// A threshold from its parts.
     public init(metric: ScoreMetric, bound: Double, direction: Direction) {
         self.metric = metric
         self.bound = bound
@@ -36,6 +40,7 @@ public struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
         self.init(metric: metric, bound: bound, direction: direction)
     }
 
+    /// The threshold as the option that sets it.
     public var description: String { "--fail-\(direction.rawValue) \(metric.key)=\(LabelExport.formatValue(bound))" }
 
     /// What checking thresholds found.

@@ -15,7 +15,9 @@ public enum Scoring {
 public struct ScoreFilesRequest: Sendable {
     /// The dataset file (project JSONL or EMO-SUPERB CSV).
     public var dataset: String
+    /// The dataset's format (default: from the extension).
     public var format: DatasetFormat?
+    /// How raw values that do not sum to 1 are treated.
     public var policy: RenormalizationPolicy
     /// Score only the first N items.
     public var limit: Int?
@@ -29,11 +31,14 @@ public struct ScoreFilesRequest: Sendable {
     /// named in each file's records, looked up in ``library``; otherwise unknown (as shown and
     /// echo rate n/a).
     public var prompt: PromptVersion?
+    /// Where prompt versions named in the records are looked up.
     public var library: PromptLibrary
     /// Items per batch in the outputs (diversity); default: the prompt's, else 30.
     public var batchSize: Int?
+    /// The seed of the bootstrap intervals.
     public var seed: UInt64
 
+    /// A request; only the dataset and the files are required.
     public init(dataset: String, files: [String], format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default,
                 limit: Int? = nil, gold: String? = nil, labels: [String] = [], prompt: PromptVersion? = nil,
                 library: PromptLibrary = PromptLibrary(directories: []), batchSize: Int? = nil, seed: UInt64 = Scoring.defaultSeed) {
