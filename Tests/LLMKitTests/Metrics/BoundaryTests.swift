@@ -24,11 +24,13 @@ import Testing
     }
 
     @Test(.enabled(if: PythonCheck.available, "python3 with numpy and scipy not found"))
-    func agreesWithPythonsFsumBitForBit() throws {
+    func agreesWithPythonsFsumBitForBit() async throws {
         var rng = SplitMix64(seed: 17)
         let rows = (0..<200).map { _ in (0..<8).map { _ in Double(rng.next() % 1000) / Double(rng.next() % 97 + 1) } }
         let path = TestPaths.write(JSONValue.array(rows.map { .array($0.map(JSONValue.double)) }).description, name: "rows.json")
-        let output = try PythonCheck.run(["-c", "import json, math, sys; print(json.dumps([math.fsum(r) for r in json.load(open(sys.argv[1]))]))", path])
+        let output = try await OffPool.run {
+            try PythonCheck.run(["-c", "import json, math, sys; print(json.dumps([math.fsum(r) for r in json.load(open(sys.argv[1]))]))", path])
+        }
         let sums = try #require(try StrictJSON.parse(output).arrayValue)
         #expect(zip(rows, sums).allSatisfy { ExactSum.sum($0) == $1.doubleValue })
     }

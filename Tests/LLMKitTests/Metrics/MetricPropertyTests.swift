@@ -33,9 +33,11 @@ import Testing
     }()
 
     @Test(arguments: permutations)
-    func permutingTheEmotionsChangesNoMetric(_ permutation: [Int]) {
-        let base = Self.card(Self.corpus.items(), example: Self.corpus.example())
-        let moved = Self.card(Self.corpus.items(permutation: permutation), example: Self.corpus.example(permutation: permutation))
+    func permutingTheEmotionsChangesNoMetric(_ permutation: [Int]) async throws {
+        let (base, moved) = try await OffPool.run {
+            (Self.card(Self.corpus.items(), example: Self.corpus.example()),
+             Self.card(Self.corpus.items(permutation: permutation), example: Self.corpus.example(permutation: permutation)))
+        }
         #expect(base.unchangedAsShown!.value > 0.1 && base.echoRate!.value > 0 && base.gold != nil && base.consistency != nil, "the corpus exercises every metric")
         for metric in ScoreMetric.all where metric.section != .byClass {
             #expect(Self.same(metric.estimate(in: base), metric.estimate(in: moved)), "\(metric.key)")
@@ -53,14 +55,16 @@ import Testing
         }
     }
 
-    @Test func itemsInAnotherOrderGiveTheSamePointValues() {
+    @Test func itemsInAnotherOrderGiveTheSamePointValues() async throws {
         var rng = SplitMix64(seed: 11)
         let items = Self.corpus.items()
         let order = Array(items.indices).shuffled(using: &rng)
         // One batch, so that diversity does not depend on how items fall into batches.
-        let base = Self.card(items, example: Self.corpus.example(), batchSize: items.count)
-        let shuffled = Self.card(order.map { items[$0] }, example: Self.corpus.example(), batchSize: items.count,
-                                 repeats: [order.map { items[$0].adjusted }, order.map { items[$0].shown }])
+        let (base, shuffled) = try await OffPool.run {
+            (Self.card(items, example: Self.corpus.example(), batchSize: items.count),
+             Self.card(order.map { items[$0] }, example: Self.corpus.example(), batchSize: items.count,
+                       repeats: [order.map { items[$0].adjusted }, order.map { items[$0].shown }]))
+        }
         for metric in ScoreMetric.all where metric.key != "self_consistency.alpha_interval" {
             let a = metric.estimate(in: base), b = metric.estimate(in: shuffled)
             #expect(Self.same(a?.value ?? .nan, b?.value ?? .nan), "\(metric.key): \(String(describing: a?.value)) vs \(String(describing: b?.value))")
@@ -70,9 +74,11 @@ import Testing
     }
 
     @Test(arguments: [3.0, 0.7, 1e-3, 12.5])
-    func scalingRawValuesBeforeRenormalisingChangesNoMetric(_ scale: Double) {
-        let base = Self.card(Self.corpus.items(), example: Self.corpus.example())
-        let scaled = Self.card(Self.corpus.items(scale: scale), example: Self.corpus.example(scale: scale))
+    func scalingRawValuesBeforeRenormalisingChangesNoMetric(_ scale: Double) async throws {
+        let (base, scaled) = try await OffPool.run {
+            (Self.card(Self.corpus.items(), example: Self.corpus.example()),
+             Self.card(Self.corpus.items(scale: scale), example: Self.corpus.example(scale: scale)))
+        }
         // "valid" is about the raw sum itself (within the tolerance of 1): scaling changes it by design.
         for metric in ScoreMetric.all where metric.key != "valid" {
             // Rates and counts must be identical (the 1e-9 tolerances absorb the last-bit

@@ -6,7 +6,12 @@ import Testing
 @Suite struct ScoreReportTests {
     static let corpus = BoundaryCorpus(count: 120, decimals: 4, seed: 21)
 
-    static func report() -> ScoreReport {
+    /// Built once (three columns with bootstraps), off the cooperative threads.
+    static func report() async throws -> ScoreReport {
+        try await OffPool.run { makeReport() }
+    }
+
+    static func makeReport() -> ScoreReport {
         let items = corpus.items()
         let lazy = items.map { item -> ScoredItem in var copy = item; copy.adjusted = item.shown; copy.failure = nil; return copy }
         return Scoring.report(dataset: "corpus.csv", columns: [
@@ -16,9 +21,9 @@ import Testing
         ])
     }
 
-    @Test func registryKeysAreUniqueAndEveryJSONMetricIsInTheRegistry() throws {
+    @Test func registryKeysAreUniqueAndEveryJSONMetricIsInTheRegistry() async throws {
         #expect(Set(ScoreMetric.all.map(\.key)).count == ScoreMetric.all.count)
-        let json = Self.report().json
+        let json = try await Self.report().json
         let column = try #require(json["columns"]?.arrayValue?.first?.objectValue)
         let notMetrics: Set = ["label", "source", "prompt", "shown_decimals", "transitions"]
         for (key, value) in column where !notMetrics.contains(key) {
@@ -43,8 +48,8 @@ import Testing
         #expect(column["transitions"]?["counts"]?.arrayValue?.count == 9)
     }
 
-    @Test func theLazyCopyIsUnchangedAsShownAndComparedAsSuch() throws {
-        let report = Self.report()
+    @Test func theLazyCopyIsUnchangedAsShownAndComparedAsSuch() async throws {
+        let report = try await Self.report()
         #expect(report.columns[1].card.unchangedAsShown?.value == 1)
         let comparison = try #require(report.comparisons.first)
         #expect(comparison.metrics.map(\.name).contains("unchanged.as_shown"))
@@ -52,8 +57,8 @@ import Testing
         #expect(report.comparisons.allSatisfy { c in c.metrics.allSatisfy { m in m.pValue == nil || m.adjustedPValue! >= m.pValue! } }, "Holm never lowers p")
     }
 
-    @Test func longCSVHasOneRowPerColumnAndMetric() throws {
-        let report = Self.report()
+    @Test func longCSVHasOneRowPerColumnAndMetric() async throws {
+        let report = try await Self.report()
         let path = TestPaths.write(report.csv, name: "long.csv")
         let reader = try CSVReader(path: path)
         #expect(try reader.nextRecord() == ["column", "metric", "value", "low", "high", "n"])
@@ -68,8 +73,8 @@ import Testing
         #expect(report.csvWide.hasPrefix("metric,model,lazy copy,no prompt\n"))
     }
 
-    @Test func htmlIsSelfContainedWithAxesTheSpikeTransitionsAndExamples() {
-        let page = Self.report().html
+    @Test func htmlIsSelfContainedWithAxesTheSpikeTransitionsAndExamples() async throws {
+        let page = try await Self.report().html
         #expect(page.hasPrefix("<!DOCTYPE html>") && !page.contains("<script") && !page.contains("http://") && !page.contains("https://"))
         #expect(page.components(separatedBy: "<svg").count - 1 == 4, "laziness, edit sizes, argmax, shift")
         #expect(page.contains("class=\"tick\"") && page.contains("stroke=\"#e3e3e8\""), "ticks and gridlines")
@@ -97,8 +102,8 @@ import Testing
         #expect(a.filter { $0.0 == .unchanged }.allSatisfy { ScoreReport.change($0.1) == "No (as shown)" })
     }
 
-    @Test func markdownAndTextCarryTheNotes() {
-        let report = Self.report()
+    @Test func markdownAndTextCarryTheNotes() async throws {
+        let report = try await Self.report()
         #expect(report.markdown.contains("| metric (95% interval) | model | lazy copy | no prompt |"))
         #expect(report.markdown.contains("Argmax transitions, lazy copy"))
         #expect(report.text.contains("unchanged: as shown") && report.text.contains("n/a (prompt unknown: give --prompt)"))
