@@ -8,7 +8,7 @@ import Testing
 /// constant before renormalising. Run on ``BoundaryCorpus``, where naive sums and thresholds
 /// without tolerance give different answers in different orders.
 @Suite struct MetricPropertyTests {
-    static let corpus = BoundaryCorpus(count: 240, decimals: 4, seed: 7)
+    static let corpus = BoundaryCorpus(count: 150, decimals: 4, seed: 7)
 
     /// A scorecard of the corpus, with a second run for self-consistency and a gold column.
     static func card(_ items: [ScoredItem], example: EmotionDistribution, batchSize: Int = 7, repeats: [[EmotionDistribution?]]? = nil) -> Scorecard {

@@ -6,10 +6,10 @@ import Testing
 @Suite struct ScoreReportTests {
     static let corpus = BoundaryCorpus(count: 120, decimals: 4, seed: 21)
 
-    /// Built once (three columns with bootstraps), off the cooperative threads.
-    static func report() async throws -> ScoreReport {
-        try await OffPool.run { makeReport() }
-    }
+    /// Built once for the suite (three columns with bootstraps), off the cooperative threads.
+    static let built = Task { try await OffPool.run { makeReport() } }
+
+    static func report() async throws -> ScoreReport { try await built.value }
 
     static func makeReport() -> ScoreReport {
         let items = corpus.items()
