@@ -503,10 +503,10 @@ struct CLI {
         let r = try await CLI.run(["score", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "paper-reason", "--prompt", "paper-no-reason",
                                    "--out-dir", dir.path, "--json", json, "--html", html, "--markdown", markdown, "--csv", csv, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("unchanged (tau 1e-06)") && r.stdout.contains("paper-reason · fixture") && r.stdout.contains("paper-no-reason · fixture"))
+        #expect(r.stdout.contains("unchanged: tau 1e-06") && r.stdout.contains("paper-reason · fixture") && r.stdout.contains("paper-no-reason · fixture"))
         #expect(r.stdout.contains("paired differences"))
         let scores = try StrictJSON.parse(try String(contentsOfFile: json, encoding: .utf8))
-        #expect(scores["format"] == "llmkit-score/1")
+        #expect(scores["format"] == "llmkit-score/2")
         let columns = try #require(scores["columns"]?.arrayValue)
         #expect(columns.count == 2)
         for column in columns {
@@ -519,11 +519,11 @@ struct CLI {
         }
         // The 270M model copies the prompt's example into every item (REFERENCE.md section 5).
         #expect(columns[0]["echo_rate"]?["value"] == 1)
-        #expect(scores["comparisons"]?.arrayValue?.first?["metrics"]?.arrayValue?.count == 7)
+        #expect(scores["comparisons"]?.arrayValue?.first?["metrics"]?.arrayValue?.count == 10)
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<svg") && page.contains("Argmax class before and after") && !page.contains("<script") && !page.contains("http"))
         #expect(try String(contentsOfFile: markdown, encoding: .utf8).contains("| metric (95% interval) |"))
-        #expect(try String(contentsOfFile: csv, encoding: .utf8).hasPrefix("metric,"))
+        #expect(try String(contentsOfFile: csv, encoding: .utf8).hasPrefix("column,metric,value,low,high,n\n"))
     }
 
     @Test func compareAndThresholds() async throws {

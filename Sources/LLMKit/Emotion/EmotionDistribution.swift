@@ -43,7 +43,9 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
             guard v >= 0 else { throw .outOfRange(emotion, v) }
             if let upperBound, v > upperBound { throw .outOfRange(emotion, v) }
         }
-        let sum = raw.reduce(0, +)
+        // Exact, correctly rounded sum: the same whatever the order of the 8 values, so the
+        // renormalised values (and every threshold on them) do not depend on it.
+        let sum = ExactSum.sum(raw)
         guard sum >= minimumSum else { throw .zeroSum }
         let off = abs(sum - 1) > policy.tolerance
         if off && policy.outOfTolerance == .reject { throw .sumOutOfTolerance(sum: sum, tolerance: policy.tolerance) }

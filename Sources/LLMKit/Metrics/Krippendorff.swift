@@ -6,6 +6,7 @@
 /// (REFERENCE.md section 3). Oracle (Wikipedia's 3 coders x 15 units): nominal
 /// 0.691358024691358, interval 0.8108448928121059.
 public enum Krippendorff {
+    /// The distance between values: nominal (`[c != k]`) or interval (`(v_c - v_k)^2`).
     public enum Metric: Sendable { case nominal, interval }
 
     /// `data[coder][unit]`, `nil` for a missing value. Returns NaN when there is no pairable
@@ -28,8 +29,9 @@ public enum Krippendorff {
                 for k in 0..<c { o[i][k] += counts[i] * (counts[k] - (i == k ? 1 : 0)) / (m - 1) }
             }
         }
-        let nc = o.map { $0.reduce(0, +) }
-        let n = nc.reduce(0, +)
+        // Exact sums: relabelling the categories (permuting the emotions) only moves entries.
+        let nc = o.map { ExactSum.sum($0) }
+        let n = ExactSum.sum(nc)
         guard n > 1 else { return .nan }
         func d(_ i: Int, _ k: Int) -> Double {
             switch metric {
@@ -37,13 +39,14 @@ public enum Krippendorff {
             case .interval: (values[i] - values[k]) * (values[i] - values[k])
             }
         }
-        var observed = 0.0, expected = 0.0
+        var observedTerms: [Double] = [], expectedTerms: [Double] = []
         for i in 0..<c {
             for k in 0..<c {
-                observed += o[i][k] * d(i, k)
-                expected += (nc[i] * nc[k] - (i == k ? nc[i] : 0)) / (n - 1) * d(i, k)
+                observedTerms.append(o[i][k] * d(i, k))
+                expectedTerms.append((nc[i] * nc[k] - (i == k ? nc[i] : 0)) / (n - 1) * d(i, k))
             }
         }
+        let observed = ExactSum.sum(observedTerms), expected = ExactSum.sum(expectedTerms)
         guard expected > 0 else { return .nan }
         return 1 - observed / expected
     }

@@ -3,40 +3,115 @@ import Foundation
 extension ScoreReport {
     /// A self-contained HTML page: inline CSS and SVG, no scripts, no network.
     public var html: String {
-        var body = "<h1>Prompt scores</h1>\n<p class=\"meta\">Dataset: <code>\(Self.escape(dataset))</code> · \(columns.first?.card.items ?? 0) items · \(Self.escape(Self.tieRule)). Rates: Wilson 95% intervals; means: bootstrap 95% (1,000 resamples, seeded).</p>\n"
-        let notes = findings
-        if !notes.isEmpty { body += "<div class=\"findings\"><strong>What stands out</strong><ul>" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul></div>\n" }
-        body += "<h2>Side by side</h2>\n<table><thead><tr><th>metric</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead><tbody>\n"
-        for (name, cells) in rows { body += "<tr><td>\(Self.escape(name))</td>" + cells.map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
-        body += "</tbody></table>\n"
-        if !comparisons.isEmpty {
-            body += "<h2>Paired differences</h2>\n<p class=\"meta\">Other minus baseline on the items both relabeled; bootstrap 95% interval; exact McNemar p for binary outcomes\(comparisons.count > 1 ? ", Holm-adjusted across comparisons" : "").</p>\n"
-            let holm = comparisons.count > 1
-            body += "<table><thead><tr><th>comparison</th><th>metric</th><th>difference [95%]</th><th>McNemar p</th>\(holm ? "<th>Holm p</th>" : "")</tr></thead><tbody>\n"
-            for row in comparisonRows { body += "<tr>" + (holm ? row : Array(row.dropLast())).map { "<td>\(Self.escape($0))</td>" }.joined() + "</tr>\n" }
-            body += "</tbody></table>\n"
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>LLMKit prompt scores</title>
+        <style>\(Self.css)</style></head><body>
+        \(htmlBody)
+        </body></html>
+        """
+    }
+
+    static let css = """
+        body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:92em;padding:0 2em;color:#1d1d1f;line-height:1.45}
+        h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2.2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+        h3{font-size:1.05em;margin:1.4em 0 .4em}
+        .meta{color:#555;font-size:.92em;max-width:60em}table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+        td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f6;font-weight:600}
+        tbody tr:nth-child(even){background:#fafafa}td.num{font-variant-numeric:tabular-nums;white-space:nowrap;text-align:right}
+        code{background:#f4f4f6;padding:0 .2em}.scroll{overflow-x:auto}
+        svg.chart{display:block;margin:.3em 0 0;max-width:100%;height:auto}
+        svg text{font-family:system-ui,-apple-system,"Segoe UI",sans-serif}svg .tick{font-size:12px;fill:#555}
+        svg .cat{font-size:12.5px;fill:#222}svg .axis{font-size:12.5px;fill:#444}svg .value{font-size:11px;fill:#222}svg .value.inside{fill:#fff}
+        .legend{margin:.2em 0 .6em}.legend span{display:inline-block;margin-right:1.4em;font-size:.9em}
+        .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;border-radius:2px}
+        .notes{font-size:.88em;color:#444;margin:.4em 0 0;padding-left:1.2em}
+        .examples td{white-space:normal}.examples td.dist{min-width:11em;font-variant-numeric:tabular-nums}
+        .examples td.reason{max-width:26em}.examples td.words{max-width:16em;overflow-wrap:anywhere}.examples td.id{white-space:nowrap}
+        .tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.82em;white-space:nowrap}
+        .tag.random{background:#e8f0fe}.tag.largest{background:#fde8e8}.tag.unchanged{background:#eee}
+        .box{border-radius:6px;padding:.6em 1em;margin:1em 0}.box ul{margin:.3em 0 0 0;padding-left:1.2em}
+        .findings{background:#fff8e6;border:1px solid #f0d590}.warnings{background:#fdecec;border:1px solid #f2b8b5}
+        table.summary tr.topic th{background:#fff;border-left:0;border-right:0;padding-top:.9em;font-size:.95em;color:#333}
+        table.summary tr.sub td{color:#555;font-size:.92em}table.summary tr.sub td:first-child{padding-left:1.6em}
+        table.summary tbody tr:nth-child(even){background:none}table.summary tbody tr:nth-child(odd):not(.topic){background:#fafafa}
+        table.matrix td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;min-width:3.6em}
+        table.matrix .share{font-size:.8em;color:#333}table.matrix td.zero{text-align:center;color:#bbb}table.matrix th.row{text-align:left}
+        table.matrix td.diag{outline:2px solid #555;outline-offset:-2px}
+        table.defs td{border:0;border-bottom:1px solid #eee;padding:.25em .8em .25em 0;font-size:.92em}table.defs td:first-child{white-space:nowrap}
+        """
+
+    /// The page content, section by section.
+    var htmlBody: String {
+        let items = columns.first?.card.items ?? 0
+        var body = "<h1>Prompt scores</h1>\n<p class=\"meta\">Dataset <code>\(Self.escape(dataset))</code> · \(items) items · "
+            + "\(columns.count) column\(columns.count == 1 ? "" : "s"): " + columns.map { "<strong>\(Self.escape($0.card.label))</strong>" }.joined(separator: ", ") + "</p>\n"
+        if !warnings.isEmpty { body += Self.box("warnings", "Warnings", warnings) }
+        if !findings.isEmpty { body += Self.box("findings", "What stands out", findings) }
+        body += "<h2>Side by side</h2>\n" + summaryTable + notesList
+        body += "<h2>Laziness</h2>\n<p class=\"meta\">Share of relabeled items returned unchanged, by definition; whiskers: Wilson 95% intervals. "
+            + "<em>As shown</em> compares with the reference as the prompt rendered it (what a lazy model copies); the tau rates compare with the exact reference.</p>\n"
+            + lazinessChart
+        body += "<h2>Edit sizes</h2>\n<p class=\"meta\">Total variation between answer and reference. The first bar is the laziness spike (answers equal to the reference "
+            + "\(spikeIsAsShown ? "as shown" : "within 1e-6"), counted once and kept out of the bins); every other answer falls in a bin (a, b] of width 0.05, "
+            + "with 1e-9 of slack so GPT-4's exact 0.05 steps land in their own bin.</p>\n" + editChart
+        body += "<h2>Argmax class before and after relabeling</h2>\n<p class=\"meta\">Share of items whose maximal class is each emotion; items with tied maxima "
+            + "(within 1e-9) are counted as <em>tie</em>, not split.</p>\n" + argmaxChart
+        body += "<h2>Where answers move the argmax</h2>\n<p class=\"meta\">Rows: the reference's argmax class; columns: the answer's; count and share of the row "
+            + "(the diagonal is outlined). Last column: unchanged rate (tau 0.01) of the row's items, Wilson 95%.</p>\n" + transitionTables
+        body += "<h2>Mean shift per class</h2>\n<p class=\"meta\">Mean of answer minus reference, per emotion, over relabeled items.</p>\n" + shiftChart
+        if !comparisons.isEmpty { body += comparisonSection }
+        body += "<h2>Examples</h2>\n<p class=\"meta\">Laid out as the paper's Table III: per column a seeded random sample, the largest edits and a few "
+            + "unchanged answers, each tagged. Distributions list the non-zero classes.</p>\n" + examples
+        body += "<h2>Definitions</h2>\n" + definitionList
+        return body
+    }
+
+    static func box(_ kind: String, _ title: String, _ lines: [String]) -> String {
+        "<div class=\"box \(kind)\"><strong>\(title)</strong><ul>" + lines.map { "<li>\(escape($0))</li>" }.joined() + "</ul></div>\n"
+    }
+
+    var summaryTable: String {
+        var out = "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>metric (95% interval)</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead>\n"
+        for (topic, rows) in topicRows {
+            out += "<tbody><tr class=\"topic\"><th colspan=\"\(columns.count + 1)\">\(Self.escape(topic))</th></tr>\n"
+            for (name, cells) in rows {
+                let sub = name.hasPrefix(" ")
+                out += "<tr\(sub ? " class=\"sub\"" : "")><td>\(Self.escape(name.trimmingCharacters(in: .whitespaces)))</td>"
+                    + cells.map { "<td class=\"num\">\(Self.escape($0))</td>" }.joined() + "</tr>\n"
+            }
+            out += "</tbody>"
         }
-        body += "<h2>Argmax class before and after relabeling</h2>\n<p class=\"meta\">Share of items whose maximal class is each emotion (ties split evenly between the tied classes), as in the paper's Figure 3.</p>\n" + argmaxChart
-        body += "<h2>Mean shift per class</h2>\n<p class=\"meta\">Mean of adjusted minus reference, per emotion, over relabeled items.</p>\n" + shiftChart
-        body += "<h2>Edit sizes</h2>\n<p class=\"meta\">Histogram of the total variation between adjusted and reference (0: unchanged, the laziness spike).</p>\n" + editChart
-        body += "<h2>Examples</h2>\n<p class=\"meta\">The largest edits of each column (as in the paper's Table III).</p>\n" + examples
-        return """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>LLMKit prompt scores</title>
-            <style>
-            body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:72em;padding:0 1.5em;color:#1d1d1f;line-height:1.4}
-            h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-            .meta{color:#555;font-size:.9em}table{border-collapse:collapse;font-size:.88em;margin:.5em 0}
-            td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f6}
-            tbody tr:nth-child(even){background:#fafafa}td:not(:first-child){font-variant-numeric:tabular-nums;white-space:nowrap}
-            code{background:#f4f4f6;padding:0 .2em}svg{display:block;margin:.5em 0}.legend span{display:inline-block;margin-right:1.2em;font-size:.85em}
-            .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em}
-            .examples td{white-space:normal;max-width:28em}
-            .findings{background:#fff8e6;border:1px solid #f0d590;border-radius:6px;padding:.6em 1em;margin:1em 0}.findings ul{margin:.3em 0 0 0;padding-left:1.2em}
-            </style></head><body>
-            \(body)
-            </body></html>
-            """
+        return out + "</table></div>\n"
+    }
+
+    var notesList: String { "<ul class=\"notes\">" + notes.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ul>\n" }
+
+    var comparisonSection: String {
+        let holm = comparisons.count > 1
+        var out = "<h2>Paired differences</h2>\n<p class=\"meta\">Other minus baseline on the items both relabeled (rates in percentage points); bootstrap 95% "
+            + "interval; exact McNemar p for binary outcomes\(holm ? ", Holm-adjusted across comparisons" : "").</p>\n"
+        out += "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>metric</th><th>difference [95%]</th><th>McNemar p</th>\(holm ? "<th>Holm p</th>" : "")</tr></thead>\n"
+        var current = ""
+        for row in comparisonRows {
+            if row[0] != current {
+                current = row[0]
+                out += "<tbody><tr class=\"topic\"><th colspan=\"\(holm ? 4 : 3)\">\(Self.escape(current))</th></tr>\n"
+            }
+            let label = ScoreMetric.named(row[1]).map { "\($0.label) (\($0.key))" } ?? row[1]
+            out += "<tr>" + ([label] + Array(row[2...])).prefix(holm ? 4 : 3).enumerated().map { "<td\($0 >= 1 ? " class=\"num\"" : "")>\(Self.escape($1))</td>" }.joined() + "</tr>\n"
+        }
+        return out + "</tbody></table></div>\n"
+    }
+
+    /// The registry's definitions as a two-column table (per-class and failure metrics in one row each).
+    var definitionList: String {
+        var rows = ScoreMetric.section(.summary).map { ($0.key, $0.definition) }
+        rows.append(("unchanged_by_class.CLASS", "Unchanged rate at tau 0.01 among relabeled items whose reference's single maximum is CLASS "
+            + "(one of the 8 emotions), or whose reference has tied maxima (CLASS = tie)."))
+        rows.append(("failures.KIND", "Items that failed with that kind (" + ScoreMetric.failureKinds.joined(separator: ", ") + ")."))
+        return "<table class=\"defs\"><tbody>" + rows.map { "<tr><td><code>\(Self.escape($0))</code></td><td>\(Self.escape($1))</td></tr>" }.joined()
+            + "</tbody></table>\n"
     }
 
     /// Plain-language warnings about degenerate answers, laziness and failures.
@@ -46,131 +121,32 @@ extension ScoreReport {
             if let echo = c.echoRate, echo.n > 0, echo.value >= 0.5 {
                 notes.append("\(c.label): \(String(format: "%.0f%%", 100 * echo.value)) of the answers are the prompt's example distribution copied: the model is echoing, not relabeling.")
             }
-            if c.unchanged[1].n > 0, c.unchanged[1].value >= 0.5 {
-                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * c.unchanged[1].value)) of the answers return the reference unchanged (within 0.01): lazy.")
+            let lazy = c.unchangedAsShown ?? c.unchanged[1]
+            if lazy.n > 0, lazy.value >= 0.5 {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * lazy.value)) of the answers return the reference unchanged (\(c.unchangedAsShown != nil ? "as shown" : "within 0.01")): lazy.")
             }
             if c.diversity.n > 0, c.diversity.value < 0.3 {
                 notes.append("\(c.label): batches hold few distinct answers (diversity \(String(format: "%.2f", c.diversity.value))).")
             }
             if c.relabeled.n > 0, c.relabeled.value < 0.9 {
-                notes.append("\(c.label): only \(String(format: "%.0f%%", 100 * c.relabeled.value)) of the items were relabeled; see the failures in the JSON.")
+                notes.append("\(c.label): only \(String(format: "%.0f%%", 100 * c.relabeled.value)) of the items were relabeled (failed: \(Self.failureSummary(c))).")
             }
         }
         return notes
     }
 
-    static let palette = ["#8e8e93", "#0a84ff", "#ff9f0a", "#30d158", "#bf5af2", "#ff375f"]
+    /// Column colours: gray for the reference, then one colour per column, the same in every chart.
+    static let palette = ["#8e8e93", "#0a84ff", "#ff9f0a", "#30d158", "#bf5af2", "#ff375f", "#64d2ff"]
+    static func color(column: Int) -> String { palette[1 + column % (palette.count - 1)] }
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    func legend(_ names: [String], colorOffset: Int = 0) -> String {
-        "<p class=\"legend\">" + names.enumerated().map { i, name in
-            "<span><span class=\"swatch\" style=\"background:\(Self.palette[(i + colorOffset) % Self.palette.count])\"></span>\(Self.escape(name))</span>"
-        }.joined() + "</p>\n"
+    static func legend(_ entries: [(String, String)]) -> String {
+        "<p class=\"legend\">" + entries.map { "<span><span class=\"swatch\" style=\"background:\($1)\"></span>\(escape($0))</span>" }.joined() + "</p>\n"
     }
 
-    /// Grouped bars: one group per emotion, one bar per series (values may be negative).
-    /// `colorOffset` keeps each column's color the same across charts (0 is the reference's gray).
-    func barChart(series: [[Double]], names: [String], colorOffset: Int = 0, format: (Double) -> String) -> String {
-        let width = 860.0, height = 260.0, left = 50.0, bottom = 30.0, top = 16.0
-        let all = series.flatMap { $0 }
-        let maxValue = max(all.max() ?? 0, 0), minValue = min(all.min() ?? 0, 0)
-        let span = max(maxValue - minValue, 1e-9)
-        let plotHeight = height - bottom - top
-        func y(_ v: Double) -> Double { top + (maxValue - v) / span * plotHeight }
-        let group = (width - left) / Double(Emotion.count)
-        let bar = (group - 10) / Double(max(1, series.count))
-        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">\n"
-        svg += "<line x1=\"\(left)\" y1=\"\(y(0))\" x2=\"\(width)\" y2=\"\(y(0))\" stroke=\"#999\"/>\n"
-        for (e, emotion) in Emotion.allCases.enumerated() {
-            let x0 = left + Double(e) * group + 5
-            for (s, values) in series.enumerated() {
-                let v = values[e]
-                let top = min(y(v), y(0)), h = max(abs(y(v) - y(0)), 0.5)
-                svg += "<rect x=\"\(String(format: "%.1f", x0 + Double(s) * bar))\" y=\"\(String(format: "%.1f", top))\" width=\"\(String(format: "%.1f", bar - 1))\" height=\"\(String(format: "%.1f", h))\" fill=\"\(Self.palette[(s + colorOffset) % Self.palette.count])\"><title>\(Self.escape(names[s])) · \(emotion.name): \(format(v))</title></rect>\n"
-            }
-            svg += "<text x=\"\(String(format: "%.1f", x0 + (group - 10) / 2))\" y=\"\(height - 10)\" font-size=\"12\" text-anchor=\"middle\">\(emotion.name)</text>\n"
-        }
-        for v in [minValue, maxValue] where v != 0 {
-            svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(v) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">\(format(v))</text>\n"
-        }
-        svg += "<text x=\"\(left - 6)\" y=\"\(String(format: "%.1f", y(0) + 4))\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">0</text>\n"
-        return svg + "</svg>\n" + legend(names, colorOffset: colorOffset)
-    }
-
-    /// Argmax shares, ties split evenly.
-    static func argmaxShares(_ distributions: [EmotionDistribution]) -> [Double] {
-        var shares = [Double](repeating: 0, count: Emotion.count)
-        for d in distributions {
-            let set = d.argmaxSet
-            for e in set { shares[e.rawValue] += 1 / Double(set.count) }
-        }
-        return distributions.isEmpty ? shares : shares.map { $0 / Double(distributions.count) }
-    }
-
-    var argmaxChart: String {
-        guard let first = columns.first else { return "" }
-        let reference = Self.argmaxShares(first.items.map(\.reference))
-        let series = [reference] + columns.map { Self.argmaxShares($0.items.compactMap(\.adjusted)) }
-        return barChart(series: series, names: ["reference (original)"] + columns.map(\.card.label)) { String(format: "%.1f%%", 100 * $0) }
-    }
-
-    var shiftChart: String {
-        let series = columns.map { column -> [Double] in
-            let pairs = column.items.compactMap { item in item.adjusted.map { ($0, item.reference) } }
-            guard !pairs.isEmpty else { return [Double](repeating: 0, count: Emotion.count) }
-            return (0..<Emotion.count).map { c in pairs.reduce(0) { $0 + $1.0.values[c] - $1.1.values[c] } / Double(pairs.count) }
-        }
-        return barChart(series: series, names: columns.map(\.card.label), colorOffset: 1) { String(format: "%+.3f", $0) }
-    }
-
-    var editChart: String {
-        let bins = 20
-        let width = 860.0, height = 220.0, left = 50.0, bottom = 30.0, top = 12.0
-        let histograms = columns.map { column -> [Double] in
-            let tvs = column.items.compactMap { item in item.adjusted.map { $0.totalVariation(to: item.reference) } }
-            var counts = [Double](repeating: 0, count: bins)
-            for tv in tvs { counts[min(bins - 1, Int(tv * Double(bins)))] += 1 }
-            return tvs.isEmpty ? counts : counts.map { $0 / Double(tvs.count) }
-        }
-        let maxShare = max(histograms.flatMap { $0 }.max() ?? 0, 1e-9)
-        let binWidth = (width - left) / Double(bins)
-        let bar = (binWidth - 2) / Double(max(1, histograms.count))
-        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\">\n"
-        let plot = height - bottom - top
-        for (s, counts) in histograms.enumerated() {
-            for (b, share) in counts.enumerated() where share > 0 {
-                let h = share / maxShare * plot
-                svg += "<rect x=\"\(String(format: "%.1f", left + Double(b) * binWidth + Double(s) * bar))\" y=\"\(String(format: "%.1f", top + plot - h))\" width=\"\(String(format: "%.1f", bar))\" height=\"\(String(format: "%.1f", h))\" fill=\"\(Self.palette[(s + 1) % Self.palette.count])\"><title>\(Self.escape(columns[s].card.label)) · TV \(String(format: "%.2f–%.2f", Double(b) / Double(bins), Double(b + 1) / Double(bins))): \(String(format: "%.1f%%", 100 * share))</title></rect>\n"
-            }
-        }
-        for tick in stride(from: 0, through: bins, by: 4) {
-            svg += "<text x=\"\(String(format: "%.1f", left + Double(tick) * binWidth))\" y=\"\(height - 10)\" font-size=\"11\" text-anchor=\"middle\">\(String(format: "%.1f", Double(tick) / Double(bins)))</text>\n"
-        }
-        svg += "<text x=\"\(left - 6)\" y=\"\(top + 8)\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">\(String(format: "%.0f%%", 100 * maxShare))</text>\n"
-        svg += "<line x1=\"\(left)\" y1=\"\(top + plot)\" x2=\"\(width)\" y2=\"\(top + plot)\" stroke=\"#999\"/>\n"
-        return svg + "</svg>\n" + "<p class=\"legend\">" + columns.enumerated().map { i, c in
-            "<span><span class=\"swatch\" style=\"background:\(Self.palette[(i + 1) % Self.palette.count])\"></span>\(Self.escape(c.card.label))</span>"
-        }.joined() + " <span>(x: total variation, bins of 0.05; y: share of relabeled items)</span></p>\n"
-    }
-
-    var examples: String {
-        func show(_ d: EmotionDistribution) -> String {
-            Emotion.allCases.filter { d[$0] > 0.0005 }.map { "\($0.name) \(String(format: "%.2f", d[$0]))" }.joined(separator: ", ")
-        }
-        var out = ""
-        for column in columns {
-            let picked = column.items.filter { $0.adjusted != nil }
-                .sorted { $0.adjusted!.totalVariation(to: $0.reference) > $1.adjusted!.totalVariation(to: $1.reference) }.prefix(5)
-            out += "<h3>\(Self.escape(column.card.label))</h3>\n<table class=\"examples\"><thead><tr><th>id</th><th>descriptions</th><th>reference</th><th>adjusted</th><th>reason</th></tr></thead><tbody>\n"
-            for item in picked {
-                out += "<tr><td>\(Self.escape(item.id))</td><td>\(Self.escape(item.descriptions.joined(separator: "; ")))</td><td>\(Self.escape(show(item.reference)))</td><td>\(Self.escape(show(item.adjusted!)))</td><td>\(Self.escape(item.reason ?? "—"))</td></tr>\n"
-            }
-            out += "</tbody></table>\n"
-        }
-        return out
-    }
+    var columnLegend: String { Self.legend(columns.enumerated().map { ($1.card.label, Self.color(column: $0)) }) }
 }

@@ -1,72 +1,106 @@
 import Foundation
 
-/// The scores of one `promptlab score` run, rendered as JSON, CSV, Markdown and HTML.
+/// The scores of one `promptlab score` or `compare` run, rendered as JSON, CSV (long and wide),
+/// Markdown, HTML and a terminal table. Every metric comes from ``ScoreMetric/all``.
 public struct ScoreReport: Sendable {
-    /// One scored column (prompt version × provider × model).
+    /// One scored column (prompt version × provider × model, or one output file).
     public struct Column: Sendable {
+        /// The column's scores.
         public var card: Scorecard
+        /// Every dataset item, aligned across columns.
         public var items: [ScoredItem]
-        public init(card: Scorecard, items: [ScoredItem]) {
+        /// The file the column was read from, when it was read from one.
+        public var source: String?
+
+        /// A column from its scores and items.
+        public init(card: Scorecard, items: [ScoredItem], source: String? = nil) {
             self.card = card
             self.items = items
+            self.source = source
         }
     }
 
+    /// The dataset file scored against.
     public var dataset: String
+    /// The scored columns, in order (the first is the baseline of the comparisons).
     public var columns: [Column]
+    /// Each column after the first compared with the first.
     public var comparisons: [Comparison]
+    /// Problems that did not stop scoring (ids that do not fit, unknown prompts), one sentence each.
+    public var warnings: [String]
 
-    public init(dataset: String, columns: [Column], comparisons: [Comparison]) {
+    /// A report from its parts (``Scoring/report(dataset:columns:warnings:seed:)`` builds one with the comparisons).
+    public init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
         self.dataset = dataset
         self.columns = columns
         self.comparisons = comparisons
+        self.warnings = warnings
     }
+
+    /// The JSON format written by ``json``.
+    public static let format = "llmkit-score/2"
 
     /// The tie rule, stated wherever argmax numbers are shown.
     public static let tieRule = "argmax agreement: p and the reference share at least one maximal class; values within 1e-9 of the maximum count as maximal"
 
+    /// The tolerance rule, stated wherever thresholded numbers are shown.
+    public static let toleranceRule = "every threshold tolerates rounding by 1e-9 (within tau: max|p-r| <= tau + 1e-9; above 1/8: x > 1/8 + 1e-9; "
+        + "maximal: within 1e-9 of the maximum); sums are exact, so no number depends on the order of the 8 values"
+
+    /// Which laziness number is which.
+    public static let lazinessNote = "unchanged (as shown): the answer equals the reference as the prompt rendered it (at the prompt's decimals, "
+        + "renormalised, within 1e-9): what a lazy model copies; unchanged (tau t): max|p-r| <= t + 1e-9 against the exact reference"
+
+    /// The interval note.
+    public static let intervalNote = "rates: Wilson 95%; means and macro-F1: bootstrap 95% (1,000 resamples, seeded)"
+
     // MARK: JSON
 
-    /// The documented JSON (format `llmkit-score/1`).
+    /// The documented JSON (format `llmkit-score/2`; see the README): definitions, the metric
+    /// registry, one object per column (metric keys as dotted paths), comparisons, warnings.
     public var json: JSONValue {
         [
-            "format": "llmkit-score/1",
+            "format": .string(Self.format),
             "dataset": .string(dataset),
             "tie_rule": .string(Self.tieRule),
-            "columns": .array(columns.map { Self.json($0.card) }),
+            "definitions": ["tolerance": .string(Self.toleranceRule), "tie_rule": .string(Self.tieRule),
+                            "unchanged": .string(Self.lazinessNote), "intervals": .string(Self.intervalNote),
+                            "transitions": .string(Self.transitionNote)],
+            "metrics": .array(ScoreMetric.all.map { m in
+                ["key": .string(m.key), "label": .string(m.label), "kind": .string(m.kind.rawValue),
+                 "section": .string(m.section.rawValue), "definition": .string(m.definition)]
+            }),
+            "columns": .array(columns.map(Self.json)),
             "comparisons": .array(comparisons.map(Self.json)),
+            "warnings": .array(warnings.map(JSONValue.string)),
         ]
     }
 
-    static func json(_ c: Scorecard) -> JSONValue {
-        var o = JSONObject()
-        o["label"] = .string(c.label)
-        o["items"] = .int(c.items)
-        o["relabeled"] = c.relabeled.json
-        o["valid"] = c.valid.json
-        o["failures"] = .object(JSONObject(c.failures.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) }))
-        o["unchanged"] = .object(JSONObject(zip(Scorecard.taus, c.unchanged).map { (Comparison.tauName($0), $1.json) }))
-        o["argmax_unchanged"] = c.argmaxUnchanged.json
-        o["mean_total_variation"] = c.meanTotalVariation.json
-        for (key, value) in agreementJSON(c.agreement) { o[key] = value }
-        o["gold"] = c.gold.map { .object(JSONObject(agreementJSON($0))) } ?? .null
-        o["echo_rate"] = c.echoRate?.json ?? .null
-        o["diversity"] = c.diversity.json
-        o["self_consistency"] = c.consistency.map { s in
-            ["runs": .int(s.runs), "alpha_nominal": .double(s.alphaNominal), "alpha_interval": .double(s.alphaInterval),
-             "mean_pairwise_js_distance": s.meanPairwiseJSDistance.json]
-        } ?? .null
-        o["cost"] = c.cost.map { k in
-            ["requests": .int(k.requests), "retries": .int(k.retries), "prompt_tokens_per_item": .double(k.promptTokensPerItem),
-             "completion_tokens_per_item": .double(k.completionTokensPerItem), "cached_tokens_per_item": .double(k.cachedTokensPerItem),
-             "latency_p50_seconds": .double(k.latencyP50), "latency_p95_seconds": .double(k.latencyP95)]
-        } ?? .null
-        return .object(o)
-    }
+    /// How the transition matrix is built.
+    public static let transitionNote = "rows: the reference's argmax class, columns: the answer's; 'tie' when two or more classes "
+        + "are within 1e-9 of the maximum; over relabeled items"
 
-    static func agreementJSON(_ a: Scorecard.Agreement) -> [(String, JSONValue)] {
-        [("argmax_agreement", a.argmaxAgreement.json), ("mean_js_divergence", a.meanJSDivergence.json),
-         ("mean_js_distance", a.meanJSDistance.json), ("macro_f1", a.macroF1.json)]
+    static func json(_ column: Column) -> JSONValue {
+        let c = column.card
+        var o: JSONObject = ["label": .string(c.label)]
+        o["source"] = column.source.map(JSONValue.string) ?? .null
+        o["prompt"] = c.prompt.map(JSONValue.string) ?? .null
+        o["shown_decimals"] = c.shownDecimals.map(JSONValue.int) ?? .null
+        var groups: [String: JSONObject] = [:]
+        for metric in ScoreMetric.all {
+            let value = metric.json(in: c)
+            guard let group = metric.group else { o[metric.key] = value; continue }
+            if groups[group] == nil { o[group] = .null }   // keeps the group's place in the order
+            groups[group, default: JSONObject()][metric.member] = value
+        }
+        for (kind, count) in c.failures.sorted(by: { $0.key < $1.key }) where groups["failures"]?[kind] == nil {
+            groups["failures", default: JSONObject()][kind] = .int(count)
+        }
+        for (name, members) in groups {
+            o[name] = members.allSatisfy({ $0.value == .null }) ? .null : .object(members)
+        }
+        o["transitions"] = c.transitions.json
+        return .object(o)
     }
 
     static func json(_ c: Comparison) -> JSONValue {
@@ -82,113 +116,49 @@ public struct ScoreReport: Sendable {
         ]
     }
 
-    // MARK: Table
+    // MARK: Files
 
-    /// Rows of the side-by-side table: (metric, one cell per column).
-    public var rows: [(String, [String])] {
-        func pct(_ e: Estimate) -> String { e.n == 0 ? "n/a" : String(format: "%.1f%% [%.1f, %.1f]", 100 * e.value, 100 * e.low, 100 * e.high) }
-        func num(_ e: Estimate) -> String { e.n == 0 ? "n/a" : String(format: "%.4f [%.4f, %.4f]", e.value, e.low, e.high) }
-        func each(_ f: (Scorecard) -> String) -> [String] { columns.map { f($0.card) } }
-        var rows: [(String, [String])] = [
-            ("items", each { String($0.items) }),
-            ("relabeled", each { pct($0.relabeled) }),
-            ("valid (sum within tolerance)", each { pct($0.valid) }),
-        ]
-        for (i, tau) in Scorecard.taus.enumerated() { rows.append(("unchanged (tau \(Comparison.tauName(tau)))", each { pct($0.unchanged[i]) })) }
-        rows += [
-            ("argmax unchanged", each { pct($0.argmaxUnchanged) }),
-            ("mean total variation", each { num($0.meanTotalVariation) }),
-            ("argmax agreement (ties: any shared max)", each { pct($0.agreement.argmaxAgreement) }),
-            ("mean JS divergence", each { num($0.agreement.meanJSDivergence) }),
-            ("mean JS distance", each { num($0.agreement.meanJSDistance) }),
-            ("macro-F1 at 1/8", each { num($0.agreement.macroF1) }),
-        ]
-        if columns.contains(where: { $0.card.gold != nil }) {
-            rows += [
-                ("gold: argmax agreement", each { $0.gold.map { pct($0.argmaxAgreement) } ?? "n/a" }),
-                ("gold: mean JS divergence", each { $0.gold.map { num($0.meanJSDivergence) } ?? "n/a" }),
-                ("gold: macro-F1 at 1/8", each { $0.gold.map { num($0.macroF1) } ?? "n/a" }),
-            ]
-        }
-        rows.append(("echo rate (= the prompt's example)", each { $0.echoRate.map(pct) ?? "n/a" }))
-        rows.append(("diversity within a batch", each { num($0.diversity) }))
-        if columns.contains(where: { $0.card.consistency != nil }) {
-            rows += [
-                ("self-consistency: runs", each { $0.consistency.map { String($0.runs) } ?? "n/a" }),
-                ("alpha nominal (argmax)", each { $0.consistency.map { Self.alpha($0.alphaNominal) } ?? "n/a" }),
-                ("alpha interval (per emotion)", each { $0.consistency.map { Self.alpha($0.alphaInterval) } ?? "n/a" }),
-                ("mean pairwise JS distance", each { $0.consistency.map { num($0.meanPairwiseJSDistance) } ?? "n/a" }),
-            ]
-        }
-        if columns.contains(where: { $0.card.cost != nil }) {
-            rows += [
-                ("requests (retries)", each { $0.cost.map { "\($0.requests) (\($0.retries))" } ?? "n/a" }),
-                ("tokens per item: prompt / completion / cached", each { $0.cost.map { String(format: "%.0f / %.0f / %.0f", $0.promptTokensPerItem, $0.completionTokensPerItem, $0.cachedTokensPerItem) } ?? "n/a" }),
-                ("latency p50 / p95 (s)", each { $0.cost.map { String(format: "%.2f / %.2f", $0.latencyP50, $0.latencyP95) } ?? "n/a" }),
-            ]
-        }
-        return rows
-    }
+    /// Where ``write(_:)`` puts the report; `nil` skips a format.
+    public struct Outputs: Sendable, Hashable {
+        /// The JSON (``ScoreReport/json``).
+        public var json: String?
+        /// Long CSV (`column,metric,value,low,high,n`).
+        public var csv: String?
+        /// Wide CSV (one row per metric, one column per scored column, point values).
+        public var csvWide: String?
+        /// Markdown tables.
+        public var markdown: String?
+        /// The self-contained HTML page.
+        public var html: String?
 
-    /// Alpha is undefined when every run gave the same value (no disagreement is possible).
-    static func alpha(_ value: Double) -> String { value.isNaN ? "undefined (runs identical)" : String(format: "%.4f", value) }
-
-    /// The comparison rows: (comparison, metric, difference with interval, p-values).
-    public var comparisonRows: [[String]] {
-        comparisons.flatMap { c in
-            c.metrics.map { m in
-                let d = String(format: "%+.4f [%+.4f, %+.4f]", m.difference.value, m.difference.low, m.difference.high)
-                let p = m.pValue.map { String(format: "%.4g", $0) } ?? ""
-                let holm = (m.adjustedPValue != nil && comparisons.count > 1) ? String(format: "%.4g", m.adjustedPValue!) : ""
-                return ["\(c.other) − \(c.baseline)", m.name, d, p, holm]
-            }
+        /// Paths for the formats to write.
+        public init(json: String? = nil, csv: String? = nil, csvWide: String? = nil, markdown: String? = nil, html: String? = nil) {
+            self.json = json
+            self.csv = csv
+            self.csvWide = csvWide
+            self.markdown = markdown
+            self.html = html
         }
     }
 
-    /// A plain-text table for terminals.
-    public var text: String {
-        let header = ["metric (95% interval)"] + columns.map(\.card.label)
-        var out = Self.align([header] + rows.map { [$0.0] + $0.1 })
-        if !comparisons.isEmpty {
-            out += "\n\npaired differences (bootstrap 95% interval; exact McNemar p for binary outcomes" + (comparisons.count > 1 ? ", Holm-adjusted" : "") + ")\n"
-            out += Self.align([["comparison", "metric", "difference", "p", comparisons.count > 1 ? "p (Holm)" : ""]] + comparisonRows)
+    /// Writes each requested format atomically (folders are created); returns the paths written.
+    public func write(_ outputs: Outputs) throws -> [String] {
+        var written: [String] = []
+        func write(_ path: String?, _ text: () -> String) throws {
+            guard let path else { return }
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            var body = text()
+            while body.hasSuffix("\n") { body.removeLast() }
+            let writer = try AtomicFileWriter(path: path)
+            try writer.writeLine(body)
+            try writer.commit()
+            written.append(path)
         }
-        return out + "\n\n" + Self.tieRule + "; rates: Wilson 95%; means: bootstrap 95% (1,000 resamples, seeded)."
-    }
-
-    static func align(_ table: [[String]]) -> String {
-        let widths = (0..<(table.first?.count ?? 0)).map { c in table.map { $0[c].count }.max() ?? 0 }
-        return table.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
-
-    /// Markdown (for papers and issues).
-    public var markdown: String {
-        var out = "| metric (95% interval) | " + columns.map(\.card.label).joined(separator: " | ") + " |\n"
-        out += "|---|" + columns.map { _ in "---|" }.joined() + "\n"
-        for (name, cells) in rows { out += "| \(name) | " + cells.joined(separator: " | ") + " |\n" }
-        if !comparisons.isEmpty {
-            out += "\n| comparison | metric | difference [95%] | McNemar p | Holm p |\n|---|---|---|---|---|\n"
-            for row in comparisonRows { out += "| " + row.joined(separator: " | ") + " |\n" }
-        }
-        return out + "\n" + Self.tieRule + ". Rates: Wilson 95%; means: bootstrap 95% (1,000 resamples, seeded).\n"
-    }
-
-    /// CSV: one row per metric, one column per scored column (point values).
-    public var csv: String {
-        var out = "metric," + columns.map { LabelExport.csvField($0.card.label) }.joined(separator: ",") + "\n"
-        func value(_ e: Estimate?) -> String { e.map { $0.n == 0 ? "" : LabelExport.formatValue($0.value) } ?? "" }
-        let metrics: [(String, (Scorecard) -> Estimate?)] = [
-            ("relabeled", { $0.relabeled }), ("valid", { $0.valid }),
-            ("unchanged_1e-06", { $0.unchanged[0] }), ("unchanged_0.01", { $0.unchanged[1] }), ("unchanged_0.05", { $0.unchanged[2] }),
-            ("argmax_unchanged", { $0.argmaxUnchanged }), ("mean_total_variation", { $0.meanTotalVariation }),
-            ("argmax_agreement", { $0.agreement.argmaxAgreement }), ("mean_js_divergence", { $0.agreement.meanJSDivergence }),
-            ("mean_js_distance", { $0.agreement.meanJSDistance }), ("macro_f1", { $0.agreement.macroF1 }),
-            ("echo_rate", { $0.echoRate }), ("diversity", { $0.diversity }),
-        ]
-        out += "items," + columns.map { String($0.card.items) }.joined(separator: ",") + "\n"
-        for (name, get) in metrics { out += name + "," + columns.map { value(get($0.card)) }.joined(separator: ",") + "\n" }
-        return out
+        try write(outputs.json) { JSONSerializer.string(json, style: .pretty) }
+        try write(outputs.csv) { csv }
+        try write(outputs.csvWide) { csvWide }
+        try write(outputs.markdown) { markdown }
+        try write(outputs.html) { html }
+        return written
     }
 }

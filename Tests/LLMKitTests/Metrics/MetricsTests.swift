@@ -93,7 +93,7 @@ import Testing
         let a = (0..<10).map { Self.item($0, r, r) }                          // lazy: all unchanged
         let b = (0..<10).map { Self.item($0, r, $0 < 6 ? moved : r) }         // edits 6
         let c = Comparison.compare(a, labelA: "A", b, labelB: "B")
-        let unchanged = c.metrics.first { $0.name == "unchanged@1e-06" }!
+        let unchanged = c.metrics.first { $0.name == "unchanged.1e-06" }!
         #expect(unchanged.discordant?.aOnly == 6 && unchanged.discordant?.bOnly == 0)
         #expect(abs(unchanged.pValue! - Statistics.mcnemarExact(b: 6, c: 0)) < 1e-15)
         #expect(abs(unchanged.difference.value - (-0.6)) < 1e-12)

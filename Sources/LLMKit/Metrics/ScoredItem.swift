@@ -1,0 +1,76 @@
+/// One item as the scores see it: its reference (and gold), and what a run made of it.
+public struct ScoredItem: Sendable {
+    /// The item's id in the dataset.
+    public var id: String
+    /// The annotators' typed descriptions.
+    public var descriptions: [String]
+    /// The reference distribution (vote shares), renormalised.
+    public var reference: EmotionDistribution
+    /// A gold relabeling, when there is one.
+    public var gold: EmotionDistribution?
+    /// The adjusted distribution, when the item was relabeled.
+    public var adjusted: EmotionDistribution?
+    /// Whether the raw sum was off by more than the tolerance (renormalised and flagged).
+    public var sumOff: Bool
+    /// The model's reason, when it gave one.
+    public var reason: String?
+    /// The failure kind, when the item failed.
+    public var failure: String?
+    /// The reference as the prompt showed it (rendered at the prompt version's decimals, read
+    /// back and renormalised; see `PromptVersion.shownReference(_:)`), when the prompt is known.
+    /// A lazy model copies this, not the exact reference.
+    public var shown: EmotionDistribution?
+
+    /// An item; `adjusted` is `nil` for an item that failed (say why in `failure`).
+    public init(id: String, descriptions: [String], reference: EmotionDistribution, gold: EmotionDistribution? = nil,
+                adjusted: EmotionDistribution?, sumOff: Bool = false, reason: String? = nil, failure: String? = nil,
+                shown: EmotionDistribution? = nil) {
+        self.id = id
+        self.descriptions = descriptions
+        self.reference = reference
+        self.gold = gold
+        self.adjusted = adjusted
+        self.sumOff = sumOff
+        self.reason = reason
+        self.failure = failure
+        self.shown = shown
+    }
+
+    /// `max_i |p_i - r_i| <= tau + 1e-9`; `nil` when the item was not relabeled.
+    public func isUnchanged(tau: Double) -> Bool? {
+        adjusted.map { $0.isWithin(tau, of: reference) }
+    }
+
+    /// The answer equals the reference as shown (renormalised values within 1e-9); `nil` when
+    /// the item was not relabeled or the shown reference is unknown.
+    public var isUnchangedAsShown: Bool? {
+        guard let adjusted, let shown else { return nil }
+        return adjusted.isWithin(0, of: shown)
+    }
+
+    /// The edit size `TV(p, r)`; `nil` when the item was not relabeled.
+    public var totalVariation: Double? { adjusted.map { $0.totalVariation(to: reference) } }
+}
+
+/// What a run cost, when it was run here (not known for scored files).
+public struct CostInput: Sendable {
+    /// Requests made.
+    public var requests: Int
+    /// Attempts made, retries included.
+    public var attempts: Int
+    /// Tokens used.
+    public var usage: TokenUsage
+    /// Seconds per request.
+    public var latencies: [Double]
+    /// Requests whose answer used the whole token budget.
+    public var requestsAtBudget: Int
+
+    /// A run's totals.
+    public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double], requestsAtBudget: Int = 0) {
+        self.requests = requests
+        self.attempts = attempts
+        self.usage = usage
+        self.latencies = latencies
+        self.requestsAtBudget = requestsAtBudget
+    }
+}

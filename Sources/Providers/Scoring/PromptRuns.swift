@@ -1,0 +1,86 @@
+import Foundation
+public import LLMKit
+
+/// Runs prompt versions on a dataset with one or more providers, `repeats` times each, and
+/// scores every run: one column per prompt version × provider (the run half of
+/// `promptlab score`). Each run is a full ``RelabelRunner`` run into its own output under
+/// ``outputFolder``, with the journal, cache, recordings and rate limits of any run.
+public struct PromptRuns: Sendable {
+    /// One provider to run, as a ready-to-build client stack, with the label part it adds.
+    public struct Arm: Sendable {
+        public var stack: ClientStack
+        /// `fixture`, `openai gpt-4o-mini`, ...
+        public var label: String
+        public init(stack: ClientStack, label: String) {
+            self.stack = stack
+            self.label = label
+        }
+    }
+
+    public var dataset: String
+    public var format: DatasetFormat?
+    public var limit: Int?
+    public var prompts: [PromptVersion]
+    public var arms: [Arm]
+    public var repeats: Int
+    /// The settings of each run; `prompt` and `model` are set per run, and the seed grows by
+    /// one per repeat when the temperature is above 0.
+    public var settings: RelabelConfiguration
+    /// Items per batch for the diversity score (default: each prompt's).
+    public var batchSize: Int?
+    public var outputFolder: String
+
+    public init(dataset: String, format: DatasetFormat?, limit: Int?, prompts: [PromptVersion], arms: [Arm], repeats: Int,
+                settings: RelabelConfiguration, batchSize: Int?, outputFolder: String) {
+        self.dataset = dataset
+        self.format = format
+        self.limit = limit
+        self.prompts = prompts
+        self.arms = arms
+        self.repeats = repeats
+        self.settings = settings
+        self.batchSize = batchSize
+        self.outputFolder = outputFolder
+    }
+
+    /// Runs and scores everything; `announce` hears one line per run as it starts.
+    public func run(registry: ProviderRegistry, data: ScoringDataset, announce: @Sendable (String) -> Void = { _ in }) async throws -> [ScoreReport.Column] {
+        var columns: [ScoreReport.Column] = []
+        let stem = URL(fileURLWithPath: dataset).deletingPathExtension().lastPathComponent
+        for arm in arms {
+            let prepared = try await arm.stack.make(registry: registry)
+            let runner = RelabelRunner(client: prepared.client)
+            for version in prompts {
+                var runs: [[ScoredItem]] = []
+                var cost: CostInput?
+                for k in 0..<repeats {
+                    var configuration = settings
+                    configuration.prompt = version
+                    configuration.model = prepared.model
+                    configuration.batchSize = batchSize ?? version.batchSize
+                    if settings.concurrency <= 0 { configuration.concurrency = prepared.capabilities.parallelSlots ?? 4 }
+                    if (settings.temperature ?? 0) > 0, let seed = settings.seed { configuration.seed = seed + k }
+                    let out = "\(outputFolder)/\(stem).\(version.name).\(arm.stack.provider).\(Self.safe(prepared.model)).run\(k + 1).jsonl"
+                    announce("running \(version.id) on \(arm.stack.provider) (\(prepared.model)), run \(k + 1) of \(repeats) -> \(out)")
+                    let report = try await runner.run(RelabelJob(dataset: dataset, format: format, output: out, mode: .fresh(overwrite: true),
+                                                                 limit: limit, configuration: configuration, baseURL: prepared.baseURL))
+                    if k == 0 {
+                        let s = report.summary
+                        cost = CostInput(requests: s.requests, attempts: s.attempts, usage: s.usage, latencies: s.latencies,
+                                         requestsAtBudget: s.requestsAtBudget)
+                    }
+                    runs.append(try await BlockingIOPool.shared.run { try Scoring.loadColumn(out, dataset: data, policy: settings.policy).items })
+                }
+                columns.append(Scoring.column(label: "\(version.name) · \(arm.label)", items: runs[0], prompt: version,
+                                              batchSize: batchSize ?? version.batchSize,
+                                              repeats: runs.count > 1 ? runs.map { $0.map(\.adjusted) } : [], cost: cost))
+            }
+        }
+        return columns
+    }
+
+    /// A model name made safe for a file name.
+    static func safe(_ model: String) -> String {
+        String(model.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+    }
+}
