@@ -58,14 +58,47 @@ public enum JSONSerializer {
         return text
     }
 
-    /// Appends a finite double in the stable form of ``format(_:)-(Double)``.
+    /// Appends a finite double in the stable form of ``format(_:)-(Double)``. Values with at
+    /// most 4 decimals that round-trip (0.25, 0.0833 written as such, 0.6) are written from
+    /// their integer digits without building a string; the others as ``format(_:)-(Double)``.
     static func appendNumber(_ d: Double, to out: inout [UInt8]) {
         if d == 0 { out.append(UInt8(ascii: "0")); return }
         if d.rounded(.towardZero) == d, abs(d) < 9_007_199_254_740_992 {
             out.append(contentsOf: String(Int64(d)).utf8)
             return
         }
+        let magnitude = abs(d)
+        if magnitude >= 1e-4 && magnitude < 1e9 {
+            for k in 1...4 {
+                let scale = Self.decimalScales[k]
+                let units = (magnitude * scale).rounded()
+                guard units / scale == magnitude else { continue }
+                if d < 0 { out.append(UInt8(ascii: "-")) }
+                appendFixed(UInt64(units), decimals: k, to: &out)
+                return
+            }
+        }
         out.append(contentsOf: format(d).utf8)
+    }
+
+    private static let decimalScales: [Double] = [1, 10, 100, 1000, 10000]
+
+    /// `units / 10^decimals` in decimal, with a leading `0` when below 1 (`0.25`, `12.5`).
+    private static func appendFixed(_ units: UInt64, decimals: Int, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var n = units, count = 0
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+                count += 1
+            } while n > 0 || count <= decimals
+            for k in stride(from: count - 1, through: 0, by: -1) {
+                if k == decimals - 1 { out.append(UInt8(ascii: ".")) }
+                out.append(buffer[k])
+            }
+        }
     }
 
     private static func write(_ value: JSONValue, style: Style, indent: Int, into out: inout [UInt8]) {

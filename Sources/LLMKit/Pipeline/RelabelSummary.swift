@@ -40,9 +40,8 @@ public struct RelabelSummary: Sendable, Equatable {
         switch outcome {
         case .relabeled(let r):
             relabeled += 1
-            let difference = r.adjusted.maxAbsoluteDifference(to: reference)
-            if difference <= 1e-6 + 1e-9 { unchangedExact += 1 }
-            if difference <= 0.01 + 1e-9 { unchangedWithin001 += 1 }
+            if r.adjusted.isWithin(1e-6, of: reference) { unchangedExact += 1 }
+            if r.adjusted.isWithin(0.01, of: reference) { unchangedWithin001 += 1 }
             if r.sumWasOff { sumOff += 1 }
             if r.reasonWasCut { reasonsCut += 1 }
         case .failed(let f):

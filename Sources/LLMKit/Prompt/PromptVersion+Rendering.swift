@@ -44,11 +44,12 @@ extension PromptVersion {
 
     /// Appends one data point's UTF-8 bytes.
     func appendDataPoint(number: Int, _ item: DatasetItem, to bytes: inout [UInt8]) {
+        let visibleSeparator = Array(separator.trimmingWhitespace().utf8)
         bytes.append(contentsOf: String(number).utf8)
         bytes.append(contentsOf: ". ".utf8)
         var wrote = false
         for description in item.descriptions {
-            let clean = sanitize(description)
+            let clean = isAlreadyClean(description, separator: visibleSeparator) ? description : sanitize(description)
             guard !clean.isEmpty else { continue }
             if wrote { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: clean.utf8)
@@ -69,7 +70,7 @@ extension PromptVersion {
     /// the text is cut at ``maximumDescriptionLength`` characters. What remains (words,
     /// commas, even instructions) is data inside one numbered point.
     public func sanitize(_ description: String) -> String {
-        if isAlreadyClean(description) { return description }
+        if isAlreadyClean(description, separator: Array(separator.trimmingWhitespace().utf8)) { return description }
         var text = ""
         for scalar in description.unicodeScalars {
             switch scalar {
@@ -96,21 +97,21 @@ extension PromptVersion {
     /// Whether sanitising would leave `text` as it is: printable ASCII without `#`, brackets,
     /// braces, double quotes or the separator, single spaces only, no space at either end, at
     /// most ``maximumDescriptionLength`` characters (the common case, checked in one pass).
-    private func isAlreadyClean(_ text: String) -> Bool {
+    private func isAlreadyClean(_ text: String, separator visibleSeparator: [UInt8]) -> Bool {
         let bytes = text.utf8
         guard !bytes.isEmpty, bytes.count <= Self.maximumDescriptionLength, bytes.first != 0x20, bytes.last != 0x20 else { return false }
+        let separatorByte: UInt8? = visibleSeparator.count == 1 ? visibleSeparator.first : nil
         var previous: UInt8 = 0
         for byte in bytes {
             switch byte {
             case 0x21...0x7E where byte != UInt8(ascii: "#") && byte != UInt8(ascii: "{") && byte != UInt8(ascii: "}")
-                && byte != UInt8(ascii: "[") && byte != UInt8(ascii: "]") && byte != UInt8(ascii: "\""): break
+                && byte != UInt8(ascii: "[") && byte != UInt8(ascii: "]") && byte != UInt8(ascii: "\"") && byte != separatorByte: break
             case 0x20 where previous != 0x20: break
             default: return false
             }
             previous = byte
         }
-        let visibleSeparator = separator.trimmingWhitespace()
-        return visibleSeparator.isEmpty || !text.contains(visibleSeparator)
+        return separatorByte != nil || visibleSeparator.isEmpty || text.utf8.firstRange(of: visibleSeparator) == nil
     }
 
     /// A reference value with at most ``decimals`` decimals and at least one (`0.0`, `0.25`, `0.0833`):

@@ -8,8 +8,10 @@ import Synchronization
 /// Each ``enqueue(_:onDurable:)`` is one batch's lines: the writer thread takes everything
 /// queued, writes it with one `write` per batch in order, syncs once (`fdatasync`), then calls
 /// each batch's `onDurable`. A batch therefore counts as done only once it is on disk, and a
-/// kill at any moment leaves whole lines (the last may be torn; resume cuts it). The queue is
-/// bounded: ``enqueue(_:onDurable:)`` suspends while more than ``maximumPendingBytes`` wait.
+/// kill at any moment leaves whole lines (the last may be torn; resume cuts it). Syncs are at
+/// least ``minimumSyncInterval`` apart, so a fast run syncs a few hundred times a second at
+/// most, each time for everything that arrived meanwhile. The queue is bounded:
+/// ``enqueue(_:onDurable:)`` suspends while more than ``maximumPendingBytes`` wait.
 final class JournalWriter: Sendable {
     /// Time and volume spent, for benchmarks and summaries.
     struct Statistics: Sendable, Equatable {
@@ -47,6 +49,8 @@ final class JournalWriter: Sendable {
     private let wakeup = NSCondition()
     /// Beyond this many queued bytes, ``enqueue`` waits.
     let maximumPendingBytes: Int
+    /// The shortest time between two syncs.
+    let minimumSyncInterval: Duration = .milliseconds(5)
 
     /// Starts the writer thread for `fd` (opened for append), reporting errors against `path`.
     init(fd: Int32, path: String, maximumPendingBytes: Int = 8 << 20) {
@@ -127,7 +131,13 @@ final class JournalWriter: Sendable {
     }
 
     private func loop() {
+        var lastSync = ContinuousClock.now - .seconds(1)
         while true {
+            // Let a few milliseconds of batches gather before the next sync.
+            let next = lastSync + minimumSyncInterval
+            if ContinuousClock.now < next, !state.withLock({ $0.closing }) {
+                Thread.sleep(forTimeInterval: Double((next - ContinuousClock.now).components.attoseconds) / 1e18)
+            }
             wakeup.lock()
             var batch: [Pending] = []
             var closing = false
@@ -150,6 +160,7 @@ final class JournalWriter: Sendable {
                 waiters.forEach { $0.resume() }
                 return
             }
+            lastSync = ContinuousClock.now
             commit(batch)
         }
     }

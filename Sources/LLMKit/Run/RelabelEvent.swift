@@ -1,6 +1,7 @@
 /// What happens during a relabel run, as a stream any interface can render (a progress line,
-/// a log, a test). Delivered in order through the continuation passed to
-/// ``RelabelRunner/run(_:events:)``, which is finished when the run ends.
+/// a log, a test): to a handler called as things happen
+/// (``RelabelRunner/run(_:onEvent:)``, nothing is buffered), or through an `AsyncStream`
+/// continuation (``RelabelRunner/run(_:events:)``, finished when the run ends).
 public enum RelabelEvent: Sendable {
     /// The run starts: the work in front of it.
     case started(RelabelStart)
@@ -12,13 +13,25 @@ public enum RelabelEvent: Sendable {
     case waiting(request: Int, reason: WaitReason, duration: Duration)
     /// A request got its answer or its final error.
     case requestFinished(RequestOutcome)
-    /// A batch's lines are on disk; `summary` counts its items.
-    case batchDurable(RelabelSummary)
+    /// A batch's lines are on disk.
+    case batchDurable(BatchDone)
     /// The items whose requests failed with errors that may pass (rate limits, 5xx, timeouts)
     /// are asked once more before the run ends.
     case finalPass(items: Int)
     /// The run ended; the totals of this run.
     case finished(RelabelSummary)
+}
+
+/// A batch whose lines are on disk: its item counts.
+public struct BatchDone: Sendable, Equatable {
+    public var items: Int
+    public var relabeled: Int
+    public var failed: Int
+    public init(items: Int, relabeled: Int, failed: Int) {
+        self.items = items
+        self.relabeled = relabeled
+        self.failed = failed
+    }
 }
 
 /// The work a run found in front of it.

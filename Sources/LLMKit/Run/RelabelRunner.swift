@@ -80,8 +80,14 @@ public struct RelabelRunner: Sendable {
     /// stop or an interruption.
     public func run(_ job: RelabelJob, events: AsyncStream<RelabelEvent>.Continuation? = nil) async throws -> RelabelReport {
         defer { events?.finish() }
+        return try await run(job) { events?.yield($0) }
+    }
+
+    /// Runs `job`, calling `onEvent` as things happen (from any thread, possibly from several
+    /// at once: it must be quick and thread-safe). Nothing is buffered, so memory stays flat
+    /// however long the run. Errors as ``run(_:events:)``.
+    public func run(_ job: RelabelJob, onEvent emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelReport {
         let started = ContinuousClock.now
-        let emit: @Sendable (RelabelEvent) -> Void = { events?.yield($0) }
         let configuration = job.configuration
         // The lock first: a second run on the same output refuses before any other work.
         try await io.run { () throws(DatasetError) in try FileChecks.createFolder(for: job.output) }
@@ -153,8 +159,8 @@ public struct RelabelRunner: Sendable {
             deliver: { batch in
                 let first = journal.reserveLines(batch.records.count)
                 ledger.record(batch.records, firstLine: first)
-                let summary = batch.summary
-                try await journal.append(batch.records) { emit(.batchDurable(summary)) }
+                let done = BatchDone(items: batch.summary.items, relabeled: batch.summary.relabeled, failed: batch.summary.failed)
+                try await journal.append(batch.records) { emit(.batchDurable(done)) }
             })
     }
 

@@ -49,12 +49,15 @@ extension JSONSchema {
             }
         }
 
-        /// Checks `value` at `node` one level down: the instance path gains `token`, the schema path `schemaTokens`.
-        private mutating func descend(_ value: JSONValue, node: Int, token: Token?, schema path: [Token], into violations: inout [SchemaViolation]) {
+        /// Checks `value` at `node` one level down: the instance path gains `token`, the schema
+        /// path `first` (and `second`), pushed and popped without building arrays.
+        private mutating func descend(_ value: JSONValue, node: Int, token: Token?, schema first: Token, _ second: Token? = nil,
+                                      into violations: inout [SchemaViolation]) {
             if let token { instance.append(token) }
-            schemaTokens.append(contentsOf: path)
+            schemaTokens.append(first)
+            if let second { schemaTokens.append(second) }
             check(value, node: node, into: &violations)
-            schemaTokens.removeLast(path.count)
+            schemaTokens.removeLast(second == nil ? 1 : 2)
             if token != nil { instance.removeLast() }
         }
 
@@ -71,7 +74,7 @@ extension JSONSchema {
                 }
                 depth -= 1
             }
-            if let types = k.types, !types.contains(where: { Self.matches(value, type: $0) }) {
+            if let types = k.types, let mask = k.typeMask, !mask.matches(value) {
                 violations.append(violation("type", "expected \(types.joined(separator: " or ")), found \(value.typeName)"))
             }
             if let options = k.enumValues, !options.contains(value) {
@@ -104,14 +107,14 @@ extension JSONSchema {
             }
             for (name, node) in k.properties {
                 guard let member = object[name] else { continue }
-                descend(member, node: node, token: .name(name), schema: [.name("properties"), .name(name)], into: &violations)
+                descend(member, node: node, token: .name(name), schema: .name("properties"), .name(name), into: &violations)
             }
-            guard let extra = k.additionalProperties, object.count > k.propertyNames.count || !object.keys.allSatisfy(k.propertyNames.contains) else { return }
-            for name in object.keys where !k.propertyNames.contains(name) {
+            guard let extra = k.additionalProperties else { return }
+            for (name, _) in object where !k.propertyNames.contains(name) {
                 if case .always(false) = schema.nodes[extra] {
                     violations.append(violation("additionalProperties", "unexpected property '\(name)'", extra: .name(name)))
                 } else {
-                    descend(object[name]!, node: extra, token: .name(name), schema: [.name("additionalProperties")], into: &violations)
+                    descend(object[name]!, node: extra, token: .name(name), schema: .name("additionalProperties"), into: &violations)
                 }
             }
         }
@@ -121,7 +124,7 @@ extension JSONSchema {
             if let max = k.maxItems, elements.count > max { violations.append(violation("maxItems", "has \(elements.count) items, more than \(max)")) }
             if let items = k.items {
                 for (i, element) in elements.enumerated() {
-                    descend(element, node: items, token: .index(i), schema: [.name("items")], into: &violations)
+                    descend(element, node: items, token: .index(i), schema: .name("items"), into: &violations)
                 }
             }
         }

@@ -129,7 +129,11 @@ enum Node: Sendable {
 }
 
 struct Keywords: Sendable {
-    var types: [String]?
+    var types: [String]? {
+        didSet { typeMask = types.map(TypeMask.init(names:)) }
+    }
+    /// `types` as a bit mask, for checking without comparing strings.
+    private(set) var typeMask: TypeMask?
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
     var properties: [(name: String, node: Int)] = [] {
@@ -153,4 +157,42 @@ struct Keywords: Sendable {
     var anyOf: [Int]?
     /// Normalised target location of `$ref`.
     var ref: String?
+}
+
+/// JSON Schema type names as bits.
+struct TypeMask: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let null = TypeMask(rawValue: 1), boolean = TypeMask(rawValue: 2), object = TypeMask(rawValue: 4), array = TypeMask(rawValue: 8)
+    static let number = TypeMask(rawValue: 16), integer = TypeMask(rawValue: 32), string = TypeMask(rawValue: 64)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    init(names: [String]) {
+        var mask: TypeMask = []
+        for name in names {
+            switch name {
+            case "null": mask.insert(.null)
+            case "boolean": mask.insert(.boolean)
+            case "object": mask.insert(.object)
+            case "array": mask.insert(.array)
+            case "number": mask.insert(.number)
+            case "integer": mask.insert(.integer)
+            case "string": mask.insert(.string)
+            default: break
+            }
+        }
+        self = mask
+    }
+
+    /// Whether `value` is of one of the types.
+    func matches(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: contains(.null)
+        case .bool: contains(.boolean)
+        case .object: contains(.object)
+        case .array: contains(.array)
+        case .string: contains(.string)
+        case .number(let n): contains(.number) || (contains(.integer) && n.isIntegral)
+        }
+    }
 }

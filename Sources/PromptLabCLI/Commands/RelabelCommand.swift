@@ -73,19 +73,11 @@ struct RelabelCommand: AsyncParsableCommand {
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
                              otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 })
         if let summaryJSON { try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset, output]) }
-        let (events, continuation) = AsyncStream.makeStream(of: RelabelEvent.self, bufferingPolicy: .unbounded)
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
-        async let shown: Void = display.show(events)
-        let report: RelabelReport
-        do {
-            report = try await Interrupt.cancelling { try await runner.run(job, events: continuation) }
-        } catch {
-            continuation.finish()
-            await shown
-            throw error
+        let report = try await display.showing {
+            try await Interrupt.cancelling { try await runner.run(job, onEvent: display.take) }
         }
-        await shown
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model))
         if let summaryJSON {

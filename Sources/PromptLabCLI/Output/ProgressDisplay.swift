@@ -29,23 +29,29 @@ final class ProgressDisplay: Sendable {
 
     init(quiet: Bool) { self.quiet = quiet }
 
-    /// Consumes `events` until the run finishes, redrawing every second; ends the line.
-    func show(_ events: AsyncStream<RelabelEvent>) async {
-        await withTaskGroup(of: Void.self) { group in
+    /// Runs `body` (which feeds ``take(_:)``) while redrawing the line every second (every 10
+    /// seconds off a terminal); ends the line when `body` ends.
+    func showing<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        defer { if terminal && !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { [self] in
                 let interval: Duration = terminal ? .seconds(1) : .seconds(10)
                 while true {
-                    do { try await Task.sleep(for: interval) } catch { break }
+                    do { try await Task.sleep(for: interval) } catch { return nil }
                     draw()
                 }
             }
-            for await event in events { take(event) }
-            group.cancelAll()
+            group.addTask { try await body() }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw CancellationError()
         }
-        if terminal && !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    private func take(_ event: RelabelEvent) {
+    /// Takes in one event (thread-safe; called as the run goes).
+    func take(_ event: RelabelEvent) {
         var redraw = false
         state.withLock { s in
             switch event {
@@ -62,9 +68,9 @@ final class ProgressDisplay: Sendable {
                 s.streamed[outcome.request] = nil
                 s.waiting[outcome.request] = nil
                 s.tokens += outcome.usage?.totalTokens ?? 0
-            case .batchDurable(let summary):
-                s.done += summary.items
-                s.failed += summary.failed
+            case .batchDurable(let done):
+                s.done += done.items
+                s.failed += done.failed
             case .finalPass(let items):
                 s.finalPass = true
                 s.total += items

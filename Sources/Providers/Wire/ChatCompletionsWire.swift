@@ -52,7 +52,7 @@ public enum ChatCompletionsWire {
         }
         var decoded = isEventStream(response, text: text)
             ? try decodeStream(text, provider: provider, context: context, raw: raw)
-            : try decodeWhole(text, provider: provider, context: context, raw: raw)
+            : try decodeWhole(response.body, provider: provider, context: context, raw: raw)
         decoded.bodyWasInvalidUTF8 = !UTF8Check.isValid(response.body)
         return decoded
     }
@@ -65,8 +65,8 @@ public enum ChatCompletionsWire {
         LLMError(.invalidOutput, "\(provider) answered HTTP \(raw.status) with something that is not a chat completion: \(why).", context: context, raw: raw)
     }
 
-    private static func decodeWhole(_ text: String, provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
-        guard let body = try? StrictJSON.parse(text) else { throw invalid("the body is not JSON", provider: provider, context: context, raw: raw) }
+    private static func decodeWhole(_ bytes: [UInt8], provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
+        guard let body = try? StrictJSON.parse(bytes: bytes) else { throw invalid("the body is not JSON", provider: provider, context: context, raw: raw) }
         guard let choice = body["choices"]?.arrayValue?.first else { throw invalid("no choices", provider: provider, context: context, raw: raw) }
         let message = choice["message"]
         var decoded = CompletionResponse(

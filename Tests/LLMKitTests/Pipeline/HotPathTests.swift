@@ -80,3 +80,21 @@ import Testing
         }
     }
 }
+
+@Suite struct NumberWritingTests {
+    @Test func numbersWrittenDirectlyEqualTheStableForm() {
+        var generator = SplitMix64(seed: 9)
+        var values: [Double] = [0.1, 0.2, 0.25, 0.3, 0.6, 0.0001, 0.00012, 1e-5, 0.5, 12.5, 123456789.5, 0.1 + 0.2, 1.0 / 3, 2.0 / 3, 1e21, 1e-7,
+                                -0.25, 0.9999, 0.99995, 999999999.9999, 1e9 + 0.5, 0.0625, 0.03125, 7.0 / 11]
+        for _ in 0..<50_000 {
+            let k = Int(generator.next() % 6)
+            let n = Double(generator.next() % 100_000)
+            values.append(n / [1, 10, 100, 1000, 10000, 7][k])
+        }
+        for value in values {
+            var bytes: [UInt8] = []
+            JSONSerializer.appendNumber(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == JSONSerializer.format(value), "\(value)")
+        }
+    }
+}

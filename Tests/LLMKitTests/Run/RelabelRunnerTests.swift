@@ -59,7 +59,7 @@ import TestSupport
         #expect(report.summary.items == 95 && report.relabeledInOutput == 95 && report.itemsToDo == 95)
         guard case .started(let start)? = events.first else { Issue.record("no start event"); return }
         #expect(start.items == 95 && start.datasetItems == 95 && start.tokenBudget == TokenBudget.tokens(count: 10, prompt: Self.prompt))
-        let durable = events.compactMap { if case .batchDurable(let s) = $0 { s.items } else { nil } }
+        let durable = events.compactMap { if case .batchDurable(let done) = $0 { done.items } else { nil } }
         #expect(durable.reduce(0, +) == 95 && durable.count == 10)
         #expect(events.filter { if case .requestSent = $0 { true } else { false } }.count == 10)
         if case .finished(let s)? = events.last { #expect(s.relabeled == 95) } else { Issue.record("no finish event") }
