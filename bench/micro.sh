@@ -4,7 +4,8 @@
 # of 30 items piece by piece: render + request, encode the HTTP body, decode the chat
 # completion, parse + validate + renormalise the answer, 30 journal lines, and all of them in
 # a row. Prints one table per metric (CPU time, wall clock, mallocs, throughput), rows per
-# benchmark, as percentiles over the iterations.
+# benchmark, per operation (one request of 30 items), as percentiles over the samples (a
+# sample is 1,000 operations: cpuTotal is read from /proc in 10 ms ticks).
 #
 #   bench/micro.sh [extra options for `swift package benchmark`, e.g. --filter parse]
 #
