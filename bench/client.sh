@@ -20,9 +20,11 @@
 #       --dataset corpus.jsonl --out OUT --no-cache --concurrency C --quiet --overwrite --batch-size 30
 #   .venv-bench/bin/python bench/client_baseline.py (AsyncOpenAI, compiled Draft202012Validator)
 # Prints per run and as the median over rounds: wall s, req/s, CPU ms per request
-# ((user+sys)/requests), peak RSS MB, the fraction of nginx's ceiling, nginx's CPU per request
-# during the run, the 1-minute load average at the start (the machine may be shared) and the
-# check (items relabeled / items). Then promptlab's peak RSS at 15,000 and at 150,000 items.
+# ((user+sys)/requests, process start-up included), peak RSS MB, the fraction of nginx's
+# ceiling, nginx's worker CPU per request during the run (10 ms ticks), the TCP connections the
+# client opened (nginx's stub_status; CONCURRENCY means every connection was kept alive), the
+# 1-minute load average at the start (the machine may be shared) and the check (items
+# relabeled / items). Then promptlab's peak RSS at 15,000 and at 150,000 items.
 # bench/scale.sh stays the fault-mix benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,14 +86,16 @@ cat "$WORK/ceiling.txt"
 # run NAME ITEMS COMMAND...: one measured run; appends a JSON line to $WORK/runs.jsonl.
 run() {
     local name=$1 items=$2 round=$3; shift 3
-    local load before after
+    local load before after accepts_before accepts_after
     load=$(cut -d' ' -f1 /proc/loadavg)
+    accepts_before=$(nginx_accepts)
     before=$(nginx_worker_cpu)
     /usr/bin/time -v "$@" >"$WORK/$name.stdout" 2>"$WORK/$name.time" || { echo "$name failed:" >&2; tail -n 30 "$WORK/$name.time" >&2; exit 1; }
     after=$(nginx_worker_cpu)
-    python3 - "$name" "$items" "$round" "$load" "$before" "$after" "$WORK" "$CEILING_RPS" <<'PY' >>"$WORK/runs.jsonl"
+    accepts_after=$(nginx_accepts)
+    python3 - "$name" "$items" "$round" "$load" "$before" "$after" "$WORK" "$CEILING_RPS" $(( accepts_after - accepts_before - 1 )) <<'PY' >>"$WORK/runs.jsonl"
 import json, re, sys
-name, items, round_, load, before, after, work, ceiling = sys.argv[1:9]
+name, items, round_, load, before, after, work, ceiling, connections = sys.argv[1:10]
 items = int(items)
 text = open(f"{work}/{name}.time").read()
 def field(label):
@@ -111,7 +115,7 @@ lines = sum(1 for _ in open(f"{work}/{name}.out.jsonl"))
 print(json.dumps({"client": client, "round": int(round_), "items": items, "requests": requests, "wall_s": wall,
                   "req_per_s": requests / wall, "cpu_s": cpu, "cpu_ms_per_request": 1000 * cpu / requests, "peak_rss_mb": rss,
                   "ceiling_fraction": requests / wall / float(ceiling), "nginx_us_per_request": (float(after) - float(before)) / requests * 1e6,
-                  "load1": float(load), "relabeled": relabeled, "output_lines": lines}))
+                  "connections": int(connections), "load1": float(load), "relabeled": relabeled, "output_lines": lines}))
 PY
     rm -f "$WORK/$name.out.jsonl"
 }
@@ -151,12 +155,12 @@ names = {"promptlab": "promptlab relabel", "python": "openai-python AsyncOpenAI"
 print()
 print(f"client benchmark: {items:,} items = {items // 30:,} requests of 30, concurrency {concurrency}, "
       f"nginx {version} (1 worker) answering one fixed 30-item chat completion; ceiling {ceiling:,.0f} req/s (wrk)")
-head = f"{'client':<28}{'round':>6}{'wall s':>9}{'req/s':>9}{'CPU ms/req':>12}{'peak MB':>9}{'of ceiling':>12}{'nginx us/req':>14}{'load1':>7}  check"
+head = f"{'client':<28}{'round':>6}{'wall s':>9}{'req/s':>9}{'CPU ms/req':>12}{'peak MB':>9}{'of ceiling':>12}{'nginx us/req':>14}{'conns':>7}{'load1':>7}  check"
 print(head)
 def row(r, label):
     ok = "ok" if r["relabeled"] == r["items"] and r["output_lines"] >= r["items"] else "FAILED"
     return (f"{names[r['client']]:<28}{label:>6}{r['wall_s']:>9.2f}{r['req_per_s']:>9.0f}{r['cpu_ms_per_request']:>12.2f}"
-            f"{r['peak_rss_mb']:>9.1f}{r['ceiling_fraction']:>11.1%} {r['nginx_us_per_request']:>13.1f}{r['load1']:>7.2f}  "
+            f"{r['peak_rss_mb']:>9.1f}{r['ceiling_fraction']:>11.1%} {r['nginx_us_per_request']:>13.1f}{r['connections']:>7}{r['load1']:>7.2f}  "
             f"{ok} ({r['relabeled']:,}/{r['items']:,})")
 main = [r for r in runs if r["items"] == items and r["round"] > 0]
 for r in main:
@@ -166,6 +170,7 @@ for client in ("promptlab", "python"):
     rs = [r for r in main if r["client"] == client]
     m = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "req_per_s", "cpu_ms_per_request", "ceiling_fraction", "nginx_us_per_request", "load1")}
     m.update(client=client, items=items, peak_rss_mb=max(r["peak_rss_mb"] for r in rs), relabeled=min(r["relabeled"] for r in rs),
+             connections=max(r["connections"] for r in rs),
              output_lines=min(r["output_lines"] for r in rs))
     medians[client] = m
 print(f"median of {rounds} rounds:")

@@ -97,22 +97,28 @@ def data_point(number, item, ref):
 recorded_bodies = [json.loads(line) for line in open(args.template) if line.strip()]
 
 
-def load_corpus():
-    items = []
+def read_batches():
+    """The corpus in batches, read as they are needed (promptlab streams its dataset too)."""
+    batch = []
     for line in open(args.corpus):
         if line.strip():
             item = json.loads(line)
-            items.append((str(item["id"]), item, reference(item)))
-    return items
+            batch.append((str(item["id"]), item, reference(item)))
+            if len(batch) == args.batch_size:
+                yield batch
+                batch = []
+    if batch:
+        sys.exit(f"the corpus ends with a batch of {len(batch)} items: the fixed answer has {args.batch_size}, use a multiple")
 
 
-corpus = load_corpus()
-if len(corpus) % args.batch_size:
-    sys.exit(f"the corpus has {len(corpus)} items, not a multiple of {args.batch_size}: the fixed answer has {args.batch_size} items")
-batches = [corpus[i:i + args.batch_size] for i in range(0, len(corpus), args.batch_size)]
+first_batches = []
+for b in read_batches():
+    first_batches.append(b)
+    if len(first_batches) == max(1, args.check_bodies):
+        break
 
 # The user text around the data points, from the recorded request of the first batch.
-first_data = SEPARATOR.join(data_point(n + 1, item, ref) for n, (_, item, ref) in enumerate(batches[0]))
+first_data = SEPARATOR.join(data_point(n + 1, item, ref) for n, (_, item, ref) in enumerate(first_batches[0]))
 template = next((b for b in recorded_bodies if b["messages"][1]["content"].endswith(first_data)), None)
 if template is None:
     sys.exit("no recorded user message ends with the first batch's data points as rendered here: rendering differs from promptlab's")
@@ -131,12 +137,12 @@ def body(batch):
 
 
 if args.print_body:
-    print(json.dumps(body(batches[0]), separators=(",", ":")))
+    print(json.dumps(body(first_batches[0]), separators=(",", ":")))
     sys.exit(0)
 
 if args.check_bodies:
     recorded = recorded_bodies[: args.check_bodies]
-    rendered = [body(b) for b in batches[: len(recorded)]]
+    rendered = [body(b) for b in first_batches[: len(recorded)]]
     key = lambda b: json.dumps(b, sort_keys=True)  # noqa: E731 (order-insensitive: promptlab may send batches out of order)
     equal = sum(a == b for a, b in zip(sorted(map(key, recorded)), sorted(map(key, rendered))))
     print(json.dumps({"recorded": len(recorded), "equal": equal}))
@@ -151,11 +157,10 @@ async def main():
     validators = {}  # one compiled validator per distinct schema object
     out = open(args.out, "w")
     counts = {"requests": 0, "items": 0, "relabeled": 0, "invalid": 0}
-    pending = iter(range(len(batches)))
+    pending = read_batches()
 
     async def worker():
-        for number in pending:
-            batch = batches[number]
+        for batch in pending:
             request = body(batch)
             request_schema = request["response_format"]["json_schema"]["schema"]
             validator = validators.get(id(request_schema))

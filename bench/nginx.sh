@@ -88,6 +88,15 @@ nginx_worker_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$worker/stat"
 }
 
+# Connections nginx has accepted so far (stub_status; this query's own connection excluded).
+nginx_accepts() {
+    python3 - "http://127.0.0.1:$NGINX_PORT/nginx_status" <<'PY'
+import sys, urllib.request
+lines = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().splitlines()
+print(int(lines[2].split()[0]) - 1)
+PY
+}
+
 # nginx_ceiling BODY_FILE SECONDS: wrk -t2 -c16 POSTing BODY_FILE; sets CEILING_RPS and prints a line.
 nginx_ceiling() {
     local body=$1 seconds=${2:-10} out before after requests

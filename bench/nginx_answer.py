@@ -162,6 +162,7 @@ http {{
 {sets}
             return 200 '{joined}';
         }}
+        location = /nginx_status {{ stub_status; }}
         location / {{ return 404; }}
     }}
 }}
