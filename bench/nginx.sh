@@ -9,7 +9,7 @@
 # `POST /v1/chat/completions` with one fixed, valid chat completion whose content is a 30-item
 # answer of the output contract (bench/nginx_answer.py writes both), checks the answer, then
 # measures nginx's ceiling with wrk: POST of a realistic request body (BODY_FILE, default a
-# synthetic promptlab-shaped request of ~5 KB), 2 threads, 16 connections, SECONDS. Prints
+# synthetic promptlab-shaped request of ~4.4 KB), 2 threads, 16 connections, SECONDS. Prints
 # req/s, latency and nginx's own CPU per request. nginx is stopped by pid on exit.
 #
 # bench/client.sh sources this file for the same functions (nginx_start, nginx_stop,
