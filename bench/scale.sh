@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Scale benchmark (issue 5): relabels a synthetic corpus against the fault-injecting server at
-# zero latency and prints wall time, requests/s, peak memory and CPU per request, for promptlab
-# and for openai-python's AsyncOpenAI sending the same request bodies at the same concurrency.
+# Scale benchmark (issue 5), for the fault-injecting server only: relabels a synthetic corpus
+# against fault-server at zero latency and prints wall time, requests/s, peak memory and CPU
+# per request, for promptlab and for openai-python's AsyncOpenAI sending the same request
+# bodies at the same concurrency.
 #   bench/scale.sh [ITEMS=150000] [CONCURRENCY=16]
+# Not a measure of client cost: fault-server (a thread per connection) is the bottleneck for
+# both clients here, and the Python side calls jsonschema.validate per answer (issue 12). The
+# client-cost benchmark is bench/client.sh (nginx with a fixed answer, a compiled validator);
+# the per-request micro benchmarks are bench/micro.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITEMS=${1:-150000}
