@@ -26,7 +26,7 @@ deps:
 	    exit 1; \
 	  fi; \
 	  echo "Installing$$missing ..."; \
-	  if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then apt-get update -q || exit 1; fi; \
+	  if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then apt-get update -q || exit 1; fi; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing \
 	    || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; } || exit 1; \
 	fi

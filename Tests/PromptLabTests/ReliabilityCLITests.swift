@@ -14,14 +14,18 @@ import Glibc
 
     @Test func aSecondRunOnTheSameOutputRefusesAtOnceAndTheFirstFinishesIntact() async throws {
         var configuration = FaultServer.Configuration()
-        configuration.latency = 0.05
+        configuration.latency = 0.1
         let server = try FaultServer(configuration)
         defer { server.stop() }
         let dir = try ResumeCLITests.directory()
         let (dataset, ids) = try ResumeCLITests.corpus(600, in: dir)
         let out = dir.appendingPathComponent("out.jsonl").path
         async let first = CLI.run(Self.relabel(server, dataset, out, ["--concurrency", "2"]))
-        try await Task.sleep(for: .milliseconds(700))
+        // Start the second run once the first holds the lock and has written something.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, ((try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 20 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let started = ContinuousClock.now
         let second = try await CLI.run(Self.relabel(server, dataset, out, ["--resume", "--seed", "9"]))
         // The lock is the run's first step (the in-process test holds it to under a second);

@@ -79,28 +79,34 @@ public struct JSONExtraction: Sendable, Hashable {
 
     /// The range of the balanced `{...}` (or `[...]`) starting at `start` (default: the first `{`).
     private static func balancedObject(in text: String, from start: String.Index? = nil) -> Range<String.Index>? {
-        let bytes = text.utf8
-        guard let begin = start ?? bytes.firstIndex(of: UInt8(ascii: "{")), begin < bytes.endIndex,
-              bytes[begin] == UInt8(ascii: "{") || bytes[begin] == UInt8(ascii: "[") else { return nil }
-        var depth = 0
-        var inString = false
-        var escaped = false
-        var index = begin
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
-                depth += 1
-            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                depth -= 1
-                if depth == 0 { return begin..<bytes.index(after: index) }
+        let utf8 = text.utf8
+        guard let begin = start ?? utf8.firstIndex(of: UInt8(ascii: "{")), begin < utf8.endIndex,
+              utf8[begin] == UInt8(ascii: "{") || utf8[begin] == UInt8(ascii: "[") else { return nil }
+        let offset = utf8.distance(from: utf8.startIndex, to: begin)
+        var text = text
+        let end: Int? = text.withUTF8 { bytes in
+            var depth = 0
+            var inString = false
+            var escaped = false
+            var i = offset
+            while i < bytes.count {
+                let byte = bytes[i]
+                if inString {
+                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = true
+                } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                    depth += 1
+                } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 { return i + 1 }
+                }
+                i += 1
             }
-            index = bytes.index(after: index)
+            return nil
         }
-        return nil
+        guard let end else { return nil }
+        return begin..<utf8.index(utf8.startIndex, offsetBy: end)
     }
 }
 

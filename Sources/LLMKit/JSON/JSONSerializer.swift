@@ -58,6 +58,10 @@ public enum JSONSerializer {
         return text
     }
 
+    /// The bytes that may need escaping in a string: quote, backslash, controls, and 0xE2 (the
+    /// first byte of U+2028 and U+2029).
+    private static let special: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }
+
     /// Appends a finite double in the stable form of ``format(_:)-(Double)``. Values with at
     /// most 4 decimals that round-trip (0.25, 0.0833 written as such, 0.6) are written from
     /// their integer digits without building a string; the others as ``format(_:)-(Double)``.
@@ -154,6 +158,10 @@ public enum JSONSerializer {
             }
             while i < bytes.count {
                 let byte = bytes[i]
+                guard Self.special[Int(byte)] else {
+                    i += 1
+                    continue
+                }
                 var escape: String?
                 var width = 1
                 switch byte {

@@ -10,25 +10,30 @@ import Foundation
 public enum StrictJSON {
     /// Parses one JSON text.
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
-        var bytes = Array(text.utf8)
-        return try parse(bytes: &bytes)
+        var text = text
+        let result = text.withUTF8 { buffer -> Result<JSONValue, JSONParseError> in
+            do throws(JSONParseError) { return .success(try parse(buffer: buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     /// Parses one JSON text given as UTF-8 bytes.
     public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var copy = bytes
-        return try parse(bytes: &copy)
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<JSONValue, JSONParseError> in
+            do throws(JSONParseError) { return .success(try parse(buffer: buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
-    private static func parse(bytes: inout [UInt8]) throws(JSONParseError) -> JSONValue {
+    /// Parses the bytes in place (jansson reads them; nothing is copied unless there is an error).
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var error = json_error_t()
         let flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL
-        let root: UnsafeMutablePointer<json_t>? = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                json_loadb(chars.baseAddress, chars.count, Int(flags), &error)
-            }
+        let root: UnsafeMutablePointer<json_t>? = buffer.withMemoryRebound(to: CChar.self) { chars in
+            json_loadb(chars.baseAddress, chars.count, Int(flags), &error)
         }
         guard let root else {
+            let bytes = Array(buffer)
             // jansson reads a raw NUL byte as the end of the text and then reports "end of
             // file expected near end of file": name the NUL instead.
             if let nul = bytes.firstIndex(of: 0) {

@@ -89,9 +89,10 @@ public struct RelabelRunner: Sendable {
     public func run(_ job: RelabelJob, onEvent emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelReport {
         let started = ContinuousClock.now
         let configuration = job.configuration
-        // The lock first: a second run on the same output refuses before any other work.
-        try await io.run { () throws(DatasetError) in try FileChecks.createFolder(for: job.output) }
-        let lock = try await io.run { () throws(RunError) in try OutputLock(output: job.output) }
+        // The lock first, right here (a non-blocking flock, not queued behind other I/O): a
+        // second run on the same output refuses before any other work.
+        try FileChecks.createFolder(for: job.output)
+        let lock = try OutputLock(output: job.output)
         let scan: DatasetScan
         do { scan = try await preflight(job) } catch {
             lock.release()

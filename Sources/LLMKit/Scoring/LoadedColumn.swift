@@ -120,11 +120,10 @@ extension Scoring {
             }
             return
         }
-        let lines = try LineReader(path: path)
-        while let line = try lines.nextLine() {
-            if line.trimmingWhitespace().isEmpty { continue }
-            let parsed = try RelabeledRecord.parse(line: line, file: path, line: lines.lineNumber, policy: policy)
-            var record = ColumnRecord(id: parsed.id, line: lines.lineNumber, reference: parsed.reference, prompt: parsed.promptVersion)
+        // Journal header lines (the run's fingerprint) are skipped by the reader.
+        let reader = try RelabeledRecordReader(path: path, policy: policy)
+        while let parsed = try reader.next() {
+            var record = ColumnRecord(id: parsed.id, line: reader.lineNumber, reference: parsed.reference, prompt: parsed.promptVersion)
             switch parsed.outcome {
             case .relabeled(let r):
                 record.adjusted = r.adjusted

@@ -52,31 +52,8 @@ extension Scoring {
     /// Calls `body` with every item of a dataset file and the line it starts on.
     static func forEachItem(_ path: String, format: DatasetFormat?, policy: RenormalizationPolicy,
                             _ body: (DatasetItem, Int) throws(DatasetError) -> Void) throws(DatasetError) {
-        guard let format = format ?? DatasetFormat.detect(path: path) else {
-            throw DatasetError(file: path, reason: "cannot tell the format from the extension; name it (jsonl or csv)")
-        }
-        switch format {
-        case .jsonl:
-            let lines = try LineReader(path: path)
-            while let line = try lines.nextLine() {
-                if line.trimmingWhitespace().isEmpty { continue }
-                try body(try DatasetReader.item(fromJSONLine: line, file: path, line: lines.lineNumber, policy: policy), lines.lineNumber)
-            }
-        case .emoSuperbCSV:
-            let reader = try EmoSuperbCSVReader(path: path)
-            guard reader.textColumn == "words" else {
-                throw DatasetError(file: path, line: 1, field: reader.textColumn ?? "(10th column)",
-                                   reason: "an input CSV needs a 'words' column after the 8 emotions (this looks like an output file)")
-            }
-            while let row = try reader.nextRow() {
-                let reference: EmotionDistribution
-                do { reference = try EmotionDistribution.normalizing(row.values, policy: policy).distribution } catch {
-                    throw DatasetError(file: path, line: row.line, field: "reference", reason: error.description)
-                }
-                let words = row.text ?? ""
-                try body(DatasetItem(id: row.id, descriptions: words.trimmingWhitespace().isEmpty ? [] : [words], reference: reference), row.line)
-            }
-        }
+        let reader = try DatasetReader(path: path, format: format, policy: policy)
+        while let item = try reader.next() { try body(item, reader.lastLine) }
     }
 
     /// Sets `gold` on the dataset's items from a gold file; ids the dataset lacks are counted in a warning.

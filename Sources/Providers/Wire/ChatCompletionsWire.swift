@@ -50,10 +50,11 @@ public enum ChatCompletionsWire {
         guard (200..<300).contains(response.status) else {
             throw error(status: response.status, body: try? StrictJSON.parse(text), headers: response.headers, context: context, raw: raw)
         }
+        let invalidUTF8 = !UTF8Check.isValid(response.body)
         var decoded = isEventStream(response, text: text)
             ? try decodeStream(text, provider: provider, context: context, raw: raw)
-            : try decodeWhole(response.body, provider: provider, context: context, raw: raw)
-        decoded.bodyWasInvalidUTF8 = !UTF8Check.isValid(response.body)
+            : try decodeWhole(invalidUTF8 ? Array(text.utf8) : response.body, provider: provider, context: context, raw: raw)
+        decoded.bodyWasInvalidUTF8 = invalidUTF8
         return decoded
     }
 
