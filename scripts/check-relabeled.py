@@ -22,8 +22,14 @@ seen = collections.Counter()
 status = collections.Counter()
 kinds = collections.Counter()
 EMOTIONS = ["angry", "sad", "disgust", "contempt", "fear", "neutral", "surprise", "happy"]
+headers = 0
 for n, line in enumerate(open(args.output), 1):
     r = json.loads(line)
+    if "journal" in r:  # the journal's header: what the run was made on
+        headers += 1
+        if "fingerprint" not in r:
+            problems.append(f"line {n}: a journal header without a fingerprint")
+        continue
     seen[r["id"]] += 1
     status[r["status"]] += 1
     if r["status"] == "relabeled":
@@ -43,6 +49,7 @@ extra = [i for i in seen if i not in set(ids)]
 if missing: problems.append(f"missing ids: {missing}")
 if twice: problems.append(f"ids written more than once: {twice}")
 if extra: problems.append(f"ids not in the input: {extra}")
+if headers == 0: problems.append("no journal header (the run's fingerprint) in the output")
 print(f"checked {sum(seen.values())} lines for {len(ids)} input ids: {dict(status)}; failures by kind: {dict(kinds)}")
 for problem in problems:
     print("PROBLEM:", problem, file=sys.stderr)
