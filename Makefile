@@ -65,7 +65,7 @@ install: deps prompts
 ## demo: set up, build, relabel the bundled sample from the recordings of the real model and score both prompt versions (no server, no network)
 demo: deps
 	$(SWIFT) build
-	@for p in paper-reason paper-no-reason; do \
+	@for p in paper-reason paper-no-reason small-model; do \
 	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
 	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet --overwrite || exit 1; \
 	done
@@ -84,9 +84,9 @@ record: deps
 	$(SWIFT) build
 	scripts/llama-server start --port 8080
 	rm -rf fixtures/recordings/gemma3-270m
-	for p in paper-reason paper-no-reason; do \
+	for p in paper-reason paper-no-reason small-model; do \
 	  .build/debug/promptlab relabel --provider llamacpp --dataset fixtures/sample/sample.jsonl --prompt $$p \
-	    --record fixtures/recordings/gemma3-270m --record-mode all --overwrite --out out/record.$$p.jsonl || exit 1; \
+	    --record fixtures/recordings/gemma3-270m --record-mode all --overwrite --no-stream --no-cache --out out/record.$$p.jsonl || exit 1; \
 	done
 	scripts/record-llamacpp-wire.sh
 

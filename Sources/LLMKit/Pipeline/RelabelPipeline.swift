@@ -144,10 +144,8 @@ public struct RelabelPipeline: Sendable {
     /// several items comes back already split and relabeled.
     private func ask(_ items: [DatasetItem], round: Int, summary: inout RelabelSummary)
         async throws -> ([ItemOutcome], ([RelabeledRecord], RelabelSummary)?) {
-        let budget = configuration.tokenBudget(count: items.count)
-        var request = configuration.prompt.render(items).request(
-            model: configuration.model, temperature: configuration.temperature, seed: configuration.seed, maxTokens: budget)
-        request.items = items
+        let request = self.request(for: items)
+        let budget = request.maxTokens ?? 0
         let number = requests.next()
         emit(.requestSent(RequestInfo(request: number, items: items.count, round: round, tokenBudget: budget)))
         let observer = RequestObserver(request: number, emit: emit)
@@ -178,28 +176,52 @@ public struct RelabelPipeline: Sendable {
         if hitBudget { summary.requestsAtBudget += 1 }
         emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,
                                              finishReason: response.finishReason, error: nil, hitBudget: hitBudget, seconds: seconds)))
-        switch response.finishReason {
-        case .length where items.count > 1:
+        switch verdict(on: response, count: items.count, summary: &summary) {
+        case .split:
             let half = (items.count + 1) / 2
             let (first, a) = try await relabel(Array(items[..<half]), round: round)
             let (second, b) = try await relabel(Array(items[half...]), round: round)
             summary.add(a)
             summary.add(b)
             return ([], (first + second, summary))
+        case .outcomes(let outcomes):
+            return (outcomes, nil)
+        }
+    }
+
+    /// The exact request for a batch of `items`: rendered with the prompt version, with the
+    /// batch's token budget and the items in structured form. Every way of sending (a
+    /// synchronous call, a line of a Batch API input file) sends this.
+    public func request(for items: [DatasetItem]) -> CompletionRequest {
+        var request = configuration.prompt.render(items).request(
+            model: configuration.model, temperature: configuration.temperature, seed: configuration.seed,
+            maxTokens: configuration.tokenBudget(count: items.count))
+        request.items = items
+        return request
+    }
+
+    /// What an answer to a batch of `count` items means, decided the same way whatever sent the
+    /// request: the finish reason and refusal first (cut off with several items: ask again in
+    /// two halves; cut off alone: `truncated`; a refusal or filter: `refused`), then the output
+    /// contract. Counts stripped text and stray entries into `summary`.
+    public func verdict(on response: CompletionResponse, count: Int, summary: inout RelabelSummary) -> AnswerVerdict {
+        switch response.finishReason {
+        case .length where count > 1:
+            return .split
         case .length:
-            let failure = ItemFailure(.truncated, "the answer was cut off at the token limit (\(budget)) even for a single item")
-            return (Array(repeating: .failed(failure), count: items.count), nil)
+            let budget = configuration.tokenBudget(count: count)
+            return .outcomes(Array(repeating: .failed(ItemFailure(.truncated, "the answer was cut off at the token limit (\(budget)) even for a single item")), count: count))
         case .contentFilter:
-            return (Array(repeating: .failed(ItemFailure(.refused, "a content filter stopped the answer")), count: items.count), nil)
+            return .outcomes(Array(repeating: .failed(ItemFailure(.refused, "a content filter stopped the answer")), count: count))
         default:
             if let refusal = response.refusal, !refusal.isEmpty {
-                return (Array(repeating: .failed(ItemFailure(.refused, "the model refused: \(refusal)")), count: items.count), nil)
+                return .outcomes(Array(repeating: .failed(ItemFailure(.refused, "the model refused: \(refusal)")), count: count))
             }
-            let parsed = BatchResponseParser(count: items.count, prompt: configuration.prompt, policy: configuration.policy)
+            let parsed = BatchResponseParser(count: count, prompt: configuration.prompt, policy: configuration.policy)
                 .parse(response.text ?? "", invalidUTF8: response.bodyWasInvalidUTF8)
             if parsed.extraction?.strippedAnything == true { summary.answersWithStrippedText += 1 }
             summary.strayEntries += parsed.strayEntries.count
-            return (parsed.outcomes, nil)
+            return .outcomes(parsed.outcomes)
         }
     }
 
@@ -222,7 +244,7 @@ public struct RelabelPipeline: Sendable {
     }
 
     /// One record per item, counted into `summary`.
-    private func records(_ items: [DatasetItem], _ outcomes: [ItemOutcome], summary: inout RelabelSummary) -> [RelabeledRecord] {
+    public func records(_ items: [DatasetItem], _ outcomes: [ItemOutcome], summary: inout RelabelSummary) -> [RelabeledRecord] {
         var records: [RelabeledRecord] = []
         records.reserveCapacity(items.count)
         summary.items = items.count
@@ -233,6 +255,15 @@ public struct RelabelPipeline: Sendable {
         }
         return records
     }
+}
+
+/// What an answer means for its batch (``RelabelPipeline/verdict(on:count:summary:)``).
+public enum AnswerVerdict: Sendable, Equatable {
+    /// One outcome per item; failures whose kind ``ItemFailure/Kind/isReaskable`` are worth
+    /// asking again in smaller batches.
+    case outcomes([ItemOutcome])
+    /// The answer was cut off with several items: ask again in two halves.
+    case split
 }
 
 /// A provider error that no other request of the run can fix stopped the pipeline.

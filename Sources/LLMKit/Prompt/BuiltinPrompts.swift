@@ -55,5 +55,24 @@ public enum BuiltinPrompts {
         Relabel these {{count}} data points:
         {{data}}
         """#,
+        "small-model.prompt": #"""
+        ---
+        # For small and base models, which continue patterns rather than follow instructions: no
+        # numeric example to copy (the paper's prompts show one, and Gemma 3 270M copies it into every
+        # item), short rules, the answer's shape with words where the numbers go, batches of 10.
+        summary: For small base models: no numeric example to copy, the answer's shape in words, batches of 10.
+        batch_size: 10
+        separator: " | "
+        reason: true
+        decimals: 2
+        reason_max_length: 80
+        ---
+        === system ===
+        You relabel speech-emotion annotations. Each data point is "N. descriptions#d1,d2,d3,d4,d5,d6,d7,d8": the words annotators typed, then the share of votes for {{emotions}}, numbers from 0 to 1 that add up to 1. For every data point, start from its own shares and move a little of them toward the emotions its words describe.
+
+        Answer with one JSON object: {"items": [ one entry per data point, in order, each {"index": its number, "angry": share, "sad": share, "disgust": share, "contempt": share, "fear": share, "neutral": share, "surprise": share, "happy": share, "reason": a few words} ]}. The shares are numbers from 0 to 1 and add up to 1.
+        === user ===
+        {{data}}
+        """#,
     ]
 }

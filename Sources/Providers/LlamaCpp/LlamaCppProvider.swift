@@ -67,8 +67,9 @@ public struct LlamaCppProvider: LLMProvider {
             throw LLMError(.badRequest, "\(baseURL)/props did not describe a llama.cpp server (HTTP \(response.status)).", context: .init(provider: id.name, httpStatus: response.status))
         }
         let path = body["model_path"]?.stringValue
-        let alias = body["model_alias"]?.stringValue
-        let name = alias.flatMap { $0.isEmpty ? nil : $0 } ?? path.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        // llama-server's alias is the -m path itself unless --alias names the model.
+        let alias = body["model_alias"]?.stringValue.flatMap { $0.isEmpty || $0 == path || $0.contains("/") || $0.hasSuffix(".gguf") ? nil : $0 }
+        let name = alias ?? path.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
         return ServerProperties(totalSlots: slots, modelPath: path, modelName: name)
     }
 
