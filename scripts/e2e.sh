@@ -26,6 +26,27 @@ after=$(metric llamacpp:tokens_predicted_total)
 echo "e2e: the server generated $((after - before)) tokens for this run ($(metric llamacpp:prompt_tokens_total) prompt tokens processed since start)"
 if [ "$((after - before))" -le 0 ]; then echo "e2e: FAILED: the server generated no tokens" >&2; exit 1; fi
 
+# Bounded generation (issue 14): the prompt version without a numeric example (small-model),
+# 20 items in batches of 10, streamed: within 3 minutes, every id accounted for, and no request
+# generating more tokens than its budget.
+BOUNDED=out/e2e.bounded.jsonl
+started=$SECONDS
+.build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" --prompt small-model \
+    --dataset fixtures/sample/sample.jsonl --limit 20 --batch-size 10 --out "$BOUNDED" --overwrite --no-cache --quiet \
+    --summary-json out/e2e.bounded.summary.json
+elapsed=$((SECONDS - started))
+python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$BOUNDED" --limit 20
+python3 - out/e2e.bounded.summary.json "$elapsed" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); elapsed = int(sys.argv[2])
+print(f"e2e: bounded generation: {s['items']} items in {elapsed} s, {s['requests']} requests, "
+      f"{s['requests_at_token_budget']} at their budget, largest answer {s['largest_completion_tokens']} tokens, "
+      f"{s['completion_tokens_per_item']:.0f} completion tokens per item, {s['requests_over_token_budget']} over budget")
+assert s["items"] == 20, "every id accounted for"
+assert s["requests_over_token_budget"] == 0, "a request generated more tokens than its budget"
+assert elapsed <= 180, f"took {elapsed} s, more than 3 minutes"
+PY
+
 # Both prompt versions live, three runs each at temperature 0.7: laziness side by side and
 # self-consistency (Krippendorff's alpha, pairwise JS distance) across the runs.
 SCORES=out/e2e.scores.json

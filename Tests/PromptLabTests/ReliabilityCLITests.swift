@@ -171,3 +171,23 @@ import Glibc
         for text in [relabel.stdout, relabel.stderr, score.stdout, score.stderr] { #expect(!text.contains(Self.canary)) }
     }
 }
+
+/// Rate limits used fully without 429 storms (issue 12), against the fault server's
+/// OpenAI-style limits enforced per second; `bench/ratelimit.sh` runs the same for 5 minutes.
+@Suite struct RateLimitCLITests {
+    @Test func requestsPerMinuteAreUsedFullyWithoutBurstsOrRefusals() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.rateLimits = FaultServer.RateLimits(requestsPerMinute: 600, window: .second)
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(1200, in: dir)   // 120 requests of 10: 12 s at 10 a second
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let r = try await CLI.run(ResumeCLITests.arguments(server, dataset: dataset, out: out, extra: ["--rpm", "600", "--concurrency", "16"]))
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try #require(server.counts.limitSummary())
+        #expect((summary.requestShare ?? 0) >= 0.95, "steady state uses the limit: \(summary)")
+        #expect(summary.rejectionRate <= 0.01, "no 429 storm: \(summary)")
+        #expect((summary.maxExcessRequests ?? 99) <= 1, "no second above the share by more than one request: \(summary)")
+    }
+}

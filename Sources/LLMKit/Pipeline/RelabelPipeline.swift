@@ -171,7 +171,11 @@ public struct RelabelPipeline: Sendable {
         summary.latencies.append(seconds)
         summary.attempts += response.attempts
         if response.servedFromCache { summary.cacheHits += 1 }
-        if let usage = response.usage { summary.usage = usage }
+        if let usage = response.usage {
+            summary.usage = usage
+            summary.largestCompletion = usage.completionTokens
+            if usage.completionTokens > budget { summary.requestsOverBudget = 1 }
+        }
         let hitBudget = response.finishReason == .length
         if hitBudget { summary.requestsAtBudget += 1 }
         emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,

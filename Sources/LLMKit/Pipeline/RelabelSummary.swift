@@ -22,6 +22,11 @@ public struct RelabelSummary: Sendable, Equatable {
     public var cacheHits = 0
     /// Requests whose answer used the whole token budget (cut off, or stopped while streaming).
     public var requestsAtBudget = 0
+    /// Requests whose reported completion tokens exceeded the budget sent (a server that
+    /// ignores `max_tokens`); streaming stops such answers at the budget.
+    public var requestsOverBudget = 0
+    /// The most completion tokens one request generated.
+    public var largestCompletion = 0
     /// Seconds each request took (retries included), in completion order.
     public var latencies: [Double] = []
     /// Items asked again after a missing or invalid answer.
@@ -75,6 +80,8 @@ public struct RelabelSummary: Sendable, Equatable {
         attempts += other.attempts
         cacheHits += other.cacheHits
         requestsAtBudget += other.requestsAtBudget
+        requestsOverBudget += other.requestsOverBudget
+        largestCompletion = max(largestCompletion, other.largestCompletion)
         latencies += other.latencies
         reasked += other.reasked
         answersWithStrippedText += other.answersWithStrippedText
@@ -116,7 +123,8 @@ extension RelabelSummary {
             "unchanged_exact": .int(unchangedExact), "unchanged_within_0_01": .int(unchangedWithin001), "sum_off": .int(sumOff),
             "reasons_cut": .int(reasonsCut),
             "requests": .int(requests), "attempts": .int(attempts), "cache_hits": .int(cacheHits), "reasked": .int(reasked),
-            "requests_at_token_budget": .int(requestsAtBudget),
+            "requests_at_token_budget": .int(requestsAtBudget), "requests_over_token_budget": .int(requestsOverBudget),
+            "largest_completion_tokens": .int(largestCompletion),
             "stray_entries": .int(strayEntries), "answers_with_stripped_text": .int(answersWithStrippedText),
             "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens), "cached_tokens": .int(usage.cachedTokens),
             "completion_tokens_per_item": .double(completionTokensPerItem),

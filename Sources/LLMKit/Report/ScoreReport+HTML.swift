@@ -131,7 +131,11 @@ extension ScoreReport {
             if c.relabeled.n > 0, c.relabeled.value < 0.9 {
                 notes.append("\(c.label): only \(String(format: "%.0f%%", 100 * c.relabeled.value)) of the items were relabeled (failed: \(Self.failureSummary(c))).")
             }
+            if let cost = c.cost, cost.shareAtBudget >= 0.1 {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * cost.shareAtBudget)) of the requests used their whole token budget: the model rambles with this prompt.")
+            }
         }
+        if let separationLine { notes.append(separationLine.prefix(1).uppercased() + separationLine.dropFirst() + ".") }
         return notes
     }
 

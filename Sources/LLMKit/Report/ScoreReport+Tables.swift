@@ -60,6 +60,27 @@ extension ScoreReport {
         }
     }
 
+    /// The paired differences whose 95% interval excludes 0 (`comparison: metric difference
+    /// [low, high]`): what the data can tell apart at this size.
+    public var separatingDifferences: [String] {
+        comparisons.flatMap { c in
+            c.metrics.compactMap { m -> String? in
+                let d = m.difference
+                guard d.n > 0, d.low.isFinite, d.high.isFinite, d.low > 0 || d.high < 0 else { return nil }
+                let cell = ScoreMetric.named(m.name)?.differenceCell(d) ?? String(format: "%+.4f", d.value)
+                return "\(c.other) − \(c.baseline): \(m.name) \(cell)"
+            }
+        }
+    }
+
+    /// One line saying which paired differences exclude 0, or that none does.
+    public var separationLine: String? {
+        guard !comparisons.isEmpty else { return nil }
+        let found = separatingDifferences
+        if found.isEmpty { return "no paired difference has a 95% interval that excludes 0: at this size, the columns cannot be told apart" }
+        return "paired differences whose 95% interval excludes 0 (\(found.count)): " + found.joined(separator: "; ")
+    }
+
     /// The notes under every table: which laziness number is which, the tolerance, the tie rule, the intervals.
     public var notes: [String] { [Self.lazinessNote, Self.toleranceRule, Self.tieRule, Self.intervalNote] }
 
@@ -71,6 +92,7 @@ extension ScoreReport {
             out += "\n\npaired differences (other − baseline; bootstrap 95% interval; exact McNemar p for binary outcomes" + (comparisons.count > 1 ? ", Holm-adjusted" : "") + ")\n"
             let holm = comparisons.count > 1
             out += Self.align([["comparison", "metric", "difference", "p"] + (holm ? ["p (Holm)"] : [])] + comparisonRows.map { holm ? $0 : Array($0.dropLast()) })
+            if let separationLine { out += "\n\n" + separationLine }
         }
         return out + "\n\n" + notes.map { "- " + $0 }.joined(separator: "\n")
     }

@@ -11,107 +11,103 @@ public struct RateLimits: Sendable, Hashable {
     }
 }
 
-/// Token buckets for RPM and TPM, shared by every concurrent caller of one client.
+/// Paces requests to requests-per-minute and tokens-per-minute limits, shared by every
+/// concurrent caller of one client, the way OpenAI enforces them (REFERENCE.md section 4):
+/// limits per minute may act per second (600 RPM as 10 requests a second), so a burst at the
+/// start of a minute is refused.
 ///
-/// A caller reserves one request and the estimated tokens at once; the balance may go below
-/// zero, and the caller then waits until refill brings it back, so waiters are served in
-/// arrival order and nothing is sent that the limit would refuse. The estimate is corrected by
-/// the usage the server reports. When the server sends `x-ratelimit-remaining-*` and
-/// `x-ratelimit-reset-*`, the buckets follow it: never more optimistic than the server.
+/// Pacing, not a bucket: each request reserves the next free start time (one request every
+/// 60/RPM seconds, and its tokens at TPM/60 a second), so there is no burst at the start and in
+/// any second at most the per-second share plus one request goes out; with enough requests
+/// waiting, the limit is used fully. Tokens are counted as the server counts them when the
+/// request arrives (the prompt's estimate plus the answer's token limit, not the tokens later
+/// generated). Every answer's `x-ratelimit-remaining-*` / `reset-*` headers are followed: when
+/// the server has less left than the pacing assumes (another client on the same key), the next
+/// start moves to the server's reset. After a 429 the next start moves to when the server
+/// said it would accept again, for every caller, and not further.
 public actor RateLimiter {
-    struct Bucket {
-        var capacity: Double
-        var balance: Double
-        /// Per second.
-        var refill: Double
-        var updated: Duration
-
-        mutating func advance(to now: Duration) {
-            let elapsed = max(0, (now - updated).seconds)
-            balance = min(capacity, balance + elapsed * refill)
-            updated = now
-        }
-
-        /// How long until the balance is back to zero or above.
-        func wait() -> Duration { balance >= 0 ? .zero : .seconds(double: -balance / refill) }
-    }
-
-    private var requests: Bucket?
-    private var tokens: Bucket?
     private let clock: any MiddlewareClock
     /// The limits this limiter was made with.
     public let limits: RateLimits
+    private let requestInterval: Duration?
+    private let tokensPerSecond: Double?
+    /// The earliest start of the next request, by the request limit and by the token limit.
+    private var nextByRequests: Duration
+    private var nextByTokens: Duration
     private let logger = Logger(label: "llmkit.ratelimit")
 
     public init(limits: RateLimits, clock: any MiddlewareClock = SystemMiddlewareClock()) {
         self.clock = clock
         self.limits = limits
+        requestInterval = limits.requestsPerMinute.flatMap { $0 > 0 ? .seconds(double: 60 / $0) : nil }
+        tokensPerSecond = limits.tokensPerMinute.flatMap { $0 > 0 ? $0 / 60 : nil }
         let now = clock.now()
-        if let rpm = limits.requestsPerMinute, rpm > 0 { requests = Bucket(capacity: rpm, balance: rpm, refill: rpm / 60, updated: now) }
-        if let tpm = limits.tokensPerMinute, tpm > 0 { tokens = Bucket(capacity: tpm, balance: tpm, refill: tpm / 60, updated: now) }
+        nextByRequests = now
+        nextByTokens = now
     }
 
-    /// Reserves a request costing `estimatedTokens` and waits until the limits allow it,
+    /// Reserves the next start for a request costing `estimatedTokens` and waits for it,
     /// reporting the wait to the request's ``RequestObserver``.
     public func acquire(estimatedTokens: Int) async throws {
-        let now = clock.now()
-        requests?.advance(to: now)
-        tokens?.advance(to: now)
-        requests?.balance -= 1
-        if let capacity = tokens?.capacity { tokens?.balance -= min(Double(estimatedTokens), capacity) }
-        let wait = max(requests?.wait() ?? .zero, tokens?.wait() ?? .zero)
-        if wait > .zero {
-            if wait >= .seconds(2) { logger.info("waiting \(wait) for the client-side rate limit") }
-            RequestObserver.current?.waiting(.rateLimit, for: wait)
-            try await clock.sleep(for: wait)
-        }
+        let wait = reserve(estimatedTokens: estimatedTokens)
+        guard wait > .zero else { return }
+        if wait >= .seconds(2) { logger.info("waiting \(wait) for the client-side rate limit") }
+        RequestObserver.current?.waiting(.rateLimit, for: wait)
+        try await clock.sleep(for: wait)
     }
 
-    /// Corrects the token estimate with what the server counted.
-    public func settle(estimatedTokens: Int, actualTokens: Int) {
-        guard tokens != nil else { return }
-        tokens!.advance(to: clock.now())
-        tokens!.balance -= Double(actualTokens - estimatedTokens)
+    /// Reserves the next start and returns how long to wait for it.
+    func reserve(estimatedTokens: Int) -> Duration {
+        let now = clock.now()
+        var start = now
+        if requestInterval != nil { start = max(start, nextByRequests) }
+        if tokensPerSecond != nil { start = max(start, nextByTokens) }
+        if let requestInterval { nextByRequests = start + requestInterval }
+        if let tokensPerSecond { nextByTokens = start + .seconds(double: Double(max(0, estimatedTokens)) / tokensPerSecond) }
+        return start - now
     }
 
-    /// Follows the server's view of the limits (`x-ratelimit-remaining-*`, `x-ratelimit-reset-*`).
-    public func observe(headers: [String: String]) {
+    /// Follows the server's view: when it has less left than one request needs (no request, or
+    /// fewer tokens than `typicalTokens`), nothing starts before the server has refilled that
+    /// much (at its limit's per-second rate, from `x-ratelimit-limit-*`; at its reset when it
+    /// names no limit); a `retry-after` on a refusal holds every caller until then.
+    public func observe(headers: [String: String], refused: Bool = false, typicalTokens: Int = 0) {
         let now = clock.now()
-        func follow(_ bucket: inout Bucket?, remaining: String, reset: String) {
-            guard var b = bucket, let left = headers[remaining].flatMap(Double.init) else { return }
-            b.advance(to: now)
-            if left < b.balance { b.balance = left }
-            if left <= 0, let resetIn = headers[reset].flatMap(RateLimitHeaders.goDuration) {
-                // Empty until the server's window resets.
-                b.balance = min(b.balance, -resetIn.seconds * b.refill)
+        func refill(_ kind: String, needed: Double) -> Duration? {
+            guard let left = headers["x-ratelimit-remaining-\(kind)"].flatMap(Double.init), left < needed else { return nil }
+            if let limit = headers["x-ratelimit-limit-\(kind)"].flatMap(Double.init), limit > 0 {
+                return .seconds(double: (needed - left) / (limit / 60))
             }
-            bucket = b
+            return headers["x-ratelimit-reset-\(kind)"].flatMap(RateLimitHeaders.goDuration)
         }
-        follow(&requests, remaining: "x-ratelimit-remaining-requests", reset: "x-ratelimit-reset-requests")
-        follow(&tokens, remaining: "x-ratelimit-remaining-tokens", reset: "x-ratelimit-reset-tokens")
+        if let wait = refill("requests", needed: 1) { nextByRequests = max(nextByRequests, now + wait) }
+        if let wait = refill("tokens", needed: Double(max(1, typicalTokens))) { nextByTokens = max(nextByTokens, now + wait) }
+        if refused, let delay = RateLimitHeaders.requestedDelay(headers, now: clock.wallTime()) {
+            nextByRequests = max(nextByRequests, now + delay)
+            nextByTokens = max(nextByTokens, now + delay)
+        }
     }
 
-    /// The balances, for tests.
-    package func balances() -> (requests: Double?, tokens: Double?) {
+    /// How far ahead the next starts are, for tests.
+    package func backlog() -> (requests: Duration, tokens: Duration) {
         let now = clock.now()
-        requests?.advance(to: now)
-        tokens?.advance(to: now)
-        return (requests?.balance, tokens?.balance)
+        return (max(.zero, nextByRequests - now), max(.zero, nextByTokens - now))
     }
 }
 
-/// Puts every request through a shared ``RateLimiter``: waits for room, sends, then corrects
-/// the token estimate from the reported usage and follows the server's rate-limit headers.
+/// Puts every request through a shared ``RateLimiter``: waits for its start, sends, and
+/// follows the server's rate-limit headers on answers and refusals alike.
 public struct RateLimitMiddleware: ProviderMiddleware {
     public let limiter: RateLimiter
 
     public init(limiter: RateLimiter) { self.limiter = limiter }
 
-    /// The tokens a request is expected to cost before it is sent: its text at about four
-    /// characters a token, plus the token limit of the answer when one is set (as OpenAI counts it).
+    /// The tokens a request counts against a token limit when it arrives, as OpenAI estimates
+    /// it (and the fault server counts it): the UTF-8 bytes of the messages' text at 4 bytes a
+    /// token, 4 tokens per message, plus the answer's token limit.
     public static func estimatedTokens(_ request: CompletionRequest) -> Int {
-        let characters = request.messages.reduce(0) { $0 + $1.content.count } + (request.responseSchema?.schema.description.count ?? 0)
-        return characters / 4 + 1 + (request.maxTokens ?? 0)
+        let bytes = request.messages.reduce(0) { $0 + $1.content.utf8.count }
+        return (bytes + 3) / 4 + 4 * request.messages.count + (request.maxTokens ?? 0)
     }
 
     /// Why `request` could never be sent under these limits (its estimate is more tokens than
@@ -127,11 +123,12 @@ public struct RateLimitMiddleware: ProviderMiddleware {
         try await limiter.acquire(estimatedTokens: estimate)
         do {
             let response = try await next(request)
-            await limiter.observe(headers: response.headers)
-            if let usage = response.usage { await limiter.settle(estimatedTokens: estimate, actualTokens: usage.totalTokens) }
+            await limiter.observe(headers: response.headers, typicalTokens: estimate)
             return response
         } catch let error as LLMError {
-            if let headers = error.raw?.headers { await limiter.observe(headers: headers) }
+            if let headers = error.raw?.headers {
+                await limiter.observe(headers: headers, refused: error.kind == .rateLimited, typicalTokens: estimate)
+            }
             throw error
         }
     }

@@ -23,7 +23,8 @@ enum SummaryTable {
             ["reasons cut", "\(s.reasonsCut) longer than the prompt's limit"],
             ["requests", "\(s.requests) (\(ProgressDisplay.count(s.attempts, "HTTP attempt", "HTTP attempts")), \(s.cacheHits) from the cache; "
                 + "\(s.reasked) items re-asked, \(s.strayEntries) stray entries, \(s.answersWithStrippedText) answers with text around the JSON)"],
-            ["token budget", "\(s.requestsAtBudget) of \(s.requests) requests used their whole budget (\(rate(s.requestsAtBudget, of: s.requests)))"],
+            ["token budget", "\(s.requestsAtBudget) of \(s.requests) requests used their whole budget (\(rate(s.requestsAtBudget, of: s.requests))); "
+                + "largest answer \(s.largestCompletion) tokens, \(s.requestsOverBudget) over budget"],
             ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; "
                 + String(format: "%.0f per item, %.1f completion per item", s.items == 0 ? 0 : Double(s.usage.totalTokens) / Double(s.items), s.completionTokensPerItem)],
             ["wall time", String(format: "%.1f s (journal sync %.2f s on its own thread, %.2f s waited for it)", report.seconds, report.syncSeconds, report.syncWaitSeconds)],

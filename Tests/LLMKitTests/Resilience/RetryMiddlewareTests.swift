@@ -121,41 +121,66 @@ final class FlakyProvider: LLMProvider {
 }
 
 @Suite struct RateLimiterTests {
-    @Test func requestsPerMinuteWaitInsteadOfSending() async throws {
+    @Test func requestsArePacedWithoutABurst() async throws {
         let clock = TestClock()
-        let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 60), clock: clock)
-        for _ in 0..<60 { try await limiter.acquire(estimatedTokens: 0) }
-        #expect(clock.sleeps.isEmpty)
-        try await limiter.acquire(estimatedTokens: 0)
-        #expect(clock.sleeps == [.seconds(1)], "one request a second refills")
-        try await limiter.acquire(estimatedTokens: 0)
-        #expect(clock.sleeps.last == .seconds(1))
+        let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 600), clock: clock)
+        for _ in 0..<20 { try await limiter.acquire(estimatedTokens: 0) }
+        // The first goes at once, every other 0.1 s after the one before: 10 a second, no burst.
+        #expect(clock.sleeps.count == 19)
+        #expect(clock.sleeps.allSatisfy { abs($0.seconds - 0.1) < 1e-9 })
+        #expect(abs(clock.now().seconds - 1.9) < 1e-9)
     }
 
-    @Test func tokensPerMinuteUseTheEstimateThenTheReportedUsage() async throws {
+    @Test func noSecondHoldsMoreThanItsShareAndOne() async throws {
+        // Twelve callers at once against 600 RPM (10 a second): the starts they are given.
+        let clock = TestClock()
+        let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 600, tokensPerMinute: 120_000), clock: clock)
+        var starts: [Double] = []
+        for k in 0..<200 {
+            let wait = await limiter.reserve(estimatedTokens: 150 + (k % 7) * 40)
+            starts.append(wait.seconds)
+        }
+        for window in stride(from: 0.0, to: starts.last!, by: 0.05) {
+            let inSecond = starts.filter { $0 >= window && $0 < window + 1 }.count
+            #expect(inSecond <= 11, "window at \(window): \(inSecond)")
+        }
+        // Used fully: each start follows the one before by whichever limit binds for it, the
+        // request's 0.1 s or its tokens at 2000 a second, and not a moment later.
+        var expected = 0.0
+        for k in 0..<199 {
+            let tokens = Double(150 + (k % 7) * 40)
+            expected += max(0.1, tokens / 2000)
+        }
+        #expect(abs(starts.last! - expected) < 1e-6, "the binding limit paces exactly: \(starts.last!) vs \(expected)")
+    }
+
+    @Test func tokensArePacedAtTheirPerSecondShareCountingTheAnswersLimit() async throws {
         let clock = TestClock()
         let limiter = RateLimiter(limits: RateLimits(tokensPerMinute: 6000), clock: clock)
         try await limiter.acquire(estimatedTokens: 5000)
         #expect(clock.sleeps.isEmpty)
-        // The server counted only 2000: 3000 tokens go back.
-        await limiter.settle(estimatedTokens: 5000, actualTokens: 2000)
-        #expect(await limiter.balances().tokens == 4000)
-        try await limiter.acquire(estimatedTokens: 4000)
-        #expect(clock.sleeps.isEmpty)
-        // Now empty: 3000 more tokens take 30 s at 100 tokens/s.
-        try await limiter.acquire(estimatedTokens: 3000)
-        #expect(clock.sleeps == [.seconds(30)])
+        try await limiter.acquire(estimatedTokens: 100)
+        // 5000 tokens at 100 a second: the next request starts 50 s after the first.
+        #expect(clock.sleeps == [.seconds(50)])
+        let request = CompletionRequest(model: "m", messages: [.system(String(repeating: "x", count: 401)), .user("abc")], maxTokens: 100)
+        #expect(RateLimitMiddleware.estimatedTokens(request) == (404 + 3) / 4 + 8 + 100)
     }
 
-    @Test func followsTheServersRemainingAndReset() async throws {
+    @Test func followsTheServersRemainingAndRefusals() async throws {
         let clock = TestClock()
-        let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 600), clock: clock)
-        await limiter.observe(headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "2s"])
-        try await limiter.acquire(estimatedTokens: 0)
-        // Empty until the reset (2 s), then one request's refill (0.1 s at 10/s).
-        #expect(abs(clock.sleeps[0].seconds - 2.1) < 1e-9)
-        await limiter.observe(headers: ["x-ratelimit-remaining-requests": "3"])
-        #expect(await limiter.balances().requests! <= 3)
+        let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 600, tokensPerMinute: 60_000), clock: clock)
+        // The server has no request left of its 60 a minute: one refills in a second.
+        await limiter.observe(headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-limit-requests": "60", "x-ratelimit-reset-requests": "59s"])
+        #expect(abs(await limiter.backlog().requests.seconds - 1) < 1e-9)
+        // 200 tokens left of 60,000 a minute (1000 a second), a request needs 700: 0.5 s.
+        await limiter.observe(headers: ["x-ratelimit-remaining-tokens": "200", "x-ratelimit-limit-tokens": "60000"], typicalTokens: 700)
+        #expect(abs(await limiter.backlog().tokens.seconds - 0.5) < 1e-9)
+        // A refusal with retry-after-ms holds everyone until then, no longer.
+        await limiter.observe(headers: ["retry-after-ms": "1500"], refused: true)
+        let held = await limiter.backlog()
+        #expect(abs(held.requests.seconds - 1.5) < 1e-9 && abs(held.tokens.seconds - 1.5) < 1e-9)
+        try await limiter.acquire(estimatedTokens: 10)
+        #expect(abs(clock.sleeps[0].seconds - 1.5) < 1e-9)
     }
 
     @Test func sharedByConcurrentCallersInArrivalOrder() async throws {
@@ -165,28 +190,27 @@ final class FlakyProvider: LLMProvider {
             for _ in 0..<12 { group.addTask { try await limiter.acquire(estimatedTokens: 0) } }
             try await group.waitForAll()
         }
-        // 6 go at once; each of the other 6 waits for its own slot: 10 s, 20 s, ... of refill.
-        let waits = clock.sleeps.map(\.seconds).sorted()
-        #expect(waits.count == 6)
-        #expect(waits.first! >= 10 - 1e-9)
+        // One at once, every other one waits for its own start, 10 s after the one before (the
+        // test clock moves on with each sleep, so the waits seen depend on the interleaving;
+        // each is a whole number of 10 s intervals, and none is shorter than one).
+        let waits = clock.sleeps.map(\.seconds)
+        #expect(waits.count == 11)
+        for wait in waits { #expect(wait >= 10 - 1e-9 && abs(wait / 10 - (wait / 10).rounded()) < 1e-9, "\(wait)") }
     }
 
-    @Test func middlewareEstimatesCorrectsAndObserves() async throws {
+    @Test func theMiddlewareObservesEveryAnswer() async throws {
         let clock = TestClock()
         let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 100, tokensPerMinute: 10_000), clock: clock)
         struct Answering: LLMProvider {
             let id: ProviderID = "a"
             let capabilities = ProviderCapabilities()
             func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
-                CompletionResponse(text: "ok", usage: TokenUsage(promptTokens: 10, completionTokens: 5), headers: ["x-ratelimit-remaining-requests": "42"])
+                CompletionResponse(text: "ok", usage: TokenUsage(promptTokens: 10, completionTokens: 5),
+                                   headers: ["x-ratelimit-remaining-requests": "0", "x-ratelimit-limit-requests": "30"])
             }
         }
         let client = LLMClient(provider: Answering(), middlewares: [RateLimitMiddleware(limiter: limiter)])
-        let request = CompletionRequest(model: "m", messages: [.user(String(repeating: "x", count: 400))], maxTokens: 100)
-        #expect(RateLimitMiddleware.estimatedTokens(request) == 201)
-        _ = try await client.complete(request)
-        let balances = await limiter.balances()
-        #expect(balances.requests == 42)
-        #expect(abs((balances.tokens ?? 0) - 9985) < 1e-9, "\(String(describing: balances.tokens))")
+        _ = try await client.complete(CompletionRequest(model: "m", messages: [.user("x")], maxTokens: 100))
+        #expect(abs(await limiter.backlog().requests.seconds - 2) < 1e-9, "the server's 30 a minute: one more in 2 s")
     }
 }
