@@ -37,7 +37,7 @@ extension JSONSchema {
         }
 
         private mutating func keywords(_ object: JSONObject, at pointer: String) throws(SchemaLoadError) -> Keywords {
-            var k = Keywords()
+            let k = Keywords()
             func fail(_ keyword: String, _ reason: String) -> SchemaLoadError {
                 SchemaLoadError(pointer: pointer, keyword: keyword, reason: reason)
             }

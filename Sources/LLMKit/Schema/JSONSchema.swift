@@ -128,7 +128,10 @@ enum Node: Sendable {
     case keywords(Keywords)
 }
 
-struct Keywords: Sendable {
+/// One schema object's keywords, compiled. A class so that validation reads them in place
+/// instead of copying two dozen fields per node visited; the compiler fills it in before the
+/// schema is published and nothing mutates it afterwards, hence `@unchecked Sendable`.
+final class Keywords: @unchecked Sendable {
     var types: [String]? {
         didSet { typeMask = types.map(TypeMask.init(names:)) }
     }

@@ -22,6 +22,21 @@ import Testing
         #expect(edited.id != reason.id)
     }
 
+    /// The compiled-in versions are the files in `prompts/`, byte for byte (`make prompts`
+    /// regenerates them), and each built-in loads to the same id as its file.
+    @Test func builtinPromptsMatchThePromptsFolder() throws {
+        let folder = TestPaths.repository.appendingPathComponent("prompts")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".prompt") }.sorted()
+        #expect(files == BuiltinPrompts.files.keys.sorted(), "prompts/ and BuiltinPrompts.swift list different versions: run `make prompts`")
+        for name in files {
+            var text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            if text.hasSuffix("\n") { text.removeLast() }
+            #expect(BuiltinPrompts.files[name] == text, "\(name) differs from its compiled-in copy: run `make prompts`")
+            let builtin = try PromptLibrary(directories: []).resolve(String(name.dropLast(".prompt".count)))
+            #expect(try builtin.id == PromptVersion.load(contentsOf: folder.appendingPathComponent(name)).id)
+        }
+    }
+
     @Test(arguments: [
         ("---\nbatch_size: 10\n---\n=== system ===\nHello {{emotions}}\n=== user ===\nData: {{dta}}\n{{data}}\n", 7, "unknown placeholder {{dta}}"),
         ("=== system ===\nline\nsecond {{data}}\n", 3, "only allowed in the user section"),
