@@ -172,7 +172,7 @@ struct CLI {
             (["--timeout", "inf"], "--timeout must be a number from 0.1 to 86400.0, not inf"),
             (["--timeout", "1e300"], "--timeout must be a number from 0.1 to 86400.0"),
             (["--temperature", "nan"], "--temperature must be a number from 0.0 to 2.0, not nan"),
-            (["--rpm", "-1"], "--rpm must be a number"),
+            (["--rpm=-1"], "--rpm must be a number"),
             (["--max-response-mib", "0"], "--max-response-mib must be a number"),
             (["--concurrency", "100000"], "--concurrency must be from 1 to 1024"),
         ]
