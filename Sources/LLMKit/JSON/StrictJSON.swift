@@ -1,7 +1,7 @@
 internal import CJansson
 import Foundation
 
-/// A strict JSON parser over jansson.
+/// A strict JSON parser over jansson, with a fast path for valid texts (``FastJSON``).
 ///
 /// Stricter than `JSONSerialization`: duplicate object keys are rejected, `NaN`, `Infinity`
 /// and numbers that overflow a double are rejected, trailing content after the value is
@@ -25,8 +25,15 @@ public enum StrictJSON {
         return try result.get()
     }
 
-    /// Parses the bytes in place (jansson reads them; nothing is copied unless there is an error).
+    /// Parses the bytes in place: ``FastJSON`` first, jansson for whatever it declines (every
+    /// error, and the rare valid text outside the fast path's subset).
     private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        if let value = FastJSON.parse(buffer) { return value }
+        return try parseWithJansson(buffer: buffer)
+    }
+
+    /// Parses the bytes with jansson alone (nothing is copied unless there is an error).
+    static func parseWithJansson(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var error = json_error_t()
         let flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL
         let root: UnsafeMutablePointer<json_t>? = buffer.withMemoryRebound(to: CChar.self) { chars in
