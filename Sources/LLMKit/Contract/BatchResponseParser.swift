@@ -73,12 +73,19 @@ public struct BatchResponseParser: Sendable {
 
     private func parseText(_ text: String) -> Result {
         let extraction: JSONExtraction
-        do { extraction = try JSONExtraction.extract(from: text) } catch {
-            return failAll(ItemFailure(.notJSON, error.description), extraction: nil)
-        }
         let document: JSONValue
-        do { document = try StrictJSON.parse(extraction.json) } catch {
-            return failAll(ItemFailure(.notJSON, error.description), extraction: extraction)
+        let trimmed = text.trimmingWhitespace()
+        if trimmed.utf8.first == UInt8(ascii: "{"), trimmed.utf8.last == UInt8(ascii: "}"), let whole = try? StrictJSON.parse(trimmed) {
+            // The common case, a clean answer: parsed whole, without scanning it for an object first.
+            extraction = JSONExtraction(json: trimmed, leadingText: "", trailingText: "", fence: nil)
+            document = whole
+        } else {
+            do { extraction = try JSONExtraction.extract(from: text) } catch {
+                return failAll(ItemFailure(.notJSON, error.description), extraction: nil)
+            }
+            do { document = try StrictJSON.parse(extraction.json) } catch {
+                return failAll(ItemFailure(.notJSON, error.description), extraction: extraction)
+            }
         }
         guard case .object(let root) = document else {
             return failAll(ItemFailure(.schemaViolation, "the answer is a JSON \(document.typeName), not an object with 'items'", path: ""), extraction: extraction)
@@ -91,10 +98,10 @@ public struct BatchResponseParser: Sendable {
         }
         let warnings = root.keys.filter { $0 != "items" }.map { "unexpected root key '\($0)' ignored" }
 
-        var byIndex: [Int: [(path: String, entry: JSONObject)]] = [:]
+        var byIndex: [Int: [(position: Int, entry: JSONObject)]] = [:]
         var stray: [ItemFailure] = []
         for (position, entry) in entries.enumerated() {
-            let path = "/items/\(position)"
+            var path: String { Self.path(position) }
             guard case .object(let object) = entry else {
                 stray.append(ItemFailure(.schemaViolation, "entry is a \(entry.typeName), not an object", path: path))
                 continue
@@ -111,7 +118,7 @@ public struct BatchResponseParser: Sendable {
                 stray.append(ItemFailure(.indexOutOfRange, "index \(index) is outside 1...\(count)", path: path + "/index"))
                 continue
             }
-            byIndex[index, default: []].append((path, object))
+            byIndex[index, default: []].append((position, object))
         }
 
         var outcomes: [ItemOutcome] = []
@@ -123,11 +130,11 @@ public struct BatchResponseParser: Sendable {
             }
             if found.count > 1 {
                 outcomes.append(.failed(ItemFailure(
-                    .duplicateIndex, "index \(index) appears \(found.count) times (\(found.map(\.path).joined(separator: ", ")))",
-                    path: found[0].path)))
+                    .duplicateIndex, "index \(index) appears \(found.count) times (\(found.map { Self.path($0.position) }.joined(separator: ", ")))",
+                    path: Self.path(found[0].position))))
                 continue
             }
-            outcomes.append(outcome(for: found[0].entry, path: found[0].path))
+            outcomes.append(outcome(for: found[0].entry, position: found[0].position))
         }
         return Result(outcomes: outcomes, extraction: extraction, strayEntries: stray, documentWarnings: warnings)
     }
@@ -137,13 +144,16 @@ public struct BatchResponseParser: Sendable {
     /// entries, and fail nothing.
     private func markInvalidUTF8(_ result: inout Result) {
         for (i, outcome) in result.outcomes.enumerated() {
-            guard let relabel = outcome.relabel, relabel.reason?.unicodeScalars.contains("\u{FFFD}") == true else { continue }
+            // U+FFFD is EF BF BD in UTF-8: look for its lead byte before decoding anything.
+            guard let relabel = outcome.relabel, let reason = relabel.reason, reason.utf8.contains(0xEF),
+                  reason.unicodeScalars.contains("\u{FFFD}") else { continue }
             result.outcomes[i] = .failed(ItemFailure(.invalidUTF8, "the answer for this item holds bytes that are not UTF-8", path: "/items"))
         }
     }
 
     /// Checks one entry whose index is valid and unique.
-    func outcome(for entry: JSONObject, path: String) -> ItemOutcome {
+    func outcome(for entry: JSONObject, position: Int) -> ItemOutcome {
+        var path: String { Self.path(position) }
         let violations = itemSchema.validate(.object(entry))
         if let v = violations.first {
             let location = path + v.instancePath
@@ -159,7 +169,8 @@ public struct BatchResponseParser: Sendable {
         let raw = Emotion.allCases.map { entry[$0.name]?.doubleValue ?? .nan }
         var reason = entry["reason"]?.stringValue
         var reasonWasCut = false
-        if let limit = reasonLimit, let text = reason, text.count > limit.characters {
+        // Characters never outnumber UTF-8 bytes: most reasons are cleared without counting graphemes.
+        if let limit = reasonLimit, let text = reason, text.utf8.count > limit.characters, text.count > limit.characters {
             if limit.overflow == .reject {
                 return .failed(ItemFailure(.reasonTooLong, "the reason has \(text.count) characters, more than the \(limit.characters) allowed", path: path + "/reason"))
             }
@@ -175,6 +186,9 @@ public struct BatchResponseParser: Sendable {
             return .failed(Self.failure(for: error, path: path))
         }
     }
+
+    /// The JSON pointer of entry `position` of `items` (built only for reports).
+    static func path(_ position: Int) -> String { "/items/\(position)" }
 
     /// Maps a distribution error to an item failure.
     public static func failure(for error: DistributionError, path: String? = nil) -> ItemFailure {

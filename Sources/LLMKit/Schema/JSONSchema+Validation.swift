@@ -105,11 +105,14 @@ extension JSONSchema {
             for name in k.required where object[name] == nil {
                 violations.append(violation("required", "missing required property '\(name)'"))
             }
+            var declared = 0
             for (name, node) in k.properties {
                 guard let member = object[name] else { continue }
+                declared += 1
                 descend(member, node: node, token: .name(name), schema: .name("properties"), .name(name), into: &violations)
             }
-            guard let extra = k.additionalProperties else { return }
+            // Keys are unique: when every member is a declared property, none is additional.
+            guard let extra = k.additionalProperties, declared < object.count else { return }
             for (name, _) in object where !k.propertyNames.contains(name) {
                 if case .always(false) = schema.nodes[extra] {
                     violations.append(violation("additionalProperties", "unexpected property '\(name)'", extra: .name(name)))
