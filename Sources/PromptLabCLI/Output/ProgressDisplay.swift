@@ -21,6 +21,7 @@ final class ProgressDisplay: Sendable {
         var waiting: [Int: (reason: WaitReason, until: ContinuousClock.Instant)] = [:]
         var waitedSeconds = 0.0
         var finalPass = false
+        var batches: [String: BatchProgress] = [:]   // batch id -> last poll
     }
     private let state = Mutex(State())
     private let quiet: Bool
@@ -74,6 +75,9 @@ final class ProgressDisplay: Sendable {
             case .finalPass(let items):
                 s.finalPass = true
                 s.total += items
+            case .batchPolled(let progress):
+                redraw = s.batches[progress.batchID]?.status != progress.status
+                s.batches[progress.batchID] = progress
             case .finished: break
             }
         }
@@ -104,7 +108,18 @@ final class ProgressDisplay: Sendable {
         }
         if s.waitedSeconds >= 1 { parts.append(String(format: "%.0f s waited", s.waitedSeconds)) }
         if s.finalPass { parts.append("final pass") }
+        if !s.batches.isEmpty { parts.append(Self.batches(s.batches.values)) }
         return parts.joined(separator: ", ")
+    }
+
+    /// `batches: 1 in_progress, 2 completed (1200/3000 requests done, 3 failed)`.
+    static func batches(_ batches: some Collection<BatchProgress>) -> String {
+        var byStatus: [String: Int] = [:]
+        for batch in batches { byStatus[batch.status.name, default: 0] += 1 }
+        let statuses = byStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        let total = batches.map(\.total).reduce(0, +), completed = batches.map(\.completed).reduce(0, +)
+        let failed = batches.map(\.failed).reduce(0, +)
+        return "batches: \(statuses) (\(completed + failed)/\(total) requests done, \(failed) failed)"
     }
 
     /// "1 batch", "2 batches".
