@@ -40,6 +40,7 @@ struct RelabelCommand: AsyncParsableCommand {
     var summaryJSON: String?
 
     @OptionGroup var policyOptions: PolicyOptions
+    @OptionGroup var batch: BatchOptions
 
     @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
     var resume = false
@@ -60,6 +61,8 @@ struct RelabelCommand: AsyncParsableCommand {
         if connection.record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
+        if batch.batchAPI && provider != "openai" { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
+        if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
     }
 
     func run() async throws {
@@ -71,7 +74,8 @@ struct RelabelCommand: AsyncParsableCommand {
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
-                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 })
+                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 },
+                             executor: try batch.executor(provider: provider, baseURL: prepared.baseURL))
         if let summaryJSON { try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset, output]) }
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
@@ -81,7 +85,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model))
         if let summaryJSON {
-            let json = report.summary.json(seconds: report.seconds, output: output, prompt: configuration.promptID, provider: provider, model: prepared.model)
+            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }

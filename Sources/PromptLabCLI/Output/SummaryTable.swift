@@ -28,8 +28,36 @@ enum SummaryTable {
                 + String(format: "%.0f per item, %.1f completion per item", s.items == 0 ? 0 : Double(s.usage.totalTokens) / Double(s.items), s.completionTokensPerItem)],
             ["wall time", String(format: "%.1f s (journal sync %.2f s on its own thread, %.2f s waited for it)", report.seconds, report.syncSeconds, report.syncWaitSeconds)],
             ["output", report.output],
-        ]
+        ] + batchRows(report.batch)
         return Table.render(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n")
+    }
+
+    /// The Batch API's rows: what was submitted, how the batches ended, what was resubmitted.
+    static func batchRows(_ batch: BatchRunSummary?) -> [[String]] {
+        guard let b = batch else { return [] }
+        let statuses = b.statuses.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        var rows = [
+            ["batches", "\(b.batchesCreated) created, \(b.batchesReattached) reattached; ended: \(statuses.isEmpty ? "none" : statuses); "
+                + "\(ProgressDisplay.count(b.filesUploaded, "file", "files")) (\(b.bytesUploaded) bytes) uploaded"],
+            ["batch lines", "\(b.errorLines) error lines (\(b.lineRetries) requests asked again), \(b.expiredResubmitted) requests of expired batches resubmitted, "
+                + "\(ProgressDisplay.count(b.followUpWaves, "follow-up wave", "follow-up waves"))"],
+            ["batch state", b.stateFile],
+        ]
+        if !b.validationErrors.isEmpty { rows.append(["failed batches", b.validationErrors.joined(separator: "; ")]) }
+        return rows
+    }
+
+    /// The summary as JSON (`--summary-json`), with a `batch` object for a Batch API run.
+    static func json(_ report: RelabelReport, prompt: String, provider: String, model: String) -> JSONValue {
+        let json = report.summary.json(seconds: report.seconds, output: report.output, prompt: prompt, provider: provider, model: model)
+        guard let b = report.batch, case .object(var object) = json else { return json }
+        object["batch"] = ["batches_created": .int(b.batchesCreated), "batches_reattached": .int(b.batchesReattached),
+                           "statuses": .object(JSONObject(b.statuses.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })),
+                           "files_uploaded": .int(b.filesUploaded), "bytes_uploaded": .int(b.bytesUploaded), "error_lines": .int(b.errorLines),
+                           "line_retries": .int(b.lineRetries), "expired_resubmitted": .int(b.expiredResubmitted),
+                           "follow_up_waves": .int(b.followUpWaves), "validation_errors": .array(b.validationErrors.map(JSONValue.string)),
+                           "state_file": .string(b.stateFile)]
+        return .object(object)
     }
 
     /// The line printed when a run resumed an output.
