@@ -52,7 +52,8 @@ let help = """
       --batch-phase-delays V,I,F[,C]
                                 seconds spent validating, in progress, finalizing[, cancelling]
                                 (default 0.2,1,0.2,0.2)
-      --batch-faults LIST       expire=P (a batch expires), expire_at=F (share of its lines done
+      --batch-faults LIST       expire=P (a batch expires), expire_batch=N (the N-th batch created
+                                expires; repeatable), expire_at=F (share of its lines done
                                 by then, default 0.5), fail=P (a valid batch fails validation),
                                 line_500=W, line_error=W and per-line content faults
                                 (\(lineFaultNames)) =W, e.g. expire=0.5,line_500=0.02,prose=0.01
