@@ -20,6 +20,7 @@ let help = """
       --latency S               seconds added before every chat answer (default 0)
       --counts FILE             write the counts JSON here at exit (default: stdout)
       --log-bodies FILE         append every chat request body to FILE, one per line
+      --models M1,M2            GET /v1/models lists these models (default: no such route, 404)
 
     Chat faults
       --mix FAULT=W,...         weight of each fault per chat request, adding up to at most 1;
@@ -107,6 +108,7 @@ while let flag = arguments.next() {
     case "--latency": configuration.latency = number(flag, Double.self, minimum: 0)
     case "--counts": countsPath = value(flag)
     case "--log-bodies": configuration.bodyLog = value(flag)
+    case "--models": configuration.models = value(flag).split(separator: ",").map(String.init)
     case "--mix":
         do { configuration.mix = try FaultServer.parseMix(value(flag)) } catch { fail("--mix: \(error)") }
     case "--slow-delay": configuration.slowDelay = number(flag, Double.self, minimum: 0)

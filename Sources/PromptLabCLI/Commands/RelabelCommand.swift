@@ -62,6 +62,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
         if batch.batchAPI && provider != "openai" { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
+        if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
     }
 
@@ -83,9 +84,10 @@ struct RelabelCommand: AsyncParsableCommand {
             try await Interrupt.cancelling { try await runner.run(job, onEvent: display.take) }
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
-        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model))
+        let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
+        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints))
         if let summaryJSON {
-            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model)
+            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }

@@ -78,9 +78,9 @@ struct ScoreCommand: AsyncParsableCommand {
     /// Runs every prompt version × provider (`--repeat` times) through the relabel runner and
     /// scores the outputs: one column each.
     func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
-        let arms = (providers.isEmpty ? ["fixture"] : providers).map { spec -> PromptRuns.Arm in
+        let arms = try (providers.isEmpty ? ["fixture"] : providers).map { spec throws -> PromptRuns.Arm in
             let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-            return .init(stack: connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
+            return .init(stack: try connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
                          label: parts.joined(separator: " "))
         }
         var settings = RelabelConfiguration(prompt: try prompts.first.map { try directories.library.resolve($0) } ?? PromptVersion(name: "none", systemText: "-"),
