@@ -41,6 +41,7 @@ struct RelabelCommand: AsyncParsableCommand {
 
     @OptionGroup var policyOptions: PolicyOptions
     @OptionGroup var batch: BatchOptions
+    @OptionGroup var cost: CostOptions
 
     @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
     var resume = false
@@ -69,6 +70,7 @@ struct RelabelCommand: AsyncParsableCommand {
     func run() async throws {
         connection.bootstrapLogging()
         let version = try prompt.load()
+        if cost.dryRun { return try await dryRun(version) }
         let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
         let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy)
         let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider, model: prepared.model)
@@ -85,11 +87,22 @@ struct RelabelCommand: AsyncParsableCommand {
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
-        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints))
+        let dollars = try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI)
+        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints, dollars: dollars))
         if let summaryJSON {
             let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }
+    }
+
+    /// `--dry-run`: every request rendered, nothing sent, no server asked.
+    func dryRun(_ version: PromptVersion) async throws {
+        let model = connection.model ?? provider
+        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let estimate = try await BlockingIOPool.shared.run { [dataset] in
+            try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
+        }
+        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), batchSize: configuration.batchSize))
     }
 }

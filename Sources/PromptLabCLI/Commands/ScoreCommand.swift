@@ -46,6 +46,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder for the outputs of the runs.", valueName: "dir"))
     var outDir: String = "out/score"
 
+    @Option(help: ArgumentHelp("Prices JSON over the built-in table, for the cost rows (see relabel --prices).", valueName: "file"))
+    var prices: String?
+
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
@@ -87,9 +90,10 @@ struct ScoreCommand: AsyncParsableCommand {
                                             model: "", temperature: sampling.temperature, seed: sampling.seed, maxTokens: sampling.maxTokens,
                                             policy: policyOptions.policy, reaskRounds: sampling.reask)
         settings.concurrency = sampling.concurrency ?? 0
-        let runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit,
+        var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit,
                               prompts: try prompts.map { try directories.library.resolve($0) }, arms: arms, repeats: `repeat`,
                               settings: settings, batchSize: slice.batchSize, outputFolder: outDir)
+        if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet
         return try await runs.run(registry: PromptLabCLI.registry, data: data) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }

@@ -4,7 +4,8 @@ import Providers
 
 /// The summary printed after a run.
 enum SummaryTable {
-    static func render(_ report: RelabelReport, prompt: String, provider: String, model: String, endpoints: [EndpointStatistics] = []) -> String {
+    static func render(_ report: RelabelReport, prompt: String, provider: String, model: String, endpoints: [EndpointStatistics] = [],
+                       dollars: String? = nil) -> String {
         let s = report.summary
         guard report.itemsToDo > 0 else {
             return "nothing to do: \(report.output) already holds all \(report.datasetItems) items (\(report.relabeledInOutput) relabeled)"
@@ -27,6 +28,7 @@ enum SummaryTable {
             ["token budget", "\(s.requestsAtBudget) of \(s.requests) requests used their whole budget (\(rate(s.requestsAtBudget, of: s.requests)))"],
             ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; "
                 + String(format: "%.0f per item, %.1f completion per item", s.items == 0 ? 0 : Double(s.usage.totalTokens) / Double(s.items), s.completionTokensPerItem)],
+            ["cost", dollars ?? "no price known for \(model) (see --prices)"],
             ["wall time", String(format: "%.1f s (journal sync %.2f s on its own thread, %.2f s waited for it)", report.seconds, report.syncSeconds, report.syncWaitSeconds)],
             ["output", report.output],
         ] + batchRows(report.batch) + endpointRows(endpoints)
