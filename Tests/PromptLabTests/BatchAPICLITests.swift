@@ -118,3 +118,49 @@ import Glibc
         #expect(server.counts.batch.batchesCreated == 1, "a cancelled batch is not submitted again without --retry-failed")
     }
 }
+
+/// The Batch API's other endings and options: a failed batch, re-asks sent synchronously,
+/// files split by bytes.
+@Suite(.serialized) struct BatchAPIOutcomesCLITests {
+    @Test func aFailedBatchFailsItsItemsWithTheServersErrorsAndNothingIsSubmittedAgainUnlessAsked() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.batches.validatingDelay = 0.05
+        configuration.batches.faults.failValidation = 1
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(30, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let arguments = BatchAPICLITests.arguments(server, dataset: dataset, out: out)
+        let r = try await CLI.run(arguments.filter { $0 != "--quiet" }, environment: BatchAPICLITests.environment)
+        #expect(r.status == 1, "nothing relabeled")
+        #expect(r.stdout.contains("failed batches") && r.stdout.contains("token_limit_exceeded"), "the summary lists the server's errors: \(r.stdout)")
+        let lines = try CLI.recordLines(out)
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        #expect(lines.allSatisfy { $0.contains("\"code\":\"bad_request\"") && $0.contains("failed validation: token_limit_exceeded") })
+        let resumed = try await CLI.run(arguments + ["--resume"], environment: BatchAPICLITests.environment)
+        #expect(resumed.stdout.contains("nothing to do") && server.counts.batch.batchesCreated == 1, "not submitted again by a plain --resume")
+        _ = try await CLI.run(arguments + ["--resume", "--retry-failed"], environment: BatchAPICLITests.environment)
+        #expect(server.counts.batch.batchesCreated == 2, "--retry-failed asks again")
+    }
+
+    @Test func reaskSyncSendsFollowUpsThroughChatCallsAndFilesSplitByBytes() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.batches.validatingDelay = 0.05
+        configuration.batches.inProgressDelay = 0.1
+        configuration.batches.finalizingDelay = 0.05
+        configuration.batches.faults = try FaultServer.BatchFaults.parse("wrong_count=0.3,truncated=0.1")
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(200, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let extra = ["--reask-sync", "--batch-max-requests", "50000", "--batch-max-bytes", "40000"]
+        let r = try await CLI.run(BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: extra), environment: BatchAPICLITests.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        let counts = server.counts
+        #expect(counts.requests > 0, "re-asks and splits went to /v1/chat/completions")
+        #expect(counts.batch.batchesCreated >= 2 && counts.batch.bytesUploaded / counts.batch.filesUploaded <= 40000, "files of at most 40000 bytes")
+    }
+}
