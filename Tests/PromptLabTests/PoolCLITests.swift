@@ -103,4 +103,23 @@ import TestSupport
         let bad = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file]), environment: Self.environment)
         #expect(bad.status == 1 && bad.stderr.contains("endpoints.txt:1: field 'weight': 'heavy' is not a number above 0"), "\(bad.stderr)")
     }
+
+    @Test func theCacheIsThePoolsNotAnEndpointsSoAnotherPoolOfTheSameModelSendsNothing() async throws {
+        let servers = try Self.servers(3, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let cache = ["--cache", dir.appendingPathComponent("cache").path, "--summary-json", json]
+        func run(_ pool: [FaultServer]) async throws -> JSONValue {
+            let r = try await CLI.run(Self.arguments(pool, dataset: dataset, out: out, extra: cache).filter { $0 != "--no-cache" }, environment: Self.environment)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try ResumeCLITests.linesByID(out).ids == ids)
+            return try Self.summary(json)
+        }
+        #expect(try await run([servers[0], servers[1]])["cache_hits"] == 0)
+        let again = try await run([servers[1], servers[2]])
+        #expect(again["cache_hits"] == again["requests"] && again["attempts"] == 0, "every answer from the pool's cache: \(again)")
+        #expect(servers[2].counts.requests == 0, "the new endpoint was never asked")
+    }
 }
