@@ -64,7 +64,9 @@ public struct RelabelReport: Sendable {
 /// Runs a relabel job end to end: checks the dataset and the output, locks and opens the
 /// journal, sends every batch through the pipeline with bounded concurrency, appends each
 /// batch's lines in input order as soon as it is durable-ready, asks items that failed
-/// transiently once more, and reports progress as ``RelabelEvent``s.
+/// transiently once more, and reports progress as ``RelabelEvent``s. With
+/// ``RelabelExecutor/batchAPI(_:)`` the batches go through a ``BatchService`` instead (see
+/// `BatchExecutor`): the same requests, verdicts, re-asks and journal, answers in any order.
 ///
 /// Guarantees: every id of the dataset (within the limit) ends as exactly one line; a kill at
 /// any moment leaves whole lines and a resumable file; cancelling the calling task (Ctrl-C)
