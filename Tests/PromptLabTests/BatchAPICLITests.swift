@@ -82,8 +82,11 @@ import Glibc
         #expect(killed.status == SIGKILL, "killed at \(point): \(killed.status) \(killed.stderr)")
         let plain = try await CLI.run(Self.arguments(server, dataset: dataset, out: out), environment: Self.environment)
         #expect(plain.status == 1 && plain.stderr.contains("--resume"), "a plain rerun refuses: \(plain.stderr)")
-        let resumed = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]), environment: Self.environment)
+        let resumed = try await CLI.run(Self.arguments(server, dataset: dataset, out: out, extra: ["--resume"]).filter { $0 != "--quiet" },
+                                        environment: Self.environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(point == "after-upload" || resumed.stdout.range(of: #"[1-9][0-9]* reattached"#, options: .regularExpression) != nil,
+                "the batches in flight were reattached: \(resumed.stdout)")
         #expect(try ResumeCLITests.linesByID(out).ids == ids)
         // Byte for byte the records of the run never killed (the headers differ in the server's port).
         #expect(try CLI.recordLines(out) == CLI.recordLines(reference), "the same lines as the run never killed")

@@ -51,6 +51,7 @@ struct BatchExecutor {
                                differences: ["batch service: \(state.baseURL) in the output, \(settings.service.baseURL) now"])
             }
             maybeCreated = Set(state.files.filter { $0.batchID == nil }.compactMap(\.fileID))
+            report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
         case .fresh(let overwrite) where exists && !overwrite:
             throw RunError(.outputExists, file: statePath, "batches of an earlier run are recorded here and may still be running")
         default:
