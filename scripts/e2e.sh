@@ -11,8 +11,9 @@ PORT=${E2E_PORT:-18080}
 OUT=out/e2e.relabeled.jsonl
 export LLAMA_PORT=$PORT
 
+POOL1=$((PORT + 1)); POOL2=$((PORT + 2))
 scripts/llama-server start --port "$PORT" --slots 2
-trap 'scripts/llama-server stop --port "$PORT"' EXIT
+trap 'for p in "$PORT" "$POOL1" "$POOL2"; do scripts/llama-server stop --port "$p"; done' EXIT
 
 metric() { curl -fsS "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print int($2) }'; }
 before=$(metric llamacpp:tokens_predicted_total)
@@ -61,5 +62,27 @@ for c in columns:
     assert s and s["runs"] == 3, f"no self-consistency for {c['label']}"
     print(f"e2e: {c['label']}: unchanged@0.01 {c['unchanged']['0.01']['value']:.3f}, alpha nominal {s['alpha_nominal']}, "
           f"mean pairwise JS distance {s['mean_pairwise_js_distance']['value']}")
+PY
+# The dry run's prompt-token estimate against the server's reported prompt_tokens (one token
+# of answer per request, so it takes seconds).
+LLAMA_SERVER_URL="http://127.0.0.1:$PORT" swift test --skip-build --disable-xctest --filter TokenEstimateLiveTests 2>&1 \
+    | tee out/e2e.estimate.log | grep -E "token estimate|passed|failed"
+if ! grep -q "token estimate" out/e2e.estimate.log || grep -q "✘" out/e2e.estimate.log; then echo "e2e: FAILED: the token estimate check" >&2; exit 1; fi
+
+# A pool of two llama-servers with one slot each: both take batches, the model check passes.
+scripts/llama-server stop --port "$PORT"
+scripts/llama-server start --port "$POOL1" --slots 1 --ctx 8192
+scripts/llama-server start --port "$POOL2" --slots 1 --ctx 8192
+.build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$POOL1" --base-url "http://127.0.0.1:$POOL2" \
+    --dataset fixtures/sample/sample.jsonl --limit "${E2E_POOL_LIMIT:-6}" --batch-size 2 --reask 0 --out out/e2e.pool.jsonl --overwrite --no-cache \
+    --quiet --summary-json out/e2e.pool.summary.json
+python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl out/e2e.pool.jsonl --limit "${E2E_POOL_LIMIT:-6}"
+python3 - out/e2e.pool.summary.json <<'PY'
+import json, sys
+endpoints = json.load(open(sys.argv[1]))["endpoints"]
+for e in endpoints:
+    print(f"e2e: pool endpoint {e['base_url']}: {e['requests']} requests, {e['errors']} errors, p50 {e['latency_p50_seconds']:.1f} s, model {e['model']}, capacity {e['capacity']}")
+assert len(endpoints) == 2 and all(e["requests"] >= 1 and e["capacity"] == 1 for e in endpoints), "both servers took batches"
+assert len({e["model"] for e in endpoints}) == 1, "the same model"
 PY
 echo "e2e: passed"

@@ -20,6 +20,7 @@ let help = """
       --latency S               seconds added before every chat answer (default 0)
       --counts FILE             write the counts JSON here at exit (default: stdout)
       --log-bodies FILE         append every chat request body to FILE, one per line
+      --models M1,M2            GET /v1/models lists these models (default: no such route, 404)
 
     Chat faults
       --mix FAULT=W,...         weight of each fault per chat request, adding up to at most 1;
@@ -52,7 +53,8 @@ let help = """
       --batch-phase-delays V,I,F[,C]
                                 seconds spent validating, in progress, finalizing[, cancelling]
                                 (default 0.2,1,0.2,0.2)
-      --batch-faults LIST       expire=P (a batch expires), expire_at=F (share of its lines done
+      --batch-faults LIST       expire=P (a batch expires), expire_batch=N (the N-th batch created
+                                expires; repeatable), expire_at=F (share of its lines done
                                 by then, default 0.5), fail=P (a valid batch fails validation),
                                 line_500=W, line_error=W and per-line content faults
                                 (\(lineFaultNames)) =W, e.g. expire=0.5,line_500=0.02,prose=0.01
@@ -106,6 +108,7 @@ while let flag = arguments.next() {
     case "--latency": configuration.latency = number(flag, Double.self, minimum: 0)
     case "--counts": countsPath = value(flag)
     case "--log-bodies": configuration.bodyLog = value(flag)
+    case "--models": configuration.models = value(flag).split(separator: ",").map(String.init)
     case "--mix":
         do { configuration.mix = try FaultServer.parseMix(value(flag)) } catch { fail("--mix: \(error)") }
     case "--slow-delay": configuration.slowDelay = number(flag, Double.self, minimum: 0)

@@ -26,6 +26,16 @@ public struct ClientStack: Sendable {
     public var limits: RateLimits?
     /// Record every answer into this folder, in this mode.
     public var record: (directory: URL, mode: RecordMode)?
+    /// Two or more endpoints make a pool (``PoolProvider``): one provider per endpoint, the
+    /// configuration's base URL replaced by each endpoint's.
+    public var endpoints: [PoolEndpoint] = []
+    /// The pool's circuit breaker and model check.
+    public var pool = PoolSettings()
+
+    /// The base URL a pool records in the fingerprint and caches under: a pool is one service
+    /// whatever its members, so the cache, the recordings and `--resume` do not depend on
+    /// which endpoint answered or which endpoints a run had.
+    public static let poolBaseURL = "pool"
 
     public init(provider: String, configuration: ProviderConfiguration = ProviderConfiguration(), cache: Cache = .standard,
                 retry: RetryPolicy = .forRun(), limits: RateLimits? = nil, record: (directory: URL, mode: RecordMode)? = nil) {
@@ -51,12 +61,23 @@ public struct ClientStack: Sendable {
     /// and folds the middlewares around it. Throws ``LLMError`` (`.configuration` when no
     /// model is given and the backend names none).
     public func make(registry: ProviderRegistry) async throws -> Prepared {
-        let live = try registry.make(provider, configuration: configuration)
+        let live: any LLMProvider
+        if endpoints.count > 1 {
+            let members = try endpoints.map { endpoint throws -> (PoolEndpoint, any LLMProvider) in
+                var each = configuration
+                each.baseURL = endpoint.baseURL
+                return (endpoint, try registry.make(provider, configuration: each))
+            }
+            live = PoolProvider(id: ProviderID(provider), members: members, model: configuration.model, settings: pool)
+        } else {
+            live = try registry.make(provider, configuration: configuration)
+        }
         let capabilities = try await live.prepare()
         guard let model = configuration.model ?? capabilities.servedModel else {
             throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider))
         }
-        let baseURL = (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL
+        let baseURL = live is PoolProvider ? Self.poolBaseURL
+            : (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL
         var middlewares: [any ProviderMiddleware] = []
         if let root = cacheRoot {
             middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: baseURL ?? provider))

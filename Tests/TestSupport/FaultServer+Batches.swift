@@ -80,6 +80,8 @@ extension FaultServer {
         public var expire: Double = 0
         /// The share of its lines an expiring batch finishes.
         public var expireAt: Double = 0.5
+        /// Batches (1-based, in creation order) that expire whatever ``expire`` draws.
+        public var expireBatches: Set<Int> = []
         /// Probability that a batch whose input is valid fails validation anyway (status
         /// `failed`, `errors.data` with `token_limit_exceeded`, as when too many tokens are
         /// enqueued).
@@ -97,13 +99,19 @@ extension FaultServer {
         public static let lineFaults: Set<Fault> = [.truncated, .refusal, .prose, .wrongCount, .duplicateIndex, .invalidDistribution, .invalidUTF8, .zeroTiny, .runaway]
 
         /// Parses `expire=0.2,expire_at=0.5,fail=0.1,line_500=0.02,line_error=0.01,prose=0.02,...`:
-        /// `expire`, `fail` are probabilities per batch, `expire_at` a share of lines, the
+        /// `expire`, `fail` are probabilities per batch, `expire_batch=N` makes the N-th batch
+        /// created expire (repeatable), `expire_at` a share of lines, the
         /// rest weights per line (adding up to at most 1) of `line_500`, `line_error` and the
         /// ``lineFaults``.
         public static func parse(_ text: String) throws -> BatchFaults {
             var faults = BatchFaults()
             for part in text.split(separator: ",") where !part.isEmpty {
                 let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if pair.count == 2, pair[0] == "expire_batch" {
+                    guard let number = Int(pair[1]), number >= 1 else { throw ServerError("'\(part)' is not expire_batch=N with N >= 1") }
+                    faults.expireBatches.insert(number)
+                    continue
+                }
                 guard pair.count == 2, let value = Double(pair[1]), value >= 0, value <= 1 else {
                     throw ServerError("'\(part)' is not NAME=VALUE with a value in [0, 1]")
                 }
@@ -514,7 +522,9 @@ extension FaultServer.Core {
             record.errors = [["code": "token_limit_exceeded", "param": .null, "line": .null,
                               "message": "Enqueued token limit reached for this model in organization org-fault. Please try again once some in_progress batches have been completed (injected)."]]
         }
-        if record.errors.isEmpty && expireDraw < c.faults.expire { record.expireAt = min(1, max(0, c.faults.expireAt)) }
+        if record.errors.isEmpty && (expireDraw < c.faults.expire || c.faults.expireBatches.contains(number + 1)) {
+            record.expireAt = min(1, max(0, c.faults.expireAt))
+        }
         // Processing order: a seeded shuffle; a planned outcome per position.
         var order = Array(lines.indices)
         if order.count > 1 {

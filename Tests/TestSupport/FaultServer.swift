@@ -112,6 +112,9 @@ public final class FaultServer: @unchecked Sendable {
         public var endlessMaxSeconds: Double = 60
         /// The Files and Batch APIs: phase delays, limits, faults.
         public var batches = BatchConfiguration()
+        /// The models `GET /v1/models` lists (`nil`: the route answers 404, as on servers
+        /// without it).
+        public var models: [String]?
         /// The wall clock in Unix seconds, for timestamps, limits, the timeline and the batch
         /// lifecycle (tests inject a ``ManualClock``). Delays (latency, chunk delays) are real.
         public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -243,6 +246,10 @@ extension FaultServer {
             let route = request.route
             if route == "/v1/files" || route.hasPrefix("/v1/files/") { return files(request) }
             if route == "/v1/batches" || route.hasPrefix("/v1/batches/") { return batches(request) }
+            if route == "/v1/models", request.method == "GET", let models = configuration.models {
+                let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fault-server"] })]
+                return .json(200, FaultServer.text(list))
+            }
             bodyLog.withLock { handle in
                 guard let handle, !request.body.contains(0x0A) else { return }
                 handle.write(Data(request.body + [0x0A]))

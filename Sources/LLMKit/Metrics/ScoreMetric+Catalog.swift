@@ -107,6 +107,10 @@ extension ScoreMetric {
         costMetric("cached_tokens_per_item", "cached tokens per item", .value, 0, "Prompt tokens served from the server's cache, per item.") { $0.cachedTokensPerItem },
         costMetric("latency_p50_seconds", "latency p50 (s)", .value, 2, "Median seconds per request.") { $0.latencyP50 },
         costMetric("latency_p95_seconds", "latency p95 (s)", .value, 2, "95th percentile of seconds per request.") { $0.latencyP95 },
+        ScoreMetric("cost.dollars_per_1000_items", "cost: dollars per 1,000 items", .value, decimals: 4,
+                    definition: "The first run's tokens at the model's price (the built-in table or --prices), per 1,000 dataset items; n/a when no price is known.") { card in
+            card.cost?.dollarsPer1000Items.map { Estimate(value: $0, low: .nan, high: .nan, n: card.items) }
+        },
     ]
 
     private static func costMetric(_ member: String, _ label: String, _ kind: Kind, _ decimals: Int, _ definition: String,

@@ -50,7 +50,8 @@ extension Scorecard {
         return Cost(requests: cost.requests, retries: cost.attempts - cost.requests,
                     promptTokensPerItem: Double(cost.usage.promptTokens) / n, completionTokensPerItem: Double(cost.usage.completionTokens) / n,
                     cachedTokensPerItem: Double(cost.usage.cachedTokens) / n, latencyP50: p50, latencyP95: p95,
-                    shareAtBudget: cost.requests == 0 ? 0 : Double(cost.requestsAtBudget) / Double(cost.requests))
+                    shareAtBudget: cost.requests == 0 ? 0 : Double(cost.requestsAtBudget) / Double(cost.requests),
+                    dollarsPer1000Items: cost.dollars.map { $0 / n * 1000 })
     }
 
     /// The unchanged rate at ``classTau`` for each reference argmax class (``ArgmaxClass/all`` order).

@@ -94,5 +94,7 @@ public struct Scorecard: Sendable {
         /// The share of requests whose answer used the whole token budget (a prompt that
         /// makes a model ramble shows here).
         public var shareAtBudget: Double
+        /// Dollars per 1,000 items at the model's price, when one is known.
+        public var dollarsPer1000Items: Double?
     }
 }

@@ -64,13 +64,16 @@ public struct CostInput: Sendable {
     public var latencies: [Double]
     /// Requests whose answer used the whole token budget.
     public var requestsAtBudget: Int
+    /// What the tokens cost in US dollars, when a price is known for the model.
+    public var dollars: Double?
 
     /// A run's totals.
-    public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double], requestsAtBudget: Int = 0) {
+    public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double], requestsAtBudget: Int = 0, dollars: Double? = nil) {
         self.requests = requests
         self.attempts = attempts
         self.usage = usage
         self.latencies = latencies
         self.requestsAtBudget = requestsAtBudget
+        self.dollars = dollars
     }
 }

@@ -41,6 +41,13 @@ public struct RelabelConfiguration: Sendable {
     public func tokenBudget(count: Int) -> Int {
         maxTokens ?? TokenBudget.tokens(count: count, prompt: prompt)
     }
+
+    /// The exact request for a batch of `items` (see ``RelabelPipeline/request(for:)``).
+    public func request(for items: [DatasetItem]) -> CompletionRequest {
+        var request = prompt.render(items).request(model: model, temperature: temperature, seed: seed, maxTokens: tokenBudget(count: items.count))
+        request.items = items
+        return request
+    }
 }
 
 /// Relabels batches of items: renders each batch with the prompt version, sends it through an
@@ -130,7 +137,7 @@ public struct RelabelPipeline: Sendable {
         try await relabel(items, round: 0)
     }
 
-    private func relabel(_ items: [DatasetItem], round: Int) async throws -> ([RelabeledRecord], RelabelSummary) {
+    func relabel(_ items: [DatasetItem], round: Int) async throws -> ([RelabeledRecord], RelabelSummary) {
         var summary = RelabelSummary()
         summary.requests = 1
         let (outcomes, split) = try await ask(items, round: round, summary: &summary)
@@ -196,13 +203,7 @@ public struct RelabelPipeline: Sendable {
     /// The exact request for a batch of `items`: rendered with the prompt version, with the
     /// batch's token budget and the items in structured form. Every way of sending (a
     /// synchronous call, a line of a Batch API input file) sends this.
-    public func request(for items: [DatasetItem]) -> CompletionRequest {
-        var request = configuration.prompt.render(items).request(
-            model: configuration.model, temperature: configuration.temperature, seed: configuration.seed,
-            maxTokens: configuration.tokenBudget(count: items.count))
-        request.items = items
-        return request
-    }
+    public func request(for items: [DatasetItem]) -> CompletionRequest { configuration.request(for: items) }
 
     /// What an answer to a batch of `count` items means, decided the same way whatever sent the
     /// request: the finish reason and refusal first (cut off with several items: ask again in

@@ -59,6 +59,8 @@ public final class RelabelJournal: Sendable {
     private let superseded: Mutex<Set<Int>>
     /// The number the next appended line will have.
     private let nextLine: Mutex<Int>
+    /// Whether records were (or may have been) appended out of input order.
+    private let outOfOrder = Atomic<Bool>(false)
     private let io: BlockingIOPool
 
     private init(path: String, resumed: Resumed, lock: OutputLock, fd: Int32, superseded: Set<Int>, lines: Int, io: BlockingIOPool) {
@@ -170,6 +172,13 @@ public final class RelabelJournal: Sendable {
         superseded.withLock { $0.formUnion(numbers) }
     }
 
+    /// Says that records are appended in another order than the input's (a batch service
+    /// returns answers in any order): ``close(inputOrder:discardIfEmpty:)`` then puts the file
+    /// back in input order.
+    public func appendsOutOfOrder() {
+        outOfOrder.store(true, ordering: .relaxed)
+    }
+
     /// Waits until everything appended is durable; throws the first write error.
     public func flush() async throws(DatasetError) { try await writer.drain() }
 
@@ -177,7 +186,8 @@ public final class RelabelJournal: Sendable {
     var statistics: JournalWriter.Statistics { writer.statistics }
 
     /// Ends the run: waits for durability, then, when lines were replaced (failed items asked
-    /// again), rewrites the file without them in input order (`inputOrder` maps an id to its
+    /// again) or appended out of order (``appendsOutOfOrder()``), rewrites the file without
+    /// the replaced lines in input order (`inputOrder` maps an id to its
     /// position in the dataset; through a temporary file renamed over the output), and
     /// releases the lock. Call once, also after an error (then `inputOrder` is `nil` and the
     /// file is left as it is: a later resume completes it). `discardIfEmpty` removes an output
@@ -189,12 +199,13 @@ public final class RelabelJournal: Sendable {
         do throws(DatasetError) { try await writer.drain(); flushed = nil } catch { flushed = error }
         writer.stop()
         let replaced = superseded.withLock { $0 }
+        let reorder = !replaced.isEmpty || outOfOrder.load(ordering: .relaxed)
         let path = self.path, fd = self.fd
         try await io.run({ () throws(DatasetError) in
             Glibc.close(fd)
             if let flushed { throw flushed }
             if discardIfEmpty { unlink(path) }
-            guard let inputOrder, !replaced.isEmpty else { return }
+            guard let inputOrder, reorder else { return }
             let order: [String: Int]
             do { order = try inputOrder() } catch let e as DatasetError { throw e } catch {
                 throw DatasetError(file: path, reason: "cannot read the input order (\(error))")

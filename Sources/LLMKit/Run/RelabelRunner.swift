@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// What to relabel, where to, and how.
@@ -19,9 +20,12 @@ public struct RelabelJob: Sendable {
     /// Ask the items that failed with errors that may pass (rate limits, 5xx, timeouts) once
     /// more at the end of the run.
     public var finalPass: Bool
+    /// How the requests are sent: one call per batch (default) or a provider's batch service.
+    public var executor: RelabelExecutor
 
     public init(dataset: String, format: DatasetFormat? = nil, output: String, mode: RelabelJournal.Mode = .fresh(overwrite: false),
-                limit: Int? = nil, configuration: RelabelConfiguration, baseURL: String? = nil, otherInputs: [String] = [], finalPass: Bool = true) {
+                limit: Int? = nil, configuration: RelabelConfiguration, baseURL: String? = nil, otherInputs: [String] = [], finalPass: Bool = true,
+                executor: RelabelExecutor = .synchronous) {
         self.dataset = dataset
         self.format = format
         self.output = output
@@ -31,6 +35,7 @@ public struct RelabelJob: Sendable {
         self.baseURL = baseURL
         self.otherInputs = otherInputs
         self.finalPass = finalPass
+        self.executor = executor
     }
 }
 
@@ -52,12 +57,16 @@ public struct RelabelReport: Sendable {
     public var syncSeconds: Double
     public var syncWaitSeconds: Double
     public var syncs: Int
+    /// What a Batch API run did with the service (`nil` for a synchronous run).
+    public var batch: BatchRunSummary?
 }
 
 /// Runs a relabel job end to end: checks the dataset and the output, locks and opens the
 /// journal, sends every batch through the pipeline with bounded concurrency, appends each
 /// batch's lines in input order as soon as it is durable-ready, asks items that failed
-/// transiently once more, and reports progress as ``RelabelEvent``s.
+/// transiently once more, and reports progress as ``RelabelEvent``s. With
+/// ``RelabelExecutor/batchAPI(_:)`` the batches go through a ``BatchService`` instead (see
+/// `BatchExecutor`): the same requests, verdicts, re-asks and journal, answers in any order.
 ///
 /// Guarantees: every id of the dataset (within the limit) ends as exactly one line; a kill at
 /// any moment leaves whole lines and a resumable file; cancelling the calling task (Ctrl-C)
@@ -101,7 +110,7 @@ public struct RelabelRunner: Sendable {
         let fingerprint = RunFingerprint(
             datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
             baseURL: job.baseURL, batchSize: configuration.batchSize, seed: configuration.seed, temperature: configuration.temperature,
-            maxTokens: configuration.maxTokens, policy: configuration.policy)
+            maxTokens: configuration.maxTokens, policy: configuration.policy, executor: job.executor.fingerprintName)
         let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, lock: lock, io: io)
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
@@ -110,14 +119,19 @@ public struct RelabelRunner: Sendable {
         let pipeline = RelabelPipeline(client: client, configuration: configuration, emit: emit)
         let ledger = Ledger()
         var summary: RelabelSummary
+        var batchReport: BatchRunSummary?
         do {
-            let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, skip: resumed.done)
-            summary = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
-            if job.finalPass, !ledger.transient.isEmpty {
-                summary = try await finalPass(pipeline, job: job, journal: journal, ledger: ledger, summary: summary, emit: emit)
+            if case .batchAPI(let settings) = job.executor {
+                var executor = try BatchExecutor(pipeline: pipeline, settings: settings, job: job, journal: journal, io: io, emit: emit)
+                (summary, batchReport) = try await executor.run()
+            } else {
+                summary = try await synchronous(pipeline, job: job, journal: journal, ledger: ledger, emit: emit)
             }
         } catch {
-            try? await journal.close(inputOrder: nil, discardIfEmpty: ledger.written == 0 && resumed.lines == 0)
+            // A Batch API run keeps even an empty output: its batches may be running, and a
+            // plain rerun must not submit them again.
+            let empty = ledger.written == 0 && resumed.lines == 0 && !isBatch(job)
+            try? await journal.close(inputOrder: nil, discardIfEmpty: empty)
             throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written)
         }
         let order: @Sendable () throws -> [String: Int] = {
@@ -128,12 +142,33 @@ public struct RelabelRunner: Sendable {
         let statistics = journal.statistics
         return RelabelReport(summary: summary, output: job.output, seconds: (ContinuousClock.now - started).seconds, resumed: resumed,
                              datasetItems: scan.itemsWithinLimit, itemsToDo: toDo, syncSeconds: statistics.syncSeconds,
-                             syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs)
+                             syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs, batch: batchReport)
+    }
+
+    private func isBatch(_ job: RelabelJob) -> Bool {
+        if case .batchAPI = job.executor { return true }
+        return false
+    }
+
+    /// The synchronous executor: one pass, then the final pass for transient failures.
+    private func synchronous(_ pipeline: RelabelPipeline, job: RelabelJob, journal: RelabelJournal, ledger: Ledger,
+                             emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
+        let configuration = pipeline.configuration
+        let resumed = journal.resumed
+        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, skip: resumed.done)
+        var summary = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
+        if job.finalPass, !ledger.transient.isEmpty {
+            summary = try await finalPass(pipeline, job: job, journal: journal, ledger: ledger, summary: summary, emit: emit)
+        }
+        return summary
     }
 
     /// Checks the files and the dataset, and that a full batch fits the rate limits.
     private func preflight(_ job: RelabelJob) async throws -> DatasetScan {
         let configuration = job.configuration
+        if isBatch(job), job.mode == .fresh(overwrite: false), FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)) {
+            throw RunError(.outputExists, file: BatchState.path(forOutput: job.output), "batches of an earlier run are recorded here and may still be running")
+        }
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
             return try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
@@ -195,7 +230,7 @@ public struct RelabelRunner: Sendable {
 
 /// What a run has written: line numbers of the items that failed transiently (for the final
 /// pass) and how many lines.
-private final class Ledger: Sendable {
+final class Ledger: Sendable {
     private struct State {
         var written = 0
         var transient: [String: (line: Int, failure: ItemFailure)] = [:]

@@ -27,6 +27,8 @@ public struct RunError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let interrupted = Code("interrupted")
         /// The settings cannot work (no model, an option out of range).
         public static let configuration = Code("configuration")
+        /// A batch service call (upload, create, poll, download) failed beyond its retries.
+        public static let batchService = Code("batch_service")
     }
 
     public var code: Code

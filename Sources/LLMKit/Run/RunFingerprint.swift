@@ -20,9 +20,19 @@ public struct RunFingerprint: Sendable, Equatable {
     public var maxTokens: Int?
     public var policy: RenormalizationPolicy
     public var contract: String
+    /// How the requests are sent: ``synchronousExecutor`` (one call per batch, the default and
+    /// what a header without the field means) or ``batchAPIExecutor`` (a provider's batch
+    /// service). Resuming a batch run synchronously, or the other way round, is a difference.
+    public var executor: String
+
+    /// One call per batch.
+    public static let synchronousExecutor = "sync"
+    /// A provider's batch service (OpenAI's Batch API).
+    public static let batchAPIExecutor = "batch-api"
 
     public init(datasetSHA256: String, prompt: String, provider: String, model: String, baseURL: String?, batchSize: Int,
-                seed: Int?, temperature: Double?, maxTokens: Int?, policy: RenormalizationPolicy, contract: String = contractVersion) {
+                seed: Int?, temperature: Double?, maxTokens: Int?, policy: RenormalizationPolicy, contract: String = contractVersion,
+                executor: String = synchronousExecutor) {
         self.datasetSHA256 = datasetSHA256
         self.prompt = prompt
         self.provider = provider
@@ -34,6 +44,7 @@ public struct RunFingerprint: Sendable, Equatable {
         self.maxTokens = maxTokens
         self.policy = policy
         self.contract = contract
+        self.executor = executor
     }
 
     /// The fields as (name, value) pairs, in a fixed order, as written in the journal.
@@ -45,6 +56,7 @@ public struct RunFingerprint: Sendable, Equatable {
             ("seed", optional(seed, JSONValue.int)), ("temperature", optional(temperature, JSONValue.double)),
             ("max_tokens", optional(maxTokens, JSONValue.int)), ("tolerance", .double(policy.tolerance)),
             ("sum_off", .string(policy.outOfTolerance.rawValue)), ("contract", .string(contract)),
+            ("executor", .string(executor)),
         ]
     }
 
@@ -62,7 +74,7 @@ public struct RunFingerprint: Sendable, Equatable {
         self.init(datasetSHA256: hash, prompt: prompt, provider: provider, model: model, baseURL: o["base_url"]?.stringValue,
                   batchSize: batch, seed: o["seed"]?.intValue, temperature: o["temperature"]?.doubleValue,
                   maxTokens: o["max_tokens"]?.intValue, policy: RenormalizationPolicy(tolerance: tolerance, outOfTolerance: sumOff),
-                  contract: contract)
+                  contract: contract, executor: o["executor"]?.stringValue ?? Self.synchronousExecutor)
     }
 
     /// One line per field that differs: `seed: 42 in the output, 7 now`.

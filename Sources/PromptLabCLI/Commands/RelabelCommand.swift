@@ -40,6 +40,8 @@ struct RelabelCommand: AsyncParsableCommand {
     var summaryJSON: String?
 
     @OptionGroup var policyOptions: PolicyOptions
+    @OptionGroup var batch: BatchOptions
+    @OptionGroup var cost: CostOptions
 
     @Flag(help: "Continue an interrupted run: skip the ids already in --out (a torn last line is dropped).")
     var resume = false
@@ -60,18 +62,23 @@ struct RelabelCommand: AsyncParsableCommand {
         if connection.record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
+        if batch.batchAPI && provider != "openai" { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
+        if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
+        if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
     }
 
     func run() async throws {
         connection.bootstrapLogging()
         let version = try prompt.load()
+        if cost.dryRun { return try await dryRun(version) }
         let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
         let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy)
         let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider, model: prepared.model)
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
-                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 })
+                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 },
+                             executor: try batch.executor(provider: provider, baseURL: prepared.baseURL))
         if let summaryJSON { try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset, output]) }
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
@@ -79,11 +86,23 @@ struct RelabelCommand: AsyncParsableCommand {
             try await Interrupt.cancelling { try await runner.run(job, onEvent: display.take) }
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
-        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model))
+        let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
+        let dollars = try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI)
+        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints, dollars: dollars))
         if let summaryJSON {
-            let json = report.summary.json(seconds: report.seconds, output: output, prompt: configuration.promptID, provider: provider, model: prepared.model)
+            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }
+    }
+
+    /// `--dry-run`: every request rendered, nothing sent, no server asked.
+    func dryRun(_ version: PromptVersion) async throws {
+        let model = connection.model ?? provider
+        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let estimate = try await BlockingIOPool.shared.run { [dataset] in
+            try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
+        }
+        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), batchSize: configuration.batchSize))
     }
 }

@@ -46,6 +46,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder for the outputs of the runs.", valueName: "dir"))
     var outDir: String = "out/score"
 
+    @Option(help: ArgumentHelp("Prices JSON over the built-in table, for the cost rows (see relabel --prices).", valueName: "file"))
+    var prices: String?
+
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
@@ -78,18 +81,19 @@ struct ScoreCommand: AsyncParsableCommand {
     /// Runs every prompt version × provider (`--repeat` times) through the relabel runner and
     /// scores the outputs: one column each.
     func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
-        let arms = (providers.isEmpty ? ["fixture"] : providers).map { spec -> PromptRuns.Arm in
+        let arms = try (providers.isEmpty ? ["fixture"] : providers).map { spec throws -> PromptRuns.Arm in
             let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-            return .init(stack: connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
+            return .init(stack: try connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
                          label: parts.joined(separator: " "))
         }
         var settings = RelabelConfiguration(prompt: try prompts.first.map { try directories.library.resolve($0) } ?? PromptVersion(name: "none", systemText: "-"),
                                             model: "", temperature: sampling.temperature, seed: sampling.seed, maxTokens: sampling.maxTokens,
                                             policy: policyOptions.policy, reaskRounds: sampling.reask)
         settings.concurrency = sampling.concurrency ?? 0
-        let runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit,
+        var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit,
                               prompts: try prompts.map { try directories.library.resolve($0) }, arms: arms, repeats: `repeat`,
                               settings: settings, batchSize: slice.batchSize, outputFolder: outDir)
+        if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet
         return try await runs.run(registry: PromptLabCLI.registry, data: data) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }

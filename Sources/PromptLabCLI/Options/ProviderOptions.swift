@@ -9,8 +9,15 @@ struct ProviderOptions: ParsableArguments {
     @Option(help: "Model name sent to the provider (default: llamacpp asks the server, fixture takes the recordings' model; openai needs one).")
     var model: String?
 
-    @Option(help: "Server base URL (llamacpp: default $LLAMA_SERVER_URL or http://127.0.0.1:8080; openai: $OPENAI_BASE_URL or https://api.openai.com/v1).")
-    var baseURL: String?
+    @Option(name: .customLong("base-url"), help: ArgumentHelp(
+        "Server base URL (llamacpp: default $LLAMA_SERVER_URL or http://127.0.0.1:8080; openai: $OPENAI_BASE_URL or https://api.openai.com/v1).",
+        discussion: "Repeat it for a pool of servers of the same model (see --endpoints).", valueName: "url"))
+    var baseURLs: [String] = []
+
+    @OptionGroup var pool: PoolOptions
+
+    /// The one base URL given (a pool has several).
+    var baseURL: String? { baseURLs.count == 1 ? baseURLs[0] : nil }
 
     @Option(help: ArgumentHelp("Record the provider's answers into this folder.", valueName: "dir"))
     var record: String?
@@ -75,8 +82,8 @@ struct ProviderOptions: ParsableArguments {
         }
     }
 
-    /// The client stack for `provider`.
-    func stack(provider: String, model: String? = nil) -> ClientStack {
+    /// The client stack for `provider` (a pool with two or more endpoints).
+    func stack(provider: String, model: String? = nil) throws -> ClientStack {
         var options: [String: String] = [:]
         if provider == "fixture" { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
         let configuration = ProviderConfiguration(
@@ -84,9 +91,12 @@ struct ProviderOptions: ParsableArguments {
             timeout: .init(request: .milliseconds(Int64(timeout * 1000)), stall: .milliseconds(Int64(stallTimeout * 1000))),
             maximumResponseBytes: Int(maxResponseMib * 1_048_576), stream: stream)
         let cacheSetting: ClientStack.Cache = noCache || provider == "fixture" ? .off : cache.map { .at(URL(fileURLWithPath: $0)) } ?? .standard
-        return ClientStack(provider: provider, configuration: configuration, cache: cacheSetting,
-                           retry: .forRun(budget: .milliseconds(Int64(retryFor * 1000)), maxAttempts: maxAttempts),
-                           limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
-                           record: record.map { (URL(fileURLWithPath: $0), recordMode) })
+        var stack = ClientStack(provider: provider, configuration: configuration, cache: cacheSetting,
+                                retry: .forRun(budget: .milliseconds(Int64(retryFor * 1000)), maxAttempts: maxAttempts),
+                                limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
+                                record: record.map { (URL(fileURLWithPath: $0), recordMode) })
+        stack.endpoints = try pool.list(baseURLs: baseURLs)
+        stack.pool = pool.settings
+        return stack
     }
 }

@@ -28,8 +28,14 @@ struct SamplingOptions: ParsableArguments {
 
     func configuration(prompt: PromptVersion, prepared: ClientStack.Prepared, batchSize: Int?, policy: RenormalizationPolicy,
                        seed: Int? = nil) -> RelabelConfiguration {
-        RelabelConfiguration(prompt: prompt, model: prepared.model, batchSize: batchSize,
-                             concurrency: concurrency ?? prepared.capabilities.parallelSlots ?? 4,
+        configuration(prompt: prompt, model: prepared.model, slots: prepared.capabilities.parallelSlots, batchSize: batchSize, policy: policy, seed: seed)
+    }
+
+    /// The configuration for `model` on a backend with `slots` parallel slots (when known).
+    func configuration(prompt: PromptVersion, model: String, slots: Int?, batchSize: Int?, policy: RenormalizationPolicy,
+                       seed: Int? = nil) -> RelabelConfiguration {
+        RelabelConfiguration(prompt: prompt, model: model, batchSize: batchSize,
+                             concurrency: concurrency ?? slots ?? 4,
                              temperature: temperature, seed: seed ?? self.seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
     }
 }

@@ -21,6 +21,7 @@ final class ProgressDisplay: Sendable {
         var waiting: [Int: (reason: WaitReason, until: ContinuousClock.Instant)] = [:]
         var waitedSeconds = 0.0
         var finalPass = false
+        var batches: [String: BatchProgress] = [:]   // batch id -> last poll
     }
     private let state = Mutex(State())
     private let quiet: Bool
@@ -74,6 +75,9 @@ final class ProgressDisplay: Sendable {
             case .finalPass(let items):
                 s.finalPass = true
                 s.total += items
+            case .batchPolled(let progress):
+                redraw = s.batches[progress.batchID]?.status != progress.status
+                s.batches[progress.batchID] = progress
             case .finished: break
             }
         }
@@ -104,6 +108,7 @@ final class ProgressDisplay: Sendable {
         }
         if s.waitedSeconds >= 1 { parts.append(String(format: "%.0f s waited", s.waitedSeconds)) }
         if s.finalPass { parts.append("final pass") }
+        if !s.batches.isEmpty { parts.append(Self.batches(s.batches.values)) }
         return parts.joined(separator: ", ")
     }
 

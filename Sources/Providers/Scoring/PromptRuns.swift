@@ -29,6 +29,8 @@ public struct PromptRuns: Sendable {
     /// Items per batch for the diversity score (default: each prompt's).
     public var batchSize: Int?
     public var outputFolder: String
+    /// Prices for the cost rows (dollars where the model has one).
+    public var prices: PriceTable = .builtin
 
     public init(dataset: String, format: DatasetFormat?, limit: Int?, prompts: [PromptVersion], arms: [Arm], repeats: Int,
                 settings: RelabelConfiguration, batchSize: Int?, outputFolder: String) {
@@ -67,7 +69,7 @@ public struct PromptRuns: Sendable {
                     if k == 0 {
                         let s = report.summary
                         cost = CostInput(requests: s.requests, attempts: s.attempts, usage: s.usage, latencies: s.latencies,
-                                         requestsAtBudget: s.requestsAtBudget)
+                                         requestsAtBudget: s.requestsAtBudget, dollars: prices.price(for: prepared.model)?.price.dollars(s.usage, batch: false))
                     }
                     runs.append(try await BlockingIOPool.shared.run { try Scoring.loadColumn(out, dataset: data, policy: settings.policy).items })
                 }

@@ -46,12 +46,18 @@ struct ChatCompletionsEndpoint: Sendable {
 
     /// The HTTP request for a completion (the body receiver is added by ``complete(_:)``).
     func httpRequest(for request: CompletionRequest) -> HTTPRequest {
-        let keywords = refusedKeywords
-        let body = ChatCompletionsWire.body(for: request, extra: extra, maxTokensKey: maxTokensKey, stream: stream,
-                                            schema: { keywords.isEmpty ? $0 : ChatCompletionsWire.removing(keywords, from: $0) })
+        let body = self.body(for: request)
         return HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: Array(body.description.utf8),
                            timeout: requestTimeout(budget: request.maxTokens), stallTimeout: stream ? timeout.stall : nil,
                            maximumResponseBytes: maximumResponseBytes)
+    }
+
+    /// The JSON body of a completion: what ``httpRequest(for:)`` sends, and what a Batch API
+    /// input line carries.
+    func body(for request: CompletionRequest) -> JSONValue {
+        let keywords = refusedKeywords
+        return ChatCompletionsWire.body(for: request, extra: extra, maxTokensKey: maxTokensKey, stream: stream,
+                                        schema: { keywords.isEmpty ? $0 : ChatCompletionsWire.removing(keywords, from: $0) })
     }
 
     /// The time a request may take: with a known speed, twice what its token budget needs

@@ -1,0 +1,238 @@
+import Foundation
+
+extension BatchExecutor {
+    /// Polls the batches of `wave` with backoff until every one is terminal, collecting each as
+    /// soon as it is (several at once in file order).
+    mutating func collect(wave: Int) async throws {
+        var interval = settings.pollInterval
+        while true {
+            var open = 0
+            for i in state.files.indices where state.files[i].wave == wave && !state.files[i].collected {
+                guard let id = state.files[i].batchID else { continue }
+                let service = self.service
+                let info = try await call("polling batch \(id)") { () async throws(LLMError) -> BatchInfo in try await service.batch(id) }
+                state.files[i].status = info.status.name
+                emit(.batchPolled(BatchProgress(batchID: id, file: state.files[i].name, status: info.status, total: info.total,
+                                                completed: info.completed, failed: info.failed, nextPoll: info.status.isTerminal ? 0 : interval.seconds)))
+                if info.status.isTerminal { try await collect(i, info) } else { open += 1 }
+            }
+            if open == 0 { return }
+            try await Task.sleep(for: interval)
+            interval = min(interval * 1.5, settings.maximumPollInterval)
+        }
+    }
+
+    /// Downloads a terminal batch's output and error files, hands every answer to the verdict,
+    /// appends the final records (durably) and then records the batch as collected together
+    /// with its follow-ups. Items already in the journal (a run killed while collecting) are
+    /// skipped.
+    mutating func collect(_ i: Int, _ info: BatchInfo) async throws {
+        let file = state.files[i]
+        let items = try await loadItems(Set(file.requests.flatMap(\.ids)))
+        let lines = try await results(of: info)
+        var finals: [(DatasetItem, ItemOutcome)] = []
+        var followUps: [BatchState.FollowUp] = []
+        for (k, request) in file.requests.enumerated() where !request.ids.allSatisfy(done.contains) {
+            let batchItems = request.ids.compactMap { items[$0] }
+            guard batchItems.count == request.ids.count else {
+                throw RunError(.damagedOutput, file: statePath, "request \(request.customID) names items the dataset does not have")
+            }
+            let order = i * 100_000_000 + k * 100
+            let line = lines[request.customID]
+            if info.status == .failed {
+                let errors = info.errors.filter { $0.line == nil || $0.line == k + 1 }.map(\.description)
+                let message = "the batch \(info.id) failed validation: " + (errors.isEmpty ? "no reason given" : errors.joined(separator: "; "))
+                finals += batchItems.map { ($0, .failed(ItemFailure(.providerError, message, providerError: .badRequest))) }
+            } else if let line, !line.expired {
+                handle(request, batchItems, line.result, order: order, finals: &finals, followUps: &followUps)
+            } else if info.status == .expired || line?.expired == true {
+                if request.expiries < settings.expiryResubmissions {
+                    followUps.append(.init(ids: request.ids, round: request.round, retries: request.retries, expiries: request.expiries + 1,
+                                           customID: request.customID, order: order))
+                    report.expiredResubmitted += 1
+                } else {
+                    let failure = ItemFailure(.providerError, "the batch expired \(request.expiries + 1) times before running this request", providerError: .timeout)
+                    finals += batchItems.map { ($0, .failed(failure)) }
+                }
+            } else if info.status == .cancelled {
+                let failure = ItemFailure(.providerError, "the batch \(info.id) was cancelled before this request ran", providerError: .cancelled)
+                finals += batchItems.map { ($0, .failed(failure)) }
+            } else {
+                let error = LLMError(.serverError, "The batch \(info.id) ended (\(info.status)) without a result for this request.")
+                handle(request, batchItems, .failure(error), order: order, finals: &finals, followUps: &followUps)
+            }
+        }
+        try await write(finals.filter { !done.contains($0.0.id) })
+        state.files[i].collected = true
+        state.followUps += followUps
+        try save()
+        report.statuses[info.status.name, default: 0] += 1
+        if info.status == .failed { report.validationErrors += info.errors.prefix(max(0, 20 - report.validationErrors.count)).map { "\(info.id): \($0)" } }
+    }
+
+    /// The lines of a batch's output and error files by custom_id.
+    mutating func results(of info: BatchInfo) async throws -> [String: BatchResultLine] {
+        var lines: [String: BatchResultLine] = [:]
+        let service = self.service, model = configuration.model
+        for (fileID, isErrorFile) in [(info.outputFileID, false), (info.errorFileID, true)] {
+            guard let fileID else { continue }
+            let bytes = try await call("downloading file \(fileID) of batch \(info.id)") { () async throws(LLMError) -> [UInt8] in
+                try await service.content(ofFile: fileID)
+            }
+            for line in bytes.split(separator: 0x0A) where !line.isEmpty {
+                guard let result = service.decodeResult(line, model: model) else { continue }
+                if isErrorFile { report.errorLines += 1 }
+                lines[result.customID] = result
+            }
+        }
+        return lines
+    }
+
+    /// One answer through the same verdict as a synchronous run: final outcomes, or follow-ups
+    /// (halves of a truncated answer, re-asks of invalid items in halves, one retry of an error
+    /// that may pass).
+    mutating func handle(_ request: BatchState.Request, _ items: [DatasetItem], _ result: Result<CompletionResponse, LLMError>, order: Int,
+                         finals: inout [(DatasetItem, ItemOutcome)], followUps: inout [BatchState.FollowUp]) {
+        summary.requests += 1
+        summary.attempts += 1
+        switch result {
+        case .failure(let error):
+            if error.kind.isRetryable && request.retries < settings.lineRetries {
+                followUps.append(.init(ids: request.ids, round: request.round, retries: request.retries + 1, expiries: request.expiries, customID: nil, order: order))
+                report.lineRetries += 1
+            } else {
+                let failure = ItemFailure(.providerError, error.description, providerError: error.kind)
+                finals += items.map { ($0, .failed(failure)) }
+            }
+        case .success(let response):
+            if let usage = response.usage { summary.usage = summary.usage + usage }
+            if response.finishReason == .length { summary.requestsAtBudget += 1 }
+            switch pipeline.verdict(on: response, count: items.count, summary: &summary) {
+            case .split:
+                let half = (items.count + 1) / 2
+                for (n, part) in [Array(request.ids[..<half]), Array(request.ids[half...])].enumerated() {
+                    followUps.append(.init(ids: part, round: request.round, retries: 0, expiries: 0, customID: nil, order: order + n + 1))
+                }
+            case .outcomes(let outcomes):
+                let again = outcomes.indices.filter { (outcomes[$0].failure?.kind.isReaskable ?? false) && request.round < configuration.reaskRounds }
+                for index in outcomes.indices where !again.contains(index) { finals.append((items[index], outcomes[index])) }
+                guard !again.isEmpty else { return }
+                summary.reasked += again.count
+                let size = max(1, (min(items.count, configuration.batchSize) + 1) / 2)
+                for (n, start) in stride(from: 0, to: again.count, by: size).enumerated() {
+                    let ids = again[start..<min(again.count, start + size)].map { request.ids[$0] }
+                    followUps.append(.init(ids: ids, round: request.round + 1, retries: 0, expiries: 0, customID: nil, order: order + 10 + n))
+                }
+            }
+        }
+    }
+
+    /// Appends final outcomes to the journal, durably, and counts them.
+    mutating func write(_ finals: [(DatasetItem, ItemOutcome)]) async throws {
+        guard !finals.isEmpty else { return }
+        var counted = RelabelSummary()
+        let records = pipeline.records(finals.map(\.0), finals.map(\.1), summary: &counted)
+        summary.add(counted.withoutRequestCounts())
+        // A crash test can stop the process with half of a batch's lines durable.
+        let half = records.count >= 2 ? records.count / 2 : records.count
+        try await journal.append(Array(records[..<half]))
+        try await journal.flush()
+        KillPoint.reach("during-download")
+        try await journal.append(Array(records[half...]))
+        try await journal.flush()
+        done.formUnion(records.map(\.id))
+        emit(.batchDurable(BatchDone(items: counted.items, relabeled: counted.relabeled, failed: counted.failed)))
+    }
+
+    /// Sends the follow-ups that are not an expired remainder through the run's client, as a
+    /// synchronous run re-asks (`--reask-sync`).
+    mutating func reaskSynchronously() async throws {
+        let (now, later) = state.followUps.sorted { $0.order < $1.order }.partitioned { $0.customID == nil }
+        guard !now.isEmpty else { return }
+        let items = try await loadItems(Set(now.flatMap(\.ids)))
+        let pipeline = self.pipeline, limit = configuration.concurrency
+        let results = try await withThrowingTaskGroup(of: (Int, [RelabeledRecord], RelabelSummary).self) { group in
+            var next = 0, collected: [(Int, [RelabeledRecord], RelabelSummary)] = []
+            while next < now.count || !group.isEmpty {
+                while next < now.count && next - collected.count < limit {
+                    let index = next, up = now[index], batch = up.ids.compactMap { items[$0] }
+                    group.addTask { let (r, s) = try await pipeline.relabel(batch, round: up.round); return (index, r, s) }
+                    next += 1
+                }
+                if let result = try await group.next() { collected.append(result) }
+            }
+            return collected.sorted { $0.0 < $1.0 }
+        }
+        for (_, records, sub) in results {
+            let fresh = records.filter { !done.contains($0.id) }
+            try await journal.append(fresh)
+            done.formUnion(fresh.map(\.id))
+            summary.add(sub)
+        }
+        try await journal.flush()
+        state.followUps = later
+        try save()
+    }
+
+    /// The dataset items with these ids (one pass over the dataset, on the I/O pool).
+    func loadItems(_ ids: Set<String>) async throws -> [String: DatasetItem] {
+        guard !ids.isEmpty else { return [:] }
+        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, only: ids)
+        return try await io.run({ () throws(DatasetError) -> [String: DatasetItem] in
+            var map: [String: DatasetItem] = [:]
+            while true {
+                let items = try cursor.next(4096)
+                if items.isEmpty { return map }
+                for item in items { map[item.id] = item }
+            }
+        })
+    }
+
+    /// A service call, retried with backoff on errors that may pass.
+    func call<T: Sendable>(_ what: String, _ body: () async throws(LLMError) -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do { return try await body() } catch {
+                try await Task.sleep(for: try backoff(what, error, attempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// How long to wait before attempt `attempt + 1` after `error`; throws when there is no
+    /// point (cancelled, a fatal error, an error no retry fixes, attempts used up).
+    func backoff(_ what: String, _ error: LLMError, attempt: Int) throws -> Duration {
+        if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
+        if error.kind.isFatal { throw PipelineStop(error: error) }
+        guard error.kind.isRetryable, attempt < settings.callAttempts else {
+            throw RunError(.batchService, file: statePath, "\(what) failed: \(error.description)", providerError: error)
+        }
+        return error.retryAfter ?? .milliseconds(Int64(min(30_000, 250 << min(attempt, 7))))
+    }
+}
+
+extension RelabelSummary {
+    /// The counters that describe items, not requests (the batch executor counts requests as
+    /// it handles answers, and items when it writes them).
+    func withoutRequestCounts() -> RelabelSummary {
+        var s = RelabelSummary()
+        s.items = items
+        s.relabeled = relabeled
+        s.failedByKind = failedByKind
+        s.providerErrors = providerErrors
+        s.unchangedExact = unchangedExact
+        s.unchangedWithin001 = unchangedWithin001
+        s.sumOff = sumOff
+        s.reasonsCut = reasonsCut
+        return s
+    }
+}
+
+extension Array {
+    /// The elements that satisfy `belongs`, and the others, each in order.
+    func partitioned(_ belongs: (Element) -> Bool) -> ([Element], [Element]) {
+        var yes: [Element] = [], no: [Element] = []
+        for element in self { if belongs(element) { yes.append(element) } else { no.append(element) } }
+        return (yes, no)
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Providers
+
+/// `relabel --batch-api` and its settings.
+struct BatchOptions: ParsableArguments {
+    @Flag(help: "Send the corpus through OpenAI's Batch API (half the price, its own limits, results within 24 h) instead of one call per batch; with --provider openai.")
+    var batchAPI = false
+
+    @Flag(help: "With --batch-api: ask re-asks and split batches synchronously instead of in a follow-up batch.")
+    var reaskSync = false
+
+    @Option(help: "With --batch-api: requests per input file at most (the API allows 50000).")
+    var batchMaxRequests: Int = BatchSettings.documentedMaximumRequests
+
+    @Option(help: "With --batch-api: bytes per input file at most (default 104857600, 100 MiB: the OpenAPI description's limit, stricter than the guide's 200 MB).")
+    var batchMaxBytes: Int = BatchSettings.defaultMaximumBytes
+
+    @Option(help: "With --batch-api: seconds before the first poll of a batch; each wait is 1.5 times the last, up to --poll-max.")
+    var pollInterval: Double = 5
+
+    @Option(help: "With --batch-api: the longest wait between two polls, in seconds.")
+    var pollMax: Double = 60
+
+    func validate() throws {
+        try Check.range(batchMaxRequests, "--batch-max-requests", 1...BatchSettings.documentedMaximumRequests)
+        try Check.range(batchMaxBytes, "--batch-max-bytes", 1024...(200 * 1024 * 1024))
+        try Check.range(pollInterval, "--poll-interval", 0.001...3600)
+        try Check.range(pollMax, "--poll-max", 0.001...86_400)
+        if reaskSync && !batchAPI { throw ValidationError("--reask-sync goes with --batch-api") }
+    }
+
+    /// The run's executor: synchronous, or the Batch API of the provider's server.
+    func executor(provider: String, baseURL: String?) throws -> RelabelExecutor {
+        guard batchAPI else { return .synchronous }
+        guard provider == "openai" else { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches, see --base-url)") }
+        let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL)
+        return .batchAPI(BatchSettings(service: service, maximumRequestsPerFile: batchMaxRequests, maximumBytesPerFile: batchMaxBytes,
+                                       pollInterval: .milliseconds(Int64(pollInterval * 1000)), maximumPollInterval: .milliseconds(Int64(pollMax * 1000)),
+                                       reaskSynchronously: reaskSync))
+    }
+}

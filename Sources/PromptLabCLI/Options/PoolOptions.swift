@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Providers
+
+/// A pool of servers of the same model: repeated `--base-url`, or `--endpoints FILE`.
+struct PoolOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A pool's endpoints, one per line: URL [WEIGHT [MAX_CONCURRENCY]] (llama.cpp endpoints take their slot count from /props).", valueName: "file"))
+    var endpoints: String?
+
+    @Flag(help: "Accept a pool whose endpoints report different models.")
+    var allowMixedModels = false
+
+    @Option(help: "Consecutive connection failures, timeouts or 5xx that take a pool endpoint out.")
+    var poolFailures: Int = 3
+
+    @Option(help: "Seconds a pool endpoint stays out before one request probes it.")
+    var poolCooldown: Double = 5
+
+    func validate() throws {
+        try Check.range(poolFailures, "--pool-failures", 1...1000)
+        try Check.range(poolCooldown, "--pool-cooldown", 0.01...3600)
+    }
+
+    /// The pool's endpoints: the file's, else one per `--base-url` (fewer than two: no pool).
+    func list(baseURLs: [String]) throws -> [PoolEndpoint] {
+        if let endpoints {
+            guard baseURLs.isEmpty else { throw ValidationError("--endpoints and --base-url contradict each other: list every endpoint in the file") }
+            return try PoolEndpoint.parseFile(endpoints)
+        }
+        return baseURLs.map { PoolEndpoint(baseURL: $0) }
+    }
+
+    var settings: PoolSettings {
+        PoolSettings(failuresToTakeOut: poolFailures, coolDown: .milliseconds(Int64(poolCooldown * 1000)), allowMixedModels: allowMixedModels)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+public import LLMKit
+
+/// Several servers of the same model as one provider: each request goes to the healthy
+/// endpoint with the most free capacity (free slots × weight); an endpoint that fails
+/// ``PoolSettings/failuresToTakeOut`` times in a row with a connection failure, a timeout or
+/// a 5xx is taken out for ``PoolSettings/coolDown``, then one request probes it (back in on
+/// success, out again on failure). A request that fails with an error that may pass is moved
+/// to another endpoint at once; only when every endpoint has failed it does the error reach
+/// the retry middleware outside the pool.
+///
+/// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
+/// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
+/// run's concurrency, and checks that every endpoint reports the same model (llama.cpp's
+/// `/props`, an OpenAI-compatible `/v1/models`), refusing a mixed pool unless allowed.
+/// Fixtures and the response cache key on the request only, so which endpoint answered never
+/// matters to them.
+public final class PoolProvider: LLMProvider {
+    public let id: ProviderID
+    public let endpoints: [PoolEndpoint]
+    let providers: [any LLMProvider]
+    let model: String?
+    let settings: PoolSettings
+    let state: PoolState
+
+    public var capabilities: ProviderCapabilities { providers.first?.capabilities ?? ProviderCapabilities() }
+
+    /// A pool over `members` (each endpoint with the provider that talks to it); `model` is the
+    /// model the run asks for, when given.
+    public init(id: ProviderID, members: [(PoolEndpoint, any LLMProvider)], model: String?, settings: PoolSettings = PoolSettings()) {
+        self.id = id
+        endpoints = members.map(\.0)
+        providers = members.map(\.1)
+        self.model = model
+        self.settings = settings
+        state = PoolState(endpoints: members.map(\.0), settings: settings)
+    }
+
+    public func prepare() async throws -> ProviderCapabilities {
+        let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, String?).self) { group in
+            for (i, provider) in providers.enumerated() {
+                group.addTask { [model] in
+                    do {
+                        let capabilities = try await provider.prepare()
+                        return (i, .success(capabilities), await Self.reportedModel(provider, capabilities: capabilities, asked: model))
+                    } catch { return (i, .failure(error), nil) }
+                }
+            }
+            var all: [(Int, Result<ProviderCapabilities, any Error>, String?)] = []
+            for await report in group { all.append(report) }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        guard let firstUp = reports.first(where: { if case .success = $0.1 { true } else { false } }), case .success(var capabilities) = firstUp.1 else {
+            if case .failure(let error) = reports.first?.1 { throw error }
+            throw LLMError(.configuration, "The pool has no endpoint.")
+        }
+        let served = reports.map(\.2)
+        try checkModels(served)
+        var total = 0
+        for (i, report) in reports.enumerated() {
+            var capacity = endpoints[i].maxConcurrency ?? 4
+            if case .success(let c) = report.1 { capacity = endpoints[i].maxConcurrency ?? c.parallelSlots ?? 4; total += capacity }
+            await state.configure(i, capacity: capacity, model: served[i], down: { if case .failure = report.1 { true } else { false } }())
+        }
+        capabilities.parallelSlots = max(1, total)
+        capabilities.servedModel = model ?? served.compactMap { $0 }.first ?? capabilities.servedModel
+        return capabilities
+    }
+
+    /// Refuses endpoints that report different models (or another model than the one asked
+    /// for), naming each, unless mixed models are allowed.
+    func checkModels(_ served: [String?]) throws(LLMError) {
+        let known = Set(served.compactMap { $0 } + (model.map { [$0] } ?? []))
+        guard known.count > 1, !settings.allowMixedModels else { return }
+        let list = zip(endpoints, served).map { "\($0.baseURL) serves \($1 ?? "an unknown model")" }.joined(separator: "; ")
+        throw LLMError(.configuration, "The pool's endpoints do not all serve \(model.map { "the model \($0)" } ?? "the same model"): \(list).",
+                       context: .init(provider: id.name))
+    }
+
+    /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
+    /// server the asked model if `/v1/models` lists it, else its only (or first) model.
+    static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> String? {
+        if let served = capabilities.servedModel { return served }
+        guard let openAI = provider as? OpenAIProvider, let listed = try? await openAI.models(), !listed.isEmpty else { return nil }
+        if let asked, listed.contains(asked) { return asked }
+        return listed.first
+    }
+
+    public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
+        var excluded: Set<Int> = []
+        var last: LLMError?
+        for _ in providers.indices {
+            guard let i = try await state.acquire(excluding: excluded) else { break }
+            let started = ContinuousClock.now
+            do {
+                let response = try await providers[i].complete(request)
+                await state.release(i, error: nil, seconds: (ContinuousClock.now - started).seconds)
+                return response
+            } catch {
+                let wrapped = (error as? LLMError) ?? LLMError(.transport, "The provider failed: \(error).", underlyingError: error)
+                await state.release(i, error: wrapped.kind, seconds: (ContinuousClock.now - started).seconds)
+                if wrapped.kind == .cancelled || Task.isCancelled || !wrapped.isRetryable { throw wrapped }
+                last = wrapped
+                excluded.insert(i)
+            }
+        }
+        throw last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name))
+    }
+
+    /// Each endpoint's requests, errors, latency and circuit-breaker history, in endpoint order.
+    public func statistics() async -> [EndpointStatistics] { await state.statistics() }
+}

@@ -1,0 +1,98 @@
+import LLMKit
+
+/// The pool's shared state: each endpoint's capacity, requests in flight, consecutive
+/// failures, circuit (in, out until a time, probing) and statistics.
+actor PoolState {
+    struct Slot {
+        var endpoint: PoolEndpoint
+        var capacity = 4
+        var inFlight = 0
+        var failures = 0
+        /// Out until this instant (`nil`: in).
+        var outUntil: ContinuousClock.Instant?
+        /// One request is probing the endpoint while it is out.
+        var probing = false
+        var statistics: EndpointStatistics
+    }
+
+    private var slots: [Slot]
+    private let settings: PoolSettings
+
+    init(endpoints: [PoolEndpoint], settings: PoolSettings) {
+        self.settings = settings
+        slots = endpoints.map {
+            Slot(endpoint: $0, statistics: EndpointStatistics(baseURL: $0.baseURL, model: nil, capacity: 4, requests: 0, errors: 0, latencies: [],
+                                                               takenOut: 0, probedBack: 0, isOut: false))
+        }
+    }
+
+    /// Sets an endpoint's capacity and model after ``PoolProvider/prepare()``; an endpoint
+    /// that was down then starts out (and is probed after the cool-down).
+    func configure(_ i: Int, capacity: Int, model: String?, down: Bool) {
+        slots[i].capacity = max(1, capacity)
+        slots[i].statistics.capacity = slots[i].capacity
+        slots[i].statistics.model = model
+        if down { takeOut(i) }
+    }
+
+    /// An endpoint for one request, waiting while every usable endpoint is busy (or out and
+    /// cooling down); `nil` when every endpoint is in `excluded`.
+    func acquire(excluding excluded: Set<Int>) async throws -> Int? {
+        while true {
+            try Task.checkCancellation()
+            guard excluded.count < slots.count else { return nil }
+            let now = ContinuousClock.now
+            var best: (index: Int, score: Double)?
+            for i in slots.indices where !excluded.contains(i) && slots[i].inFlight < slots[i].capacity {
+                let slot = slots[i]
+                if let until = slot.outUntil, until > now || slot.probing { continue }
+                let score = Double(slot.capacity - slot.inFlight) * slot.endpoint.weight
+                if best == nil || score > best!.score { best = (i, score) }
+            }
+            if let (i, _) = best {
+                slots[i].inFlight += 1
+                if slots[i].outUntil != nil { slots[i].probing = true }
+                slots[i].statistics.requests += 1
+                return i
+            }
+            // Everything usable is busy or cooling down: look again shortly (a release or the
+            // end of a cool-down frees a slot).
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Ends one request on endpoint `i`: `error` is `nil` on success. Connection failures,
+    /// timeouts and 5xx count towards taking the endpoint out; a probe's outcome brings it
+    /// back or sends it out again.
+    func release(_ i: Int, error: LLMError.Kind?, seconds: Double) {
+        slots[i].inFlight -= 1
+        slots[i].statistics.latencies.append(seconds)
+        let probe = slots[i].probing
+        slots[i].probing = false
+        guard let error else {
+            slots[i].failures = 0
+            if probe {
+                slots[i].outUntil = nil
+                slots[i].statistics.probedBack += 1
+                slots[i].statistics.isOut = false
+            }
+            return
+        }
+        slots[i].statistics.errors += 1
+        guard [LLMError.Kind.transport, .timeout, .serverError, .unavailable].contains(error) else { return }
+        slots[i].failures += 1
+        if probe {
+            slots[i].outUntil = ContinuousClock.now + settings.coolDown
+        } else if slots[i].outUntil == nil && slots[i].failures >= settings.failuresToTakeOut {
+            takeOut(i)
+        }
+    }
+
+    private func takeOut(_ i: Int) {
+        slots[i].outUntil = ContinuousClock.now + settings.coolDown
+        slots[i].statistics.takenOut += 1
+        slots[i].statistics.isOut = true
+    }
+
+    func statistics() -> [EndpointStatistics] { slots.map(\.statistics) }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import LLMKit
+
+/// Prices, the token estimate and the dry run.
+@Suite struct CostTests {
+    @Test func pricesAreFoundByNameOrDatedNameAndCountCachedTokensAndTheBatchDiscount() throws {
+        let table = PriceTable.builtin
+        #expect(table.price(for: "gpt-4o-mini")?.name == "gpt-4o-mini")
+        #expect(table.price(for: "gpt-4o-mini-2024-07-18")?.name == "gpt-4o-mini", "a dated snapshot takes its family's price")
+        #expect(table.price(for: "gpt-4o-2024-08-06")?.name == "gpt-4o", "the longest listed prefix wins, not gpt-4o-mini")
+        #expect(table.price(for: "gemma3-270m") == nil && table.price(for: "gpt-4oz") == nil)
+        let price = try #require(table.price(for: "gpt-4o-mini")?.price)
+        let usage = TokenUsage(promptTokens: 2_000_000, completionTokens: 1_000_000, cachedTokens: 1_000_000)
+        // 1M fresh at 0.15, 1M cached at 0.075, 1M out at 0.60.
+        #expect(abs(price.dollars(usage, batch: false) - 0.825) < 1e-12)
+        #expect(abs(price.dollars(usage, batch: true) - 0.4125) < 1e-12)
+    }
+
+    @Test func aPricesFileOverridesAndExtendsTheTableAndABadFieldIsNamed() throws {
+        let good = TestPaths.write(#"{"source": "our contract", "date": "2026-11", "models": {"gemma3": {"input": 0, "output": 0.1}, "gpt-4o-mini": {"input": 1, "output": 2, "batch_discount": 0.25}}}"#, name: "prices.json")
+        let table = try PriceTable.load(good)
+        #expect(table.source == "our contract" && table.date == "2026-11")
+        #expect(table.price(for: "gemma3")?.price == ModelPrice(input: 0, output: 0.1))
+        #expect(table.price(for: "gpt-4o-mini")?.price.dollars(TokenUsage(promptTokens: 1_000_000), batch: true) == 0.75)
+        #expect(table.price(for: "gpt-4o") != nil, "the built-in entries stay")
+        let bad = TestPaths.write(#"{"models": {"m": {"input": "cheap", "output": 1}}}"#, name: "bad.json")
+        #expect { try PriceTable.load(bad) } throws: { ($0 as? DatasetError)?.description.contains("field 'models.m.input': must be a number >= 0") == true }
+    }
+
+    static func sample() throws -> [DatasetItem] {
+        let reader = try DatasetReader(path: TestPaths.fixture("sample/sample.jsonl"), format: nil, policy: .default)
+        var items: [DatasetItem] = []
+        while let item = try reader.next() { items.append(item) }
+        return items
+    }
+
+    /// Prompt tokens llama.cpp's Gemma 3 tokenizer gave the first batch of the bundled sample
+    /// (`/apply-template` then `/tokenize`), by prompt version and batch size.
+    static let measured: [(String, Int, Int)] = [
+        ("paper-reason", 10, 969), ("paper-reason", 20, 1406), ("paper-reason", 30, 1886),
+        ("paper-no-reason", 10, 920), ("paper-no-reason", 30, 1837), ("small-model", 10, 682), ("small-model", 30, 1541),
+    ]
+
+    @Test func thePromptEstimateIsWithinFivePercentOfGemmasTokenizer() throws {
+        let items = try Self.sample()
+        for (name, size, tokens) in Self.measured {
+            let prompt = try PromptLibrary(directories: []).resolve(name)
+            let request = RelabelConfiguration(prompt: prompt, model: "m", batchSize: size).request(for: Array(items.prefix(size)))
+            let estimate = TokenEstimate.promptTokens(request)
+            #expect(abs(Double(estimate - tokens)) / Double(tokens) <= 0.05, "\(name) × \(size): estimated \(estimate), measured \(tokens)")
+            let flat = request.messages.reduce(0) { $0 + $1.content.count } / 4
+            #expect(Double(flat) < 0.75 * Double(tokens), "a flat chars/4 is far off (\(flat)): the estimate has to count digits")
+        }
+    }
+
+    @Test func theDryRunCountsEveryRequestAndItsBudgetWithoutSending() throws {
+        let prompt = try PromptLibrary(directories: []).resolve("paper-reason")
+        let configuration = RelabelConfiguration(prompt: prompt, model: "gpt-4o-mini")
+        let e = try DryRunEstimate.estimate(dataset: TestPaths.fixture("sample/sample.jsonl"), format: nil, limit: nil, configuration: configuration)
+        #expect(e.items == 72 && e.requests == 3)
+        #expect(e.completionBudget == 2 * TokenBudget.tokens(count: 30, prompt: prompt) + TokenBudget.tokens(count: 12, prompt: prompt))
+        #expect(e.expectedCompletion == 72 * 110)
+        // prompt_tokens ≈ 488 + 47 n, measured on llama.cpp for 10 to 30 items.
+        let formula = 2 * (488 + 47 * 30) + (488 + 47 * 12)
+        #expect(abs(Double(e.promptTokens - formula)) / Double(formula) <= 0.05, "\(e.promptTokens) vs \(formula)")
+        let limited = try DryRunEstimate.estimate(dataset: TestPaths.fixture("sample/sample.jsonl"), format: nil, limit: 40,
+                                                   skip: ["s001"], configuration: configuration)
+        #expect(limited.items == 39 && limited.requests == 2)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import LLMKit
+import Testing
+import TestSupport
+
+/// A pool of fault servers on different ports behind one `relabel` (repeated `--base-url` or
+/// `--endpoints`): throughput, an endpoint killed and restarted mid-run, the model check.
+@Suite(.serialized) struct PoolCLITests {
+    static func servers(_ n: Int, latency: Double, models: [[String]]? = nil) throws -> [FaultServer] {
+        try (0..<n).map { i in
+            var configuration = FaultServer.Configuration()
+            configuration.latency = latency
+            configuration.models = models?[i] ?? ["m"]
+            return try FaultServer(configuration)
+        }
+    }
+
+    static func arguments(_ servers: [FaultServer], dataset: String, out: String, extra: [String] = []) -> [String] {
+        ["relabel", "--provider", "openai", "--model", "m", "--dataset", dataset, "--out", out, "--batch-size", "10", "--quiet", "--no-cache", "--overwrite"]
+            + servers.flatMap { ["--base-url", $0.baseURL] } + extra
+    }
+
+    static let environment = ["OPENAI_API_KEY": "sk-test"]
+
+    static func summary(_ path: String) throws -> JSONValue { try StrictJSON.parse(String(contentsOfFile: path, encoding: .utf8)) }
+
+    @Test func threeEndpointsAtHalfASecondGoAtLeast2point7TimesAsFastAsOne() async throws {
+        let servers = try Self.servers(3, latency: 0.5)
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(600, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        var seconds: [Double] = []
+        for pool in [Array(servers.prefix(1)), servers] {
+            let r = try await CLI.run(Self.arguments(pool, dataset: dataset, out: out, extra: ["--summary-json", json]), environment: Self.environment)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try ResumeCLITests.linesByID(out).ids == ids)
+            seconds.append(try #require(try Self.summary(json)["wall_seconds"]?.doubleValue))
+        }
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints.count == 3 && endpoints.allSatisfy { ($0["requests"]?.intValue ?? 0) >= 15 && $0["model"] == "m" && $0["capacity"] == 4 },
+                "spread over all three by free capacity: \(endpoints)")
+        #expect(seconds[0] / seconds[1] >= 2.7, "one endpoint \(seconds[0]) s, three \(seconds[1]) s: \(seconds[0] / seconds[1])x")
+        print("pool: one endpoint \(seconds[0]) s, three \(seconds[1]) s, \(seconds[0] / seconds[1])x")
+    }
+
+    @Test func anEndpointKilledMidRunLosesNoItemAndIsTakenOutAndProbedBack() async throws {
+        var servers = try Self.servers(3, latency: 0.3)
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(1800, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let arguments = Self.arguments(servers, dataset: dataset, out: out, extra: ["--summary-json", json, "--pool-cooldown", "0.3"])
+        async let run = CLI.run(arguments, environment: Self.environment)
+        try await Task.sleep(for: .seconds(1))
+        let port = UInt16(servers[1].server.port)
+        servers[1].stop()
+        try await Task.sleep(for: .seconds(1.5))
+        var configuration = FaultServer.Configuration()
+        configuration.latency = 0.3
+        configuration.models = ["m"]
+        servers[1] = try FaultServer(configuration, port: port)
+        let r = try await run
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "no item lost or failed")
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        let killed = endpoints[1]
+        #expect((killed["taken_out"]?.intValue ?? 0) >= 1 && (killed["probed_back"]?.intValue ?? 0) >= 1 && killed["out_at_end"] == false, "\(killed)")
+        #expect((killed["errors"]?.intValue ?? 0) >= 1 && servers[1].counts.requests > 0, "it failed, then served again after the restart")
+        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("endpoint ") }
+        #expect(rows.count == 3 && rows[1].contains(servers[1].baseURL) && !rows[1].contains("taken out 0x") && !rows[1].contains("probed back 0x"), "\(r.stdout)")
+        print("pool with a killed endpoint:\n" + rows.joined(separator: "\n"))
+    }
+
+    @Test func aPoolOfDifferentModelsIsRefusedUnlessAllowed() async throws {
+        let servers = try Self.servers(2, latency: 0, models: [["m"], ["other-model"]])
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(20, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let refused = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out), environment: Self.environment)
+        #expect(refused.status == 1 && refused.stderr.contains("\(servers[1].baseURL) serves other-model") && refused.stderr.split(separator: "\n").count == 1,
+                "\(refused.stderr)")
+        #expect(servers.allSatisfy { $0.counts.requests == 0 }, "refused before any request")
+        let allowed = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out, extra: ["--allow-mixed-models"]), environment: Self.environment)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+    }
+
+    @Test func anEndpointsFileGivesWeightsAndLimitsAndABadLineIsNamed() async throws {
+        let servers = try Self.servers(2, latency: 0.05)
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(200, in: dir)
+        let file = dir.appendingPathComponent("endpoints.txt").path
+        try "# two fault servers\n\(servers[0].baseURL) 3 6\n\(servers[1].baseURL) 1 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let r = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file, "--summary-json", json]), environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints.map { $0["capacity"]?.intValue } == [6, 2])
+        #expect((endpoints[0]["requests"]?.intValue ?? 0) > (endpoints[1]["requests"]?.intValue ?? 0), "the heavier endpoint took more: \(endpoints)")
+        try "\(servers[0].baseURL) heavy\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file]), environment: Self.environment)
+        #expect(bad.status == 1 && bad.stderr.contains("endpoints.txt:1: field 'weight': 'heavy' is not a number above 0"), "\(bad.stderr)")
+    }
+
+    @Test func theCacheIsThePoolsNotAnEndpointsSoAnotherPoolOfTheSameModelSendsNothing() async throws {
+        let servers = try Self.servers(3, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let cache = ["--cache", dir.appendingPathComponent("cache").path, "--summary-json", json]
+        func run(_ pool: [FaultServer]) async throws -> JSONValue {
+            let r = try await CLI.run(Self.arguments(pool, dataset: dataset, out: out, extra: cache).filter { $0 != "--no-cache" }, environment: Self.environment)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try ResumeCLITests.linesByID(out).ids == ids)
+            return try Self.summary(json)
+        }
+        #expect(try await run([servers[0], servers[1]])["cache_hits"] == 0)
+        let again = try await run([servers[1], servers[2]])
+        #expect(again["cache_hits"] == again["requests"] && again["attempts"] == 0, "every answer from the pool's cache: \(again)")
+        #expect(servers[2].counts.requests == 0, "the new endpoint was never asked")
+    }
+}
