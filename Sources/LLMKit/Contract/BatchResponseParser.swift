@@ -71,7 +71,13 @@ public struct BatchResponseParser: Sendable {
         return result
     }
 
-    private func parseText(_ text: String) -> Result {
+    /// The answer's `items` array, or the result that fails every item (no JSON, no `items`).
+    private enum Entries {
+        case read(JSONExtraction, [JSONValue], warnings: [String])
+        case unreadable(Result)
+    }
+
+    private func entries(in text: String) -> Entries {
         let extraction: JSONExtraction
         let document: JSONValue
         let trimmed = text.trimmingWhitespace()
@@ -81,22 +87,30 @@ public struct BatchResponseParser: Sendable {
             document = whole
         } else {
             do { extraction = try JSONExtraction.extract(from: text) } catch {
-                return failAll(ItemFailure(.notJSON, error.description), extraction: nil)
+                return .unreadable(failAll(ItemFailure(.notJSON, error.description), extraction: nil))
             }
             do { document = try StrictJSON.parse(extraction.json) } catch {
-                return failAll(ItemFailure(.notJSON, error.description), extraction: extraction)
+                return .unreadable(failAll(ItemFailure(.notJSON, error.description), extraction: extraction))
             }
         }
         guard case .object(let root) = document else {
-            return failAll(ItemFailure(.schemaViolation, "the answer is a JSON \(document.typeName), not an object with 'items'", path: ""), extraction: extraction)
+            return .unreadable(failAll(ItemFailure(.schemaViolation, "the answer is a JSON \(document.typeName), not an object with 'items'", path: ""), extraction: extraction))
         }
         guard let itemsValue = root["items"] else {
-            return failAll(ItemFailure(.wrongKey, "the answer has no 'items' key (keys: \(root.keys.joined(separator: ", ")))", path: ""), extraction: extraction)
+            return .unreadable(failAll(ItemFailure(.wrongKey, "the answer has no 'items' key (keys: \(root.keys.joined(separator: ", ")))", path: ""), extraction: extraction))
         }
         guard case .array(let entries) = itemsValue else {
-            return failAll(ItemFailure(.schemaViolation, "'items' is a \(itemsValue.typeName), not an array", path: "/items"), extraction: extraction)
+            return .unreadable(failAll(ItemFailure(.schemaViolation, "'items' is a \(itemsValue.typeName), not an array", path: "/items"), extraction: extraction))
         }
-        let warnings = root.keys.filter { $0 != "items" }.map { "unexpected root key '\($0)' ignored" }
+        return .read(extraction, entries, warnings: root.keys.filter { $0 != "items" }.map { "unexpected root key '\($0)' ignored" })
+    }
+
+    private func parseText(_ text: String) -> Result {
+        let (extraction, entries, warnings): (JSONExtraction, [JSONValue], [String])
+        switch self.entries(in: text) {
+        case .unreadable(let result): return result
+        case .read(let e, let list, let w): (extraction, entries, warnings) = (e, list, w)
+        }
 
         var byIndex: [Int: [(position: Int, entry: JSONObject)]] = [:]
         var stray: [ItemFailure] = []

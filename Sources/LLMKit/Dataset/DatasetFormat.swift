@@ -76,6 +76,39 @@ public final class DatasetReader {
     }
 
     /// Parses one project-JSONL line.
+    /// What is wrong with a field, before the file and line are known.
+    struct FieldProblem: Error { var reason: String }
+
+    /// `descriptions`: absent, null, one string or an array of strings.
+    static func descriptions(_ value: JSONValue?) throws(FieldProblem) -> [String] {
+        switch value {
+        case nil, .null?: return []
+        case .string(let s)?: return [s]
+        case .array(let list)?:
+            var descriptions: [String] = []
+            for (i, element) in list.enumerated() {
+                guard let s = element.stringValue else { throw FieldProblem(reason: "element \(i) is \(element.typeName), not a string") }
+                descriptions.append(s)
+            }
+            return descriptions
+        case let other?: throw FieldProblem(reason: "must be a string or an array of strings, not \(other.typeName)")
+        }
+    }
+
+    /// `votes`: absent, null, or an array of emotion names or codes.
+    static func votes(_ value: JSONValue?) throws(FieldProblem) -> [EmotionLabel]? {
+        guard let value, value != .null else { return nil }
+        guard let list = value.arrayValue else { throw FieldProblem(reason: "must be an array of labels") }
+        var parsed: [EmotionLabel] = []
+        for (i, element) in list.enumerated() {
+            guard let text = element.stringValue, let label = EmotionLabel(parsing: text) else {
+                throw FieldProblem(reason: "element \(i) (\(element)) is not an emotion name or code")
+            }
+            parsed.append(label)
+        }
+        return parsed
+    }
+
     static func item(fromJSONLine text: String, file: String, line: Int, policy: RenormalizationPolicy) throws(DatasetError) -> DatasetItem {
         func fail(_ field: String?, _ reason: String) -> DatasetError { DatasetError(file: file, line: line, field: field, reason: reason) }
         let value: JSONValue
@@ -92,30 +125,10 @@ public final class DatasetReader {
         default: throw fail("id", "must be a non-empty string")
         }
 
-        var descriptions: [String] = []
-        switch object["descriptions"] {
-        case nil, .null?: break
-        case .string(let s)?: descriptions = [s]
-        case .array(let list)?:
-            for (i, element) in list.enumerated() {
-                guard let s = element.stringValue else { throw fail("descriptions", "element \(i) is \(element.typeName), not a string") }
-                descriptions.append(s)
-            }
-        case let other?: throw fail("descriptions", "must be a string or an array of strings, not \(other.typeName)")
-        }
-
-        var votes: [EmotionLabel]?
-        if let votesValue = object["votes"], votesValue != .null {
-            guard let list = votesValue.arrayValue else { throw fail("votes", "must be an array of labels") }
-            var parsed: [EmotionLabel] = []
-            for (i, element) in list.enumerated() {
-                guard let text = element.stringValue, let label = EmotionLabel(parsing: text) else {
-                    throw fail("votes", "element \(i) (\(element)) is not an emotion name or code")
-                }
-                parsed.append(label)
-            }
-            votes = parsed
-        }
+        let descriptions: [String]
+        do { descriptions = try Self.descriptions(object["descriptions"]) } catch { throw fail("descriptions", error.reason) }
+        let votes: [EmotionLabel]?
+        do { votes = try Self.votes(object["votes"]) } catch { throw fail("votes", error.reason) }
 
         func distribution(_ key: String) throws(DatasetError) -> EmotionDistribution? {
             guard let raw = object[key], raw != .null else { return nil }

@@ -130,32 +130,7 @@ struct FastJSON {
                 i += 1
                 return (String(decoding: scratch, as: UTF8.self), hasNUL)
             } else if b == UInt8(ascii: "\\") {
-                guard i + 1 < bytes.count else { return nil }
-                i += 2
-                switch bytes[i - 1] {
-                case UInt8(ascii: "\""): scratch.append(0x22)
-                case UInt8(ascii: "\\"): scratch.append(0x5C)
-                case UInt8(ascii: "/"): scratch.append(0x2F)
-                case UInt8(ascii: "b"): scratch.append(0x08)
-                case UInt8(ascii: "f"): scratch.append(0x0C)
-                case UInt8(ascii: "n"): scratch.append(0x0A)
-                case UInt8(ascii: "r"): scratch.append(0x0D)
-                case UInt8(ascii: "t"): scratch.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard var scalar = hex4() else { return nil }
-                    if scalar >= 0xD800 && scalar < 0xDC00 {
-                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return nil }
-                        i += 2
-                        guard let low = hex4(), low >= 0xDC00 && low < 0xE000 else { return nil }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                        return nil
-                    }
-                    if scalar == 0 { hasNUL = true }
-                    appendUTF8(scalar)
-                default:
-                    return nil
-                }
+                guard escape(&hasNUL) else { return nil }
             } else if b < 0x20 {
                 return nil
             } else if b < 0x80 {
@@ -168,6 +143,38 @@ struct FastJSON {
             }
         }
         return nil
+    }
+
+    /// Decodes the escape at `i` (on its backslash) into `scratch`; `false` when it is not one
+    /// jansson would decode to the same text (unknown escapes, lone surrogates).
+    private mutating func escape(_ hasNUL: inout Bool) -> Bool {
+        guard i + 1 < bytes.count else { return false }
+        i += 2
+        switch bytes[i - 1] {
+        case UInt8(ascii: "\""): scratch.append(0x22)
+        case UInt8(ascii: "\\"): scratch.append(0x5C)
+        case UInt8(ascii: "/"): scratch.append(0x2F)
+        case UInt8(ascii: "b"): scratch.append(0x08)
+        case UInt8(ascii: "f"): scratch.append(0x0C)
+        case UInt8(ascii: "n"): scratch.append(0x0A)
+        case UInt8(ascii: "r"): scratch.append(0x0D)
+        case UInt8(ascii: "t"): scratch.append(0x09)
+        case UInt8(ascii: "u"):
+            guard var scalar = hex4() else { return false }
+            if scalar >= 0xD800 && scalar < 0xDC00 {
+                guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return false }
+                i += 2
+                guard let low = hex4(), low >= 0xDC00 && low < 0xE000 else { return false }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                return false
+            }
+            if scalar == 0 { hasNUL = true }
+            appendUTF8(scalar)
+        default:
+            return false
+        }
+        return true
     }
 
     private mutating func hex4() -> UInt32? {
@@ -218,85 +225,87 @@ struct FastJSON {
 
     private static let powersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
 
+    /// A number's digits, read once: up to 19 significant digits as an integer, the decimal
+    /// exponent that scales it, and whether the text was an integer literal.
+    private struct Digits {
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var exponent = 0
+        var isInteger = true
+    }
+
     private mutating func number() -> JSONValue? {
         let start = i
         let negative = bytes[i] == UInt8(ascii: "-")
         if negative { i += 1 }
-        guard i < bytes.count else { return .none }
-        // Integer part: 0, or a non-zero digit and more digits.
-        var mantissa: UInt64 = 0
-        var significant = 0  // digits accumulated into the mantissa (leading zeros not counted)
-        var exponent = 0
+        guard let digits = scanNumber() else { return .none }
+        if digits.isInteger {
+            // jansson reads integers as 64-bit and refuses larger ones: leave those to it.
+            guard digits.significant <= 19, digits.exponent == 0 else { return .none }
+            let limit = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
+            guard digits.mantissa <= limit else { return .none }
+            return .number(.integer(negative ? Int64(bitPattern: 0 &- digits.mantissa) : Int64(digits.mantissa)))
+        }
+        if digits.significant <= 15 && digits.mantissa < (1 << 53) && abs(digits.exponent) <= 22 {
+            // Exact: the mantissa and the power of ten are doubles, one correctly rounded operation.
+            let m = Double(digits.mantissa)
+            let d = digits.exponent < 0 ? m / Self.powersOfTen[-digits.exponent] : m * Self.powersOfTen[digits.exponent]
+            return .number(.real(negative ? -d : d))
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        guard let parsed = Double(text), parsed.isFinite else { return .none }
+        return .number(.real(parsed))
+    }
+
+    /// Reads the digits after the sign: `0` or `[1-9][0-9]*`, then an optional fraction and
+    /// exponent; `nil` when the grammar is broken.
+    private mutating func scanNumber() -> Digits? {
+        var d = Digits()
+        guard i < bytes.count, isDigit(bytes[i]) else { return nil }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
-        } else if bytes[i] >= UInt8(ascii: "1") && bytes[i] <= UInt8(ascii: "9") {
-            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
-                if significant < 19 {
-                    mantissa = mantissa * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
-                    significant += 1
-                } else {
-                    exponent += 1
-                    significant += 1
-                }
+        } else {
+            while i < bytes.count, isDigit(bytes[i]) {
+                if d.significant < 19 { d.mantissa = d.mantissa * 10 + UInt64(bytes[i] - UInt8(ascii: "0")) } else { d.exponent += 1 }
+                d.significant += 1
                 i += 1
             }
-        } else {
-            return .none
         }
-        var isInteger = true
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
-            isInteger = false
+            d.isInteger = false
             i += 1
             let fractionStart = i
-            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
-                if significant < 19 {
-                    if mantissa != 0 || bytes[i] != UInt8(ascii: "0") { significant += 1 }
-                    mantissa = mantissa * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
-                    exponent -= 1
+            while i < bytes.count, isDigit(bytes[i]) {
+                if d.significant < 19 {
+                    if d.mantissa != 0 || bytes[i] != UInt8(ascii: "0") { d.significant += 1 }
+                    d.mantissa = d.mantissa * 10 + UInt64(bytes[i] - UInt8(ascii: "0"))
+                    d.exponent -= 1
                 } else {
-                    significant += 1
+                    d.significant += 1
                 }
                 i += 1
             }
-            guard i > fractionStart else { return .none }
+            guard i > fractionStart else { return nil }
         }
         if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            isInteger = false
+            d.isInteger = false
             i += 1
-            var exponentNegative = false
+            var negative = false
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
-                exponentNegative = bytes[i] == UInt8(ascii: "-")
+                negative = bytes[i] == UInt8(ascii: "-")
                 i += 1
             }
             let digitsStart = i
             var written = 0
-            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") {
+            while i < bytes.count, isDigit(bytes[i]) {
                 if written < 100_000 { written = written * 10 + Int(bytes[i] - UInt8(ascii: "0")) }
                 i += 1
             }
-            guard i > digitsStart else { return .none }
-            exponent += exponentNegative ? -written : written
+            guard i > digitsStart else { return nil }
+            d.exponent += negative ? -written : written
         }
-        if isInteger {
-            // jansson reads integers as 64-bit and refuses larger ones: leave those to it.
-            guard significant <= 19, exponent == 0 else { return .none }
-            if negative {
-                guard mantissa <= UInt64(Int64.max) + 1 else { return .none }
-                return .number(.integer(mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa)))
-            }
-            guard mantissa <= UInt64(Int64.max) else { return .none }
-            return .number(.integer(Int64(mantissa)))
-        }
-        let d: Double
-        if significant <= 15 && mantissa < (1 << 53) && exponent >= -22 && exponent <= 22 {
-            // Exact: the mantissa and the power of ten are doubles, one correctly rounded operation.
-            let m = Double(mantissa)
-            d = exponent < 0 ? m / Self.powersOfTen[-exponent] : m * Self.powersOfTen[exponent]
-        } else {
-            guard let parsed = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) else { return .none }
-            guard parsed.isFinite else { return .none }
-            return .number(.real(parsed))
-        }
-        return .number(.real(negative ? -d : d))
+        return d
     }
+
+    private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
 }

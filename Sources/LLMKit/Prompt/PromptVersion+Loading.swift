@@ -77,58 +77,7 @@ extension PromptVersion {
         var version = PromptVersion(name: defaultName, systemText: "")
         var cursor = 0
         if lines.first?.trimmingWhitespace() == "---" {
-            cursor = 1
-            var closed = false
-            var seen: Set<String> = []
-            while cursor < lines.count {
-                let line = lines[cursor]
-                let lineNumber = cursor + 1
-                cursor += 1
-                let trimmed = line.trimmingWhitespace()
-                if trimmed == "---" { closed = true; break }
-                if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-                guard let colon = trimmed.firstIndex(of: ":") else { throw fail(lineNumber, "expected 'key: value', found '\(trimmed)'") }
-                let key = String(trimmed[..<colon]).trimmingWhitespace()
-                let raw = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace()
-                guard seen.insert(key).inserted else { throw fail(lineNumber, "'\(key)' is given twice") }
-                var value = raw
-                if raw.hasPrefix("\"") {
-                    guard case .string(let s)? = try? StrictJSON.parse(raw) else { throw fail(lineNumber, "\(key): \(raw) is not a valid double-quoted string") }
-                    value = s
-                }
-                switch key {
-                case "name":
-                    guard !value.isEmpty, !value.contains("@"), !value.contains(where: \.isWhitespace) else {
-                        throw fail(lineNumber, "name must be non-empty, without spaces or '@'")
-                    }
-                    version.name = value
-                case "summary": version.summary = value
-                case "batch_size":
-                    guard let n = Int(value), (1...500).contains(n) else { throw fail(lineNumber, "batch_size must be an integer from 1 to 500, not '\(value)'") }
-                    version.batchSize = n
-                case "separator":
-                    guard !value.trimmingWhitespace().isEmpty else { throw fail(lineNumber, "separator must contain a visible character") }
-                    for forbidden in ["#", ",", "\n", "{", "}"] where value.contains(forbidden) {
-                        throw fail(lineNumber, "separator must not contain '\(forbidden == "\n" ? "\\n" : forbidden)': data points use it")
-                    }
-                    version.separator = value
-                case "reason":
-                    guard let b = Bool(value) else { throw fail(lineNumber, "reason must be true or false, not '\(value)'") }
-                    version.asksForReason = b
-                case "decimals":
-                    guard let n = Int(value), (1...12).contains(n) else { throw fail(lineNumber, "decimals must be an integer from 1 to 12, not '\(value)'") }
-                    version.decimals = n
-                case "reason_max_length":
-                    guard let n = Int(value), (10...2000).contains(n) else { throw fail(lineNumber, "reason_max_length must be an integer from 10 to 2000, not '\(value)'") }
-                    version.reasonLimit = n
-                case "reason_overflow":
-                    guard let overflow = ReasonOverflow(rawValue: value) else { throw fail(lineNumber, "reason_overflow must be cut or reject, not '\(value)'") }
-                    version.reasonOverflow = overflow
-                default:
-                    throw fail(lineNumber, "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals, reason_max_length, reason_overflow)")
-                }
-            }
-            guard closed else { throw fail(1, "the header opened with '---' is never closed") }
+            cursor = try version.readHeader(lines, file: file)
         }
 
         var sections: [String: (line: Int, lines: [String])] = [:]
@@ -165,6 +114,66 @@ extension PromptVersion {
         version.systemText = version.substituteStatic(in: systemText)
         version.userTemplate = version.substituteStatic(in: userText)
         return version
+    }
+
+    /// Reads the `---` header that starts `lines` into this version; returns the index of the
+    /// first line after it.
+    private mutating func readHeader(_ lines: [String], file: String) throws(PromptLoadError) -> Int {
+        func fail(_ line: Int?, _ reason: String) -> PromptLoadError { PromptLoadError(file: file, line: line, reason: reason) }
+        var cursor = 1
+        var seen: Set<String> = []
+        while cursor < lines.count {
+            let lineNumber = cursor + 1
+            let trimmed = lines[cursor].trimmingWhitespace()
+            cursor += 1
+            if trimmed == "---" { return cursor }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else { throw fail(lineNumber, "expected 'key: value', found '\(trimmed)'") }
+            let key = String(trimmed[..<colon]).trimmingWhitespace()
+            let raw = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace()
+            guard seen.insert(key).inserted else { throw fail(lineNumber, "'\(key)' is given twice") }
+            var value = raw
+            if raw.hasPrefix("\"") {
+                guard case .string(let s)? = try? StrictJSON.parse(raw) else { throw fail(lineNumber, "\(key): \(raw) is not a valid double-quoted string") }
+                value = s
+            }
+            if let reason = apply(key: key, value: value) { throw fail(lineNumber, reason) }
+        }
+        throw fail(1, "the header opened with '---' is never closed")
+    }
+
+    /// Sets one header key; returns what is wrong with it, or `nil`.
+    private mutating func apply(key: String, value: String) -> String? {
+        switch key {
+        case "name":
+            guard !value.isEmpty, !value.contains("@"), !value.contains(where: \.isWhitespace) else { return "name must be non-empty, without spaces or '@'" }
+            name = value
+        case "summary": summary = value
+        case "batch_size":
+            guard let n = Int(value), (1...500).contains(n) else { return "batch_size must be an integer from 1 to 500, not '\(value)'" }
+            batchSize = n
+        case "separator":
+            guard !value.trimmingWhitespace().isEmpty else { return "separator must contain a visible character" }
+            for forbidden in ["#", ",", "\n", "{", "}"] where value.contains(forbidden) {
+                return "separator must not contain '\(forbidden == "\n" ? "\\n" : forbidden)': data points use it"
+            }
+            separator = value
+        case "reason":
+            guard let b = Bool(value) else { return "reason must be true or false, not '\(value)'" }
+            asksForReason = b
+        case "decimals":
+            guard let n = Int(value), (1...12).contains(n) else { return "decimals must be an integer from 1 to 12, not '\(value)'" }
+            decimals = n
+        case "reason_max_length":
+            guard let n = Int(value), (10...2000).contains(n) else { return "reason_max_length must be an integer from 10 to 2000, not '\(value)'" }
+            reasonLimit = n
+        case "reason_overflow":
+            guard let overflow = ReasonOverflow(rawValue: value) else { return "reason_overflow must be cut or reject, not '\(value)'" }
+            reasonOverflow = overflow
+        default:
+            return "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals, reason_max_length, reason_overflow)"
+        }
+        return nil
     }
 
     private static func checkPlaceholders(_ lines: [String], firstLine: Int, allowed: Set<String>, file: String, section: String) throws(PromptLoadError) {

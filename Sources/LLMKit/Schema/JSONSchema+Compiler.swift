@@ -36,6 +36,9 @@ extension JSONSchema {
             }
         }
 
+        /// Compiles one schema object's keywords. Long on purpose: one `case` per supported
+        /// keyword, each with its own load-time check, is the table of what this validator
+        /// understands, kept in one place.
         private mutating func keywords(_ object: JSONObject, at pointer: String) throws(SchemaLoadError) -> Keywords {
             let k = Keywords()
             func fail(_ keyword: String, _ reason: String) -> SchemaLoadError {
