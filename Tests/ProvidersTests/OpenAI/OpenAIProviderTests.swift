@@ -163,11 +163,13 @@ import TestSupport
     func fault(_ expected: Expectation) async throws {
         var configuration = FaultServer.Configuration()
         configuration.mix = [expected.fault: 1]
-        configuration.slowDelay = 1.0
+        // Generous: the whole suite shares 2 cores, and a first answer late under that load must not
+        // look like the slow fault. The slow answer comes 8 s late, far past the 2 s timeout.
+        configuration.slowDelay = 8.0
         let server = try FaultServer(configuration)
         defer { server.stop() }
         let clock = TestClock(followingWallClock: ())
-        let provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test", timeout: .init(request: .milliseconds(300)), maximumResponseBytes: 4 << 20)
+        let provider = OpenAIProvider(baseURL: server.baseURL, apiKey: "sk-test", timeout: .init(request: .seconds(2)), maximumResponseBytes: 4 << 20)
         let client = LLMClient(provider: provider, middlewares: [RetryMiddleware(policy: .exponential(maxAttempts: 3), clock: clock, random: { 0 })])
         let prompt = PromptVersion(name: "t", systemText: "sys")
         let items = (1...3).map { DatasetItem(id: "u\($0)", descriptions: ["w\($0)"], reference: EmotionDistribution(oneHot: .neutral)) }
