@@ -37,6 +37,7 @@ extension Scorecard {
             consistency: nil, cost: nil)
         let withGold = relabeled.compactMap { item in item.gold.map { (item.adjusted!, $0) } }
         if !withGold.isEmpty { card.gold = agreement(withGold, seed: seed) }
+        card.uniformAnswers = relabeled.filter { $0.adjusted!.argmaxSet.count == Emotion.allCases.count }.count
         if let example { card.echoRate = rate(relabeled.map { $0.adjusted!.isWithin(echoTau, of: example) }) }
         if repeats.count >= 2 { card.consistency = consistency(repeats, seed: seed) }
         if let cost, !items.isEmpty { card.cost = Self.cost(cost, items: items.count) }

@@ -46,6 +46,9 @@ public struct Scorecard: Sendable {
     public var echoRate: Estimate?
     /// Mean share of distinct adjusted distributions within a batch.
     public var diversity: Estimate
+    /// Relabeled answers that give all 8 emotions the same value (every class maximal): they
+    /// "agree" on the argmax with any reference, so the findings point them out.
+    public var uniformAnswers = 0
     /// Self-consistency over repeated runs, when there were repeats.
     public var consistency: Consistency?
     /// What the run cost, when it was run here.

@@ -114,8 +114,15 @@ extension ScoreReport {
             + "</tbody></table>\n"
     }
 
-    /// Plain-language warnings about degenerate answers, laziness and failures.
+    /// Plain-language warnings about degenerate answers, laziness and failures, then which
+    /// paired differences exclude 0.
     var findings: [String] {
+        columnFindings + (separationLine.map { [$0.prefix(1).uppercased() + $0.dropFirst() + "."] } ?? [])
+    }
+
+    /// Plain-language warnings about each column's answers: echoes, laziness, sums, uniform
+    /// answers, failures, rambling.
+    var columnFindings: [String] {
         var notes: [String] = []
         for c in columns.map(\.card) {
             if let echo = c.echoRate, echo.n > 0, echo.value >= 0.5 {
@@ -128,6 +135,13 @@ extension ScoreReport {
             if c.diversity.n > 0, c.diversity.value < 0.3 {
                 notes.append("\(c.label): batches hold few distinct answers (diversity \(String(format: "%.2f", c.diversity.value))).")
             }
+            let answered = Double(c.relabeled.n) * c.relabeled.value
+            if answered > 0, c.valid.value * Double(c.valid.n) < 0.5 * answered {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * (1 - c.valid.value * Double(c.valid.n) / answered))) of the answers did not sum to 1 within the tolerance and were renormalised (flagged sum_off).")
+            }
+            if answered > 0, Double(c.uniformAnswers) >= 0.2 * answered {
+                notes.append("\(c.label): \(String(format: "%.0f%%", 100 * Double(c.uniformAnswers) / answered)) of the answers give all 8 emotions the same value; argmax agreement counts each of them as agreeing with any reference, so read macro-F1 and the JS divergence instead.")
+            }
             if c.relabeled.n > 0, c.relabeled.value < 0.9 {
                 notes.append("\(c.label): only \(String(format: "%.0f%%", 100 * c.relabeled.value)) of the items were relabeled (failed: \(Self.failureSummary(c))).")
             }
@@ -135,7 +149,6 @@ extension ScoreReport {
                 notes.append("\(c.label): \(String(format: "%.0f%%", 100 * cost.shareAtBudget)) of the requests used their whole token budget: the model rambles with this prompt.")
             }
         }
-        if let separationLine { notes.append(separationLine.prefix(1).uppercased() + separationLine.dropFirst() + ".") }
         return notes
     }
 

@@ -94,6 +94,7 @@ extension ScoreReport {
             out += Self.align([["comparison", "metric", "difference", "p"] + (holm ? ["p (Holm)"] : [])] + comparisonRows.map { holm ? $0 : Array($0.dropLast()) })
             if let separationLine { out += "\n\n" + separationLine }
         }
+        if !columnFindings.isEmpty { out += "\n\nwhat stands out:\n" + columnFindings.map { "- " + $0 }.joined(separator: "\n") }
         return out + "\n\n" + notes.map { "- " + $0 }.joined(separator: "\n")
     }
 

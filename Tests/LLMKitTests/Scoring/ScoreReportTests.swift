@@ -48,6 +48,24 @@ import Testing
         #expect(column["transitions"]?["counts"]?.arrayValue?.count == 9)
     }
 
+    /// A small model that writes 0.1 for every emotion: renormalised to a uniform answer that
+    /// "agrees" on the argmax with any reference. The findings say both.
+    @Test func uniformAndRenormalisedAnswersAreNamedInTheFindings() throws {
+        let uniform = try EmotionDistribution.normalizing(Array(repeating: 0.1, count: 8), policy: .default).distribution
+        let items = Self.corpus.items().map { item -> ScoredItem in
+            var copy = item; copy.adjusted = uniform; copy.sumOff = true; copy.failure = nil; return copy
+        }
+        let report = Scoring.report(dataset: "corpus.csv", columns: [
+            Scoring.column(label: "model", items: Self.corpus.items(), prompt: Self.corpus.prompt, batchSize: 7),
+            Scoring.column(label: "flat", items: items, prompt: Self.corpus.prompt, batchSize: 7),
+        ])
+        let flat = report.columns[1].card
+        #expect(flat.uniformAnswers == items.count && flat.agreement.argmaxAgreement.value == 1)
+        #expect(report.findings.contains { $0.hasPrefix("flat: 100% of the answers give all 8 emotions the same value") })
+        #expect(report.findings.contains { $0.hasPrefix("flat: 100% of the answers did not sum to 1") })
+        #expect(!report.findings.contains { $0.hasPrefix("model:") && $0.contains("same value") })
+    }
+
     @Test func theLazyCopyIsUnchangedAsShownAndComparedAsSuch() async throws {
         let report = try await Self.report()
         #expect(report.columns[1].card.unchangedAsShown?.value == 1)
