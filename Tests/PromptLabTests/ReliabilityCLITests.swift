@@ -28,8 +28,8 @@ import Glibc
         }
         let started = ContinuousClock.now
         let second = try await CLI.run(Self.relabel(server, dataset, out, ["--resume", "--seed", "9"]))
-        // The lock is the run's first step (the in-process test holds it to under a second);
-        // here the bound also covers starting a debug binary on a machine busy with other tests.
+        // The lock is the run's first step (the in-process test shows it refuses before reading
+        // the dataset); the bound covers starting a debug binary on a machine busy with other tests.
         #expect(ContinuousClock.now - started < .seconds(5), "refused at once")
         #expect(second.status == 1 && second.stderr.contains("is writing this output") && second.stderr.contains("process "), "\(second.stderr)")
         let one = try await first

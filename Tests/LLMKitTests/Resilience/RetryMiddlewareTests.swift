@@ -125,10 +125,12 @@ final class FlakyProvider: LLMProvider {
         let clock = TestClock()
         let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 600), clock: clock)
         for _ in 0..<20 { try await limiter.acquire(estimatedTokens: 0) }
-        // The first goes at once, every other 0.1 s after the one before: 10 a second, no burst.
+        // The first goes at once, every other 0.1 s / 0.98 after the one before: 10 a second at
+        // 98% of the limit (the headroom that absorbs send jitter), no burst.
+        let h = RateLimiter.headroom
         #expect(clock.sleeps.count == 19)
-        #expect(clock.sleeps.allSatisfy { abs($0.seconds - 0.1) < 1e-9 })
-        #expect(abs(clock.now().seconds - 1.9) < 1e-9)
+        #expect(clock.sleeps.allSatisfy { abs($0.seconds - 0.1 / h) < 1e-9 })
+        #expect(abs(clock.now().seconds - 1.9 / h) < 1e-6)
     }
 
     @Test func noSecondHoldsMoreThanItsShareAndOne() async throws {
@@ -144,12 +146,12 @@ final class FlakyProvider: LLMProvider {
             let inSecond = starts.filter { $0 >= window && $0 < window + 1 }.count
             #expect(inSecond <= 11, "window at \(window): \(inSecond)")
         }
-        // Used fully: each start follows the one before by whichever limit binds for it, the
-        // request's 0.1 s or its tokens at 2000 a second, and not a moment later.
+        // Used to the headroom: each start follows the one before by whichever limit binds for
+        // it, the request's 0.1 s or its tokens at 2000 a second (both at 98%), and not a moment later.
         var expected = 0.0
         for k in 0..<199 {
             let tokens = Double(150 + (k % 7) * 40)
-            expected += max(0.1, tokens / 2000)
+            expected += max(0.1, tokens / 2000) / RateLimiter.headroom
         }
         #expect(abs(starts.last! - expected) < 1e-6, "the binding limit paces exactly: \(starts.last!) vs \(expected)")
     }
@@ -160,8 +162,8 @@ final class FlakyProvider: LLMProvider {
         try await limiter.acquire(estimatedTokens: 5000)
         #expect(clock.sleeps.isEmpty)
         try await limiter.acquire(estimatedTokens: 100)
-        // 5000 tokens at 100 a second: the next request starts 50 s after the first.
-        #expect(clock.sleeps == [.seconds(50)])
+        // 5000 tokens at 100 a second (98 with the headroom): the next request starts ~51 s after the first.
+        #expect(clock.sleeps.count == 1 && abs(clock.sleeps[0].seconds - 50 / RateLimiter.headroom) < 1e-9)
         let request = CompletionRequest(model: "m", messages: [.system(String(repeating: "x", count: 401)), .user("abc")], maxTokens: 100)
         #expect(RateLimitMiddleware.estimatedTokens(request) == (404 + 3) / 4 + 8 + 100)
     }
@@ -183,6 +185,17 @@ final class FlakyProvider: LLMProvider {
         #expect(abs(clock.sleeps[0].seconds - 1.5) < 1e-9)
     }
 
+    @Test func whatTheServerHadLeftIsCountedFromWhenTheRequestWasSent() async throws {
+        let clock = TestClock()
+        let limiter = RateLimiter(limits: RateLimits(tokensPerMinute: 60_000), clock: clock)
+        let sent = clock.now()
+        try await clock.sleep(for: .seconds(3))
+        // The server had 0 of 60,000 a minute left when the request arrived, and the request
+        // needs 5,000: 5 s after it was sent, 2 s from now (the answer took 3 s).
+        await limiter.observe(headers: ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-limit-tokens": "60000"], typicalTokens: 5000, sent: sent)
+        #expect(abs(await limiter.backlog().tokens.seconds - 2) < 1e-9)
+    }
+
     @Test func sharedByConcurrentCallersInArrivalOrder() async throws {
         let clock = TestClock()
         let limiter = RateLimiter(limits: RateLimits(requestsPerMinute: 6), clock: clock)
@@ -190,12 +203,13 @@ final class FlakyProvider: LLMProvider {
             for _ in 0..<12 { group.addTask { try await limiter.acquire(estimatedTokens: 0) } }
             try await group.waitForAll()
         }
-        // One at once, every other one waits for its own start, 10 s after the one before (the
-        // test clock moves on with each sleep, so the waits seen depend on the interleaving;
-        // each is a whole number of 10 s intervals, and none is shorter than one).
+        // One at once, every other one waits for its own start, 10 s / 0.98 after the one before
+        // (the test clock moves on with each sleep, so the waits seen depend on the interleaving;
+        // each is a whole number of intervals, and none is shorter than one).
+        let interval = 10 / RateLimiter.headroom
         let waits = clock.sleeps.map(\.seconds)
         #expect(waits.count == 11)
-        for wait in waits { #expect(wait >= 10 - 1e-9 && abs(wait / 10 - (wait / 10).rounded()) < 1e-9, "\(wait)") }
+        for wait in waits { #expect(wait >= interval - 1e-9 && abs(wait / interval - (wait / interval).rounded()) < 1e-9, "\(wait)") }
     }
 
     @Test func theMiddlewareObservesEveryAnswer() async throws {
