@@ -62,7 +62,7 @@ kill "$capture_pid"; wait "$capture_pid" 2>/dev/null || true; capture_pid=
 echo "captured $(wc -l <"$WORK/bodies.jsonl") request bodies of $BATCH items ($ITEMS items, prompt $PROMPT)" >&2
 
 fresh_server() {
-    scripts/llama-server stop --port "$PORT" >/dev/null 2>&1
+    scripts/llama-server stop --port "$PORT" >/dev/null 2>&1 || true
     scripts/llama-server start --port "$PORT" --slots "$SLOTS" >/dev/null 2>"$WORK/server-start.log" ||
         { cat "$WORK/server-start.log" >&2; exit 1; }
 }
