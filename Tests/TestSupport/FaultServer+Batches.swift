@@ -445,12 +445,26 @@ extension FaultServer {
 }
 
 extension FaultServer.Core {
-    func batches(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
+    /// The common start of every Files and Batches API request: counted, every batch brought up
+    /// to `now`, then `route` runs on the store with the route's path components.
+    func apiRequest(_ request: LoopbackHTTPServer.Request,
+                    _ route: (inout FaultServer.BatchStore, _ now: Double, _ parts: [String]) -> LoopbackHTTPServer.Action) -> LoopbackHTTPServer.Action {
         let now = configuration.clock()
-        let parts = request.route.split(separator: "/").map(String.init)   // v1, batches[, id[, cancel]]
+        let parts = request.route.split(separator: "/").map(String.init)
         return store.withLock { store -> LoopbackHTTPServer.Action in
             store.counts.apiRequests += 1
             store.refreshAll(now: now, configuration: configuration)
+            return route(&store, now, parts)
+        }
+    }
+
+    /// OpenAI's answer to a method and route it does not serve.
+    static func invalidURL(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
+        .json(404, FaultServer.errorBody("Invalid URL (\(request.method) \(request.route))", type: "invalid_request_error", code: nil))
+    }
+
+    func batches(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
+        apiRequest(request) { store, now, parts in   // v1, batches[, id[, cancel]]
             func notFound(_ id: String) -> LoopbackHTTPServer.Action {
                 .json(404, FaultServer.errorBody("No batch found with id '\(id)'.", type: "invalid_request_error", param: "batch_id", code: nil))
             }
@@ -477,7 +491,7 @@ extension FaultServer.Core {
                 }
                 return .json(200, FaultServer.text(store.batches[i].json(at: now)))
             default:
-                return .json(404, FaultServer.errorBody("Invalid URL (\(request.method) \(request.route))", type: "invalid_request_error", code: nil))
+                return Self.invalidURL(request)
             }
         }
     }

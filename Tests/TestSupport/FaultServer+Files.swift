@@ -114,11 +114,7 @@ extension FaultServer {
 
 extension FaultServer.Core {
     func files(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
-        let now = configuration.clock()
-        let parts = request.route.split(separator: "/").map(String.init)   // v1, files[, id[, content]]
-        return store.withLock { store -> LoopbackHTTPServer.Action in
-            store.counts.apiRequests += 1
-            store.refreshAll(now: now, configuration: configuration)
+        apiRequest(request) { store, now, parts in   // v1, files[, id[, content]]
             switch (request.method, parts.count) {
             case ("POST", 2):
                 return upload(request, into: &store, now: now)
@@ -142,7 +138,7 @@ extension FaultServer.Core {
             default:
                 break
             }
-            return .json(404, FaultServer.errorBody("Invalid URL (\(request.method) \(request.route))", type: "invalid_request_error", code: nil))
+            return Self.invalidURL(request)
         }
     }
 
