@@ -21,26 +21,38 @@ struct JournalScan {
         do { reader = try LineReader(path: path) } catch { throw RunError(.cannotWrite, file: path, error.reason) }
         var keptBytes: UInt64 = 0
         var pending: (line: String, number: Int, bytes: Int)?
+        var unreadableTail = false
         do {
             while let line = try reader.nextLine() {
                 if let (text, number, bytes) = pending {
-                    try keep(text, number, path: path, isLast: false, retryFailed: retryFailed)
+                    try keep(text, number, path: path, retryFailed: retryFailed)
                     keptBytes += UInt64(bytes)
                     totalLines += 1
                 }
                 pending = (line, reader.lineNumber, reader.lastLineByteCount)
             }
         } catch let error as DatasetError {
-            throw RunError(.damagedOutput, file: path, error.description)
+            // A last line without its newline that is not even text (cut in the middle of a
+            // character, or zeros left by a crash) is torn like any other unterminated line.
+            guard reader.lastLineWasUnterminated else {
+                throw RunError(.damagedOutput, file: path, "line \(error.line ?? reader.lineNumber): \(error.reason); the output is damaged, refusing to resume into it")
+            }
+            unreadableTail = true
         } catch let error as RunError {
             throw error
         } catch {
             throw RunError(.damagedOutput, file: path, "\(error)")
         }
-        guard let (text, number, _) = pending else { return }
-        let complete = !reader.lastLineWasUnterminated
-        if complete, (try? keep(text, number, path: path, isLast: true, retryFailed: retryFailed)) != nil {
-            totalLines += 1
+        if let (text, number, bytes) = pending {
+            if unreadableTail {
+                try keep(text, number, path: path, retryFailed: retryFailed)
+                keptBytes += UInt64(bytes)
+                totalLines += 1
+            } else if !reader.lastLineWasUnterminated, (try? keep(text, number, path: path, retryFailed: retryFailed)) != nil {
+                totalLines += 1
+                return
+            }
+        } else if !unreadableTail {
             return
         }
         resumed.droppedTornLine = true
@@ -51,7 +63,7 @@ struct JournalScan {
 
     /// Takes in one complete line. Only the last line of a journal may be torn; any other bad
     /// line means the file is damaged (or not a journal) and is refused.
-    private mutating func keep(_ text: String, _ number: Int, path: String, isLast: Bool, retryFailed: Bool) throws(RunError) {
+    private mutating func keep(_ text: String, _ number: Int, path: String, retryFailed: Bool) throws(RunError) {
         if JournalHeader.isHeader(text) {
             guard let header = JournalHeader(line: text) else {
                 throw RunError(.damagedOutput, file: path, "line \(number) is not a readable journal header")
@@ -61,7 +73,6 @@ struct JournalScan {
         }
         let record: RelabeledRecord
         do { record = try RelabeledRecord.parse(line: text, file: path, line: number) } catch {
-            if isLast { throw RunError(.damagedOutput, file: path, error.description) }
             throw RunError(.damagedOutput, file: path, "line \(number) is not a relabeled record (\(error.reason)); the output is damaged, refusing to resume into it")
         }
         resumed.lines += 1

@@ -244,6 +244,25 @@ import TestSupport
         #expect(try Self.lines(out).ids == ids)
     }
 
+    /// A crash can leave a last line that is not even text: cut in the middle of a character, or
+    /// followed by zeros. It is torn like any other unterminated line, not a damaged journal.
+    @Test(arguments: ["cut inside a character", "zeros after the last line"])
+    func aLastLineThatIsNotTextIsTornToo(_ damage: String) async throws {
+        let (data, ids) = Self.dataset(20)
+        let out = data + ".out.jsonl"
+        _ = try await Self.run(LLMClient(provider: Self.good), Self.job(data, out: out))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        if damage == "zeros after the last line" {
+            bytes.append(Data(repeating: 0, count: 4096))
+        } else {
+            bytes.append(contentsOf: Array(#"{"id": "late", "reason": "caf\#u{E9}"#.utf8).dropLast())   // ends inside é
+        }
+        try bytes.write(to: URL(fileURLWithPath: out))
+        let (report, _) = try await Self.run(LLMClient(provider: Self.good), Self.job(data, out: out, mode: .resume(retryFailed: false, force: false)))
+        #expect(report.resumed.droppedTornLine && report.itemsToDo == 0)
+        #expect(try Self.lines(out).ids == ids)
+    }
+
     @Test func aTokenLimitSmallerThanOneRequestIsRefusedAtStart() async throws {
         let (data, _) = Self.dataset(10)
         let limiter = RateLimitMiddleware(limiter: RateLimiter(limits: RateLimits(tokensPerMinute: 500)))
