@@ -57,6 +57,8 @@ import Glibc
             (try file("twice.jsonl", good + good), "twice.jsonl:2: field 'id': id 'a' appears twice, on lines 1 and 2"),
             (fifo, "fifo.jsonl: the file is a FIFO (named pipe), not a regular file"),
             (dir.path, "the file is a directory"),
+            (try file("empty.jsonl", []), "empty.jsonl: the dataset holds no items"),
+            (try file("blank.jsonl", Array("\n\n".utf8)), "blank.jsonl: the dataset holds no items"),
             ("/dev/null", "the file is a device"),
         ]
         for (dataset, message) in cases {
@@ -85,11 +87,39 @@ import Glibc
             #expect(r.status == 1 && r.stderr.contains("the same file as the input"), "\(command): \(r.stderr)")
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: dataset)) == before)
+
+        // The reports of score and compare, and the run summary, are outputs too.
+        let relabeled = dir.appendingPathComponent("relabeled.jsonl").path
+        #expect(try await CLI.run(["relabel", "--dataset", dataset, "--out", relabeled, "--quiet"]).status == 0)
+        let relabeledBefore = try Data(contentsOf: URL(fileURLWithPath: relabeled))
+        let score = ["score", "--dataset", dataset, "--relabeled", relabeled]
+        let refused: [([String], String)] = [
+            (score + ["--json", relabeled], "the same file as the input"),
+            (score + ["--html", link], "the same file as the input"),
+            (["compare", relabeled, relabeled, "--dataset", dataset, "--csv", relabeled], "the same file as the input"),
+            (score + ["--json", dir.appendingPathComponent("s.out").path, "--csv", dir.appendingPathComponent("./s.out").path], "asked for as two outputs"),
+            (score + ["--markdown", dir.path], "the output is a directory"),
+            (["relabel", "--dataset", dataset, "--out", dir.appendingPathComponent("q.jsonl").path, "--quiet",
+              "--summary-json", dir.appendingPathComponent("q.jsonl").path], "asked for as two outputs"),
+        ]
+        for (command, message) in refused {
+            let r = try await CLI.run(command)
+            #expect(r.status == 1 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(command): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dataset)) == before)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: relabeled)) == relabeledBefore)
+        for name in ["s.out", "q.jsonl"] { #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path), "\(name)") }
     }
 
     @Test func anOutputFolderThatCannotBeWrittenGivesOneLine() async throws {
         let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--out", "/dev/null/x/out.jsonl", "--quiet"])
         #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("/dev/null/x") && !r.stderr.contains("NSCocoaErrorDomain"), "\(r.stderr)")
+        // A folder given as the output is named as one, with or without --overwrite.
+        let dir = try ResumeCLITests.directory()
+        for extra in [[], ["--overwrite"]] {
+            let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--out", dir.path, "--quiet"] + extra)
+            #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("the output is a directory"), "\(r.stderr)")
+        }
     }
 
     @Test func resumingAFinishedOutputIsNothingToDo() async throws {

@@ -131,6 +131,20 @@ public struct ScoreReport: Sendable {
         /// The self-contained HTML page.
         public var html: String?
 
+        /// The paths asked for, in the order they are written.
+        public var paths: [String] { [json, csv, csvWide, markdown, html].compactMap { $0 } }
+
+        /// Refuses, before any scoring, outputs that would replace one another or one of
+        /// `inputs` (by any name: path, hard link or symbolic link), and outputs that cannot be
+        /// written (a directory, a folder without write access); creates their folders.
+        public func check(against inputs: [String]) throws(DatasetError) {
+            try FileChecks.requireDistinct(outputs: paths)
+            for path in paths {
+                try FileChecks.requireDistinct(output: path, from: inputs)
+                try FileChecks.prepareOutput(path)
+            }
+        }
+
         /// Paths for the formats to write.
         public init(json: String? = nil, csv: String? = nil, csvWide: String? = nil, markdown: String? = nil, html: String? = nil) {
             self.json = json
@@ -142,7 +156,9 @@ public struct ScoreReport: Sendable {
     }
 
     /// Writes each requested format atomically (folders are created); returns the paths written.
+    /// Two formats asked for in one file are refused before anything is written.
     public func write(_ outputs: Outputs) throws -> [String] {
+        try FileChecks.requireDistinct(outputs: outputs.paths)
         var written: [String] = []
         func write(_ path: String?, _ text: () -> String) throws {
             guard let path else { return }

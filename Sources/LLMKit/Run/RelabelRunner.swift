@@ -100,7 +100,7 @@ public struct RelabelRunner: Sendable {
         let configuration = job.configuration
         // The lock first, right here (a non-blocking flock, not queued behind other I/O): a
         // second run on the same output refuses before any other work.
-        try FileChecks.createFolder(for: job.output)
+        try FileChecks.prepareOutput(job.output)
         let lock = try OutputLock(output: job.output)
         let scan: DatasetScan
         do { scan = try await preflight(job) } catch {
@@ -171,14 +171,13 @@ public struct RelabelRunner: Sendable {
         }
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
-            return try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
-                                   keepFirst: configuration.batchSize)
+            let scan = try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
+                                       keepFirst: configuration.batchSize)
+            guard scan.items > 0 else { throw DatasetError(file: job.dataset, reason: "the dataset holds no items") }
+            return scan
         })
         if !scan.firstItems.isEmpty {
-            var largest = configuration.prompt.render(scan.firstItems).request(
-                model: configuration.model, temperature: configuration.temperature, seed: configuration.seed,
-                maxTokens: configuration.tokenBudget(count: scan.firstItems.count))
-            largest.items = scan.firstItems
+            let largest = configuration.request(for: scan.firstItems)
             for case let limiter as RateLimitMiddleware in client.middlewares {
                 if let refusal = limiter.refusal(for: largest) { throw RunError(.limitTooSmall, refusal) }
             }

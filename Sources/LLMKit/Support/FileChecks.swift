@@ -17,16 +17,30 @@ public enum FileChecks {
         guard stat(path, &info) == 0 else {
             throw DatasetError(file: path, reason: "cannot read the \(role) (\(String(cString: strerror(errno))))")
         }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG else {
-            let what = switch type {
-            case S_IFDIR: "a directory"
-            case S_IFIFO: "a FIFO (named pipe)"
-            case S_IFCHR, S_IFBLK: "a device"
-            case S_IFSOCK: "a socket"
-            default: "not a regular file"
-            }
-            throw DatasetError(file: path, reason: "the \(role) is \(what), not a regular file")
+        guard let what = notARegularFile(info) else { return }
+        throw DatasetError(file: path, reason: "the \(role) is \(what), not a regular file")
+    }
+
+    /// Makes `path` ready to be written: its folder created and writable, and `path` itself,
+    /// when it exists, a regular file (a directory given as an output is named as such).
+    public static func prepareOutput(_ path: String) throws(DatasetError) {
+        var info = stat()
+        if stat(path, &info) == 0, let what = notARegularFile(info) {
+            throw DatasetError(file: path, reason: "the output is \(what), not a file; give a file name")
+        }
+        try createFolder(for: path)
+        try requireWritableFolder(for: path)
+    }
+
+    /// What a file that is not a regular file is ("a directory", ...), or `nil` for a regular file.
+    private static func notARegularFile(_ info: stat) -> String? {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO (named pipe)"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
         }
     }
 
@@ -45,6 +59,37 @@ public enum FileChecks {
             guard let identity = identity(input), identity == out else { continue }
             throw DatasetError(file: output, reason: "the output is the same file as the input \(input); choose another output")
         }
+    }
+
+    /// Throws when two of `outputs` are the same file, naming both: the second would replace
+    /// the first.
+    public static func requireDistinct(outputs: [String]) throws(DatasetError) {
+        for (i, output) in outputs.enumerated() {
+            for other in outputs[..<i] where sameFile(output, other) {
+                throw DatasetError(file: output, reason: "the same file is asked for as two outputs (\(other) and \(output)); give each its own file")
+            }
+        }
+    }
+
+    /// Whether two outputs name the same file: the same device and inode when both exist,
+    /// the same resolved path when neither does yet.
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        let (ia, ib) = (identity(a), identity(b))
+        if let ia, let ib { return ia == ib }
+        if (ia == nil) != (ib == nil) { return false }
+        guard let ra = resolved(a), let rb = resolved(b) else { return false }
+        return ra == rb
+    }
+
+    /// `path` with its folder's symbolic links, `.` and `..` resolved (the file itself need not
+    /// exist), or `nil` when the folder does not exist.
+    static func resolved(_ path: String) -> String? {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let real = realpath(folder.isEmpty ? "/" : folder, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real) + "/" + name
     }
 
     /// Throws unless the folder that will hold `path` can be written, with one line naming it

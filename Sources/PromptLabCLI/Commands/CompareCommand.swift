@@ -33,6 +33,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        try outputs.check(inputs: [dataset.dataset, a, b, prompt])
         let version = try prompt.map { try directories.library.resolve($0) }
         try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
             dataset: dataset.dataset, files: [a, b], format: dataset.format, policy: policyOptions.policy,

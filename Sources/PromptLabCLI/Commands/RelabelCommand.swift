@@ -79,7 +79,11 @@ struct RelabelCommand: AsyncParsableCommand {
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
                              otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 },
                              executor: try batch.executor(provider: provider, baseURL: prepared.baseURL))
-        if let summaryJSON { try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset, output]) }
+        if let summaryJSON {
+            try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
+            try FileChecks.requireDistinct(outputs: [output, summaryJSON])
+            try FileChecks.prepareOutput(summaryJSON)
+        }
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
         let report = try await display.showing {

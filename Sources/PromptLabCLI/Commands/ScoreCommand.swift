@@ -65,6 +65,7 @@ struct ScoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         connection.bootstrapLogging()
+        try outputs.check(inputs: [dataset.dataset, gold, prices, connection.fixtures] + relabeled + prompts)
         if !relabeled.isEmpty {
             let prompt = try prompts.first.map { try directories.library.resolve($0) }
             try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(

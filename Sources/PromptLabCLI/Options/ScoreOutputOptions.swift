@@ -38,12 +38,18 @@ struct ScoreOutputOptions: ParsableArguments {
         }
     }
 
+    /// The files asked for.
+    var files: ScoreReport.Outputs { .init(json: json, csv: csv, csvWide: csvWide, markdown: markdown, html: html) }
+
+    /// Refuses, before any work, outputs that would replace an input or one another.
+    func check(inputs: [String?]) throws { try files.check(against: inputs.compactMap { $0 }) }
+
     /// Prints the warnings and the table, writes the files, and exits 1 when a threshold is crossed.
     func finish(_ report: ScoreReport) throws {
         let stderr = FileHandle.standardError
         for warning in report.warnings { stderr.write(Data("warning: \(warning)\n".utf8)) }
         FileHandle.standardOutput.write(Data((report.text + "\n").utf8))
-        let written = try report.write(.init(json: json, csv: csv, csvWide: csvWide, markdown: markdown, html: html))
+        let written = try report.write(files)
         for path in written { stderr.write(Data("wrote \(path)\n".utf8)) }
         let outcome = ScoreThreshold.check(try thresholds(), on: report)
         for line in outcome.unchecked { stderr.write(Data("warning: \(line)\n".utf8)) }
