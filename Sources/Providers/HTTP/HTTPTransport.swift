@@ -21,6 +21,8 @@ public struct HTTPRequest: Sendable, Equatable {
     public var body: [UInt8]?
     /// The whole-request deadline (connect + send + receive).
     public var timeout: Duration
+    /// Time allowed to establish the connection (`nil`: the transport's own setting).
+    public var connectTimeout: Duration?
     /// No byte received for this long fails the request as a timeout (`nil`: only
     /// ``timeout``). Meant for streamed answers, where bytes keep coming while the model works.
     public var stallTimeout: Duration?
@@ -31,13 +33,14 @@ public struct HTTPRequest: Sendable, Equatable {
     public var onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)?
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-                timeout: Duration = .seconds(600), stallTimeout: Duration? = nil, maximumResponseBytes: Int = 32 << 20,
-                onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)? = nil) {
+                timeout: Duration = .seconds(600), connectTimeout: Duration? = nil, stallTimeout: Duration? = nil,
+                maximumResponseBytes: Int = 32 << 20, onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.connectTimeout = connectTimeout
         self.stallTimeout = stallTimeout
         self.maximumResponseBytes = maximumResponseBytes
         self.onBody = onBody
@@ -46,7 +49,7 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Method, URL, headers, body and limits (not the body receiver).
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.timeout == rhs.timeout
-            && lhs.stallTimeout == rhs.stallTimeout && lhs.maximumResponseBytes == rhs.maximumResponseBytes
+            && lhs.connectTimeout == rhs.connectTimeout && lhs.stallTimeout == rhs.stallTimeout && lhs.maximumResponseBytes == rhs.maximumResponseBytes
             && lhs.headers.map { "\($0.name.lowercased()):\($0.value)" } == rhs.headers.map { "\($0.name.lowercased()):\($0.value)" }
     }
 

@@ -18,10 +18,7 @@ extension OpenAIBatchService {
 
     /// One HTTP exchange; a status other than 2xx throws.
     func exchange(_ request: HTTPRequest) async throws(LLMError) -> HTTPResponse {
-        let response: HTTPResponse
-        do { response = try await transport.send(request) } catch let error as LLMError { throw error } catch {
-            throw LLMError(.transport, "The HTTP transport failed: \(error).", context: .init(provider: "openai"), underlyingError: error)
-        }
+        let response = try await LLMError.wrapping(provider: "openai") { try await transport.send(request) }
         guard (200..<300).contains(response.status) else {
             let text = String(decoding: response.body, as: UTF8.self)
             let context = LLMError.Context(provider: "openai", httpStatus: response.status, requestID: response.header("x-request-id"))

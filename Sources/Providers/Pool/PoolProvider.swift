@@ -93,11 +93,10 @@ public final class PoolProvider: LLMProvider {
             guard let i = try await state.acquire(excluding: excluded) else { break }
             let started = ContinuousClock.now
             do {
-                let response = try await providers[i].complete(request)
+                let response = try await LLMError.wrapping { try await providers[i].complete(request) }
                 await state.release(i, error: nil, seconds: (ContinuousClock.now - started).seconds)
                 return response
-            } catch {
-                let wrapped = (error as? LLMError) ?? LLMError(.transport, "The provider failed: \(error).", underlyingError: error)
+            } catch let wrapped {
                 await state.release(i, error: wrapped.kind, seconds: (ContinuousClock.now - started).seconds)
                 if wrapped.kind == .cancelled || Task.isCancelled || !wrapped.isRetryable { throw wrapped }
                 last = wrapped

@@ -35,7 +35,8 @@ public struct CurlTransportConfiguration: Sendable {
 ///
 /// Connections are reused (keep-alive, HTTP/2 multiplexing where the server offers it) up to
 /// ``CurlTransportConfiguration/maximumConnections``. Each request has a total timeout
-/// (``HTTPRequest/timeout``) and the configured connect timeout. Cancelling the calling task
+/// (``HTTPRequest/timeout``) and a connect timeout (``HTTPRequest/connectTimeout``, else the
+/// configured one). Cancelling the calling task
 /// removes its transfer at once. Proxies come from the usual environment variables
 /// (`http_proxy`, `https_proxy`, `no_proxy`), which libcurl reads itself.
 public final class CurlTransport: HTTPTransport {
@@ -228,7 +229,7 @@ final class CurlEngine: @unchecked Sendable {
         _ = llmkit_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = llmkit_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = llmkit_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout))
-        _ = llmkit_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
+        _ = llmkit_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout ?? configuration.connectTimeout))
         if let stall = request.stallTimeout {
             // Below 1 byte/s for `stall`: libcurl's low-speed limit, which also covers the wait for the first byte.
             _ = llmkit_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)

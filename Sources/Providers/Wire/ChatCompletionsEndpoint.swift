@@ -48,7 +48,7 @@ struct ChatCompletionsEndpoint: Sendable {
     func httpRequest(for request: CompletionRequest) -> HTTPRequest {
         let body = self.body(for: request)
         return HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: Array(body.description.utf8),
-                           timeout: requestTimeout(budget: request.maxTokens), stallTimeout: stream ? timeout.stall : nil,
+                           timeout: requestTimeout(budget: request.maxTokens), connectTimeout: timeout.connect, stallTimeout: stream ? timeout.stall : nil,
                            maximumResponseBytes: maximumResponseBytes)
     }
 
@@ -77,13 +77,12 @@ struct ChatCompletionsEndpoint: Sendable {
         let started = ContinuousClock.now
         let response: HTTPResponse
         do {
-            response = try await transport.send(http)
-        } catch var error as LLMError {
+            response = try await LLMError.wrapping(provider: provider, model: request.model) { try await transport.send(http) }
+        } catch {
+            var error = error
             error.context.provider = provider
             error.context.model = request.model
             throw error
-        } catch {
-            throw LLMError(.transport, "The HTTP transport failed: \(error).", context: .init(provider: provider, model: request.model), underlyingError: error)
         }
         var decoded = try ChatCompletionsWire.decode(response, provider: provider, model: request.model)
         if response.stoppedByReceiver, let stop = monitor?.stop {

@@ -67,6 +67,16 @@ import TestSupport
         #expect(try JSONSchema(Self.requestShape).validate(.object(wrong)).map(\.keyword).sorted() == ["additionalProperties", "maximum"])
     }
 
+    /// The configured timeouts reach the HTTP request: the connect timeout too, not only the
+    /// transport's own default.
+    @Test func theConfiguredTimeoutsReachTheRequest() {
+        let timeout = ProviderConfiguration.Timeout(connect: .seconds(3), request: .seconds(90), stall: .seconds(7))
+        let http = OpenAIProvider(apiKey: "k", timeout: timeout, stream: true).httpRequest(for: Self.request)
+        #expect(http.connectTimeout == .seconds(3) && http.timeout == .seconds(90) && http.stallTimeout == .seconds(7))
+        let llama = LlamaCppProvider(timeout: timeout).httpRequest(for: Self.request)
+        #expect(llama.connectTimeout == .seconds(3))
+    }
+
     @Test func environmentConfiguration() throws {
         #expect { try OpenAIProvider.fromEnvironment([:], baseURL: nil) } throws: { ($0 as? LLMError)?.message.contains("OPENAI_API_KEY") == true }
         let local = try OpenAIProvider.fromEnvironment(["OPENAI_BASE_URL": "http://127.0.0.1:9/v1"], baseURL: nil)
