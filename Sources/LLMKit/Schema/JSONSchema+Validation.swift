@@ -149,18 +149,6 @@ extension JSONSchema {
             if let pattern = k.pattern, !pattern.matches(s) { violations.append(violation("pattern", "does not match the pattern '\(pattern.source)'")) }
         }
 
-        static func matches(_ value: JSONValue, type: String) -> Bool {
-            switch (type, value) {
-            case ("null", .null), ("boolean", .bool), ("object", .object), ("array", .array),
-                ("string", .string), ("number", .number):
-                return true
-            case ("integer", .number(let n)):
-                return n.isIntegral
-            default:
-                return false
-            }
-        }
-
         /// Three-way comparison, exact for two integers.
         static func compare(_ a: JSONNumber, _ b: JSONNumber) -> Int {
             if case .integer(let x) = a, case .integer(let y) = b { return x < y ? -1 : (x > y ? 1 : 0) }

@@ -48,11 +48,6 @@ public final class SecretRedactor: Sendable {
         }
         return out
     }
-
-    /// Whether `text` contains a registered secret.
-    public func containsSecret(_ text: String) -> Bool {
-        secrets.withLock { $0 }.contains { text.contains($0) }
-    }
 }
 
 /// Caps stored text: a long message keeps its beginning and says how much was cut.

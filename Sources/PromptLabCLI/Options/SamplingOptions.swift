@@ -26,16 +26,14 @@ struct SamplingOptions: ParsableArguments {
         try Check.range(reask, "--reask", 0...10)
     }
 
-    func configuration(prompt: PromptVersion, prepared: ClientStack.Prepared, batchSize: Int?, policy: RenormalizationPolicy,
-                       seed: Int? = nil) -> RelabelConfiguration {
-        configuration(prompt: prompt, model: prepared.model, slots: prepared.capabilities.parallelSlots, batchSize: batchSize, policy: policy, seed: seed)
+    func configuration(prompt: PromptVersion, prepared: ClientStack.Prepared, batchSize: Int?, policy: RenormalizationPolicy) -> RelabelConfiguration {
+        configuration(prompt: prompt, model: prepared.model, slots: prepared.capabilities.parallelSlots, batchSize: batchSize, policy: policy)
     }
 
     /// The configuration for `model` on a backend with `slots` parallel slots (when known).
-    func configuration(prompt: PromptVersion, model: String, slots: Int?, batchSize: Int?, policy: RenormalizationPolicy,
-                       seed: Int? = nil) -> RelabelConfiguration {
+    func configuration(prompt: PromptVersion, model: String, slots: Int?, batchSize: Int?, policy: RenormalizationPolicy) -> RelabelConfiguration {
         RelabelConfiguration(prompt: prompt, model: model, batchSize: batchSize,
                              concurrency: concurrency ?? slots ?? 4,
-                             temperature: temperature, seed: seed ?? self.seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
+                             temperature: temperature, seed: seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
     }
 }

@@ -132,7 +132,7 @@ extension BatchExecutor {
         guard !finals.isEmpty else { return }
         var counted = RelabelSummary()
         let records = pipeline.records(finals.map(\.0), finals.map(\.1), summary: &counted)
-        summary.add(counted.withoutRequestCounts())
+        summary.add(counted)
         // A crash test can stop the process with half of a batch's lines durable.
         let half = records.count >= 2 ? records.count / 2 : records.count
         try await journal.append(Array(records[..<half]))
@@ -208,23 +208,6 @@ extension BatchExecutor {
             throw RunError(.batchService, file: statePath, "\(what) failed: \(error.description)", providerError: error)
         }
         return error.retryAfter ?? .milliseconds(Int64(min(30_000, 250 << min(attempt, 7))))
-    }
-}
-
-extension RelabelSummary {
-    /// The counters that describe items, not requests (the batch executor counts requests as
-    /// it handles answers, and items when it writes them).
-    func withoutRequestCounts() -> RelabelSummary {
-        var s = RelabelSummary()
-        s.items = items
-        s.relabeled = relabeled
-        s.failedByKind = failedByKind
-        s.providerErrors = providerErrors
-        s.unchangedExact = unchangedExact
-        s.unchangedWithin001 = unchangedWithin001
-        s.sumOff = sumOff
-        s.reasonsCut = reasonsCut
-        return s
     }
 }
 
