@@ -73,7 +73,9 @@ final class StreamMonitor: Sendable {
         if s.rootClosed && s.trailing > trailingAllowance { s.stop = .afterRoot }
     }
 
-    /// Follows the answer's JSON nesting byte by byte (strings and escapes included).
+    /// Follows the answer's JSON nesting byte by byte (strings and escapes included). The root
+    /// is the first `{` (an answer is an object), so brackets in text before it ("see [1]")
+    /// neither open nor close it.
     private static func scan(_ byte: UInt8, _ s: inout State) {
         if s.rootClosed {
             if !(byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09) { s.trailing += 1 }
@@ -85,8 +87,10 @@ final class StreamMonitor: Sendable {
         }
         switch byte {
         case UInt8(ascii: "\""): if s.depth > 0 { s.inString = true }
-        case UInt8(ascii: "{"), UInt8(ascii: "["): s.depth += 1
+        case UInt8(ascii: "{"): s.depth += 1
+        case UInt8(ascii: "["): if s.depth > 0 { s.depth += 1 }
         case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            guard s.depth > 0 else { break }
             s.depth -= 1
             if s.depth == 0 { s.rootClosed = true }
         default: break

@@ -66,6 +66,17 @@ import TestSupport
         #expect(parsed.failedPositions.isEmpty && parsed.extraction?.strippedAnything == true)
     }
 
+    /// Brackets in text before the answer ("see [1]") do not count as a finished answer, so the
+    /// answer that follows is not cut off as trailing text.
+    @Test func bracketsBeforeTheAnswerDoNotEndIt() async throws {
+        let prefixed = "Notes [1] and ] (2): " + Self.answer
+        let transport = MockHTTPTransport(headers: ["content-type": "text/event-stream"], body: Self.stream(prefixed))
+        let provider = LlamaCppProvider(baseURL: "http://llama", transport: transport, stream: true)
+        let response = try await provider.complete(Self.request())
+        #expect(response.text == prefixed)
+        #expect(BatchResponseParser(count: 2, prompt: Self.prompt).parse(response.text!).failedPositions.isEmpty)
+    }
+
     @Test func aStreamThatEndsWithoutAFinishReasonIsCutOff() throws {
         let response = try ChatCompletionsWire.decode(HTTPResponse(status: 200, headers: ["content-type": "text/event-stream"],
                                                                    body: Array(Self.stream("{\"items\": [", finish: nil, usage: false).utf8)),
