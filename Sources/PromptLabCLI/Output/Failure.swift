@@ -45,7 +45,8 @@ struct Failure {
         case .configuration where error.message.contains("needs a model name"): "pass --model"
         case .configuration where error.message.contains("recordings folder"): "pass --fixtures DIR"
         case .configuration where error.message.hasPrefix("No recording"): "record it with --record DIR against a live provider (see the README's 'Recordings')"
-        case .unavailable: "start it with scripts/llama-server start, or pass --base-url"
+        case .unavailable where error.context.provider == "llamacpp": "start it with scripts/llama-server start, or pass --base-url"
+        case .unavailable: "check that the server at --base-url is running"
         default: nil
         }
     }
