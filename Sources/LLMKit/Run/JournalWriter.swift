@@ -136,7 +136,7 @@ final class JournalWriter: Sendable {
             // Let a few milliseconds of batches gather before the next sync.
             let next = lastSync + minimumSyncInterval
             if ContinuousClock.now < next, !state.withLock({ $0.closing }) {
-                Thread.sleep(forTimeInterval: Double((next - ContinuousClock.now).components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: (next - ContinuousClock.now).seconds)
             }
             wakeup.lock()
             var batch: [Pending] = []

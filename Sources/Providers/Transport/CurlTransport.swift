@@ -283,8 +283,7 @@ final class CurlEngine: @unchecked Sendable {
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {
-        let c = duration.components
-        let ms = Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
+        let ms = duration.seconds * 1000
         return ms >= Double(Int32.max) ? Int(Int32.max) : max(1, Int(ms.rounded(.up)))
     }
 
