@@ -31,10 +31,10 @@ struct BatchOptions: ParsableArguments {
         if reaskSync && !batchAPI { throw ValidationError("--reask-sync goes with --batch-api") }
     }
 
-    /// The run's executor: synchronous, or the Batch API of the provider's server.
-    func executor(provider: String, baseURL: String?) throws -> RelabelExecutor {
+    /// The run's executor: synchronous, or the Batch API of the provider's server (the
+    /// command's `validate()` has made sure the provider is `openai`).
+    func executor(baseURL: String?) throws -> RelabelExecutor {
         guard batchAPI else { return .synchronous }
-        guard provider == "openai" else { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches, see --base-url)") }
         let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL)
         return .batchAPI(BatchSettings(service: service, maximumRequestsPerFile: batchMaxRequests, maximumBytesPerFile: batchMaxBytes,
                                        pollInterval: .milliseconds(Int64(pollInterval * 1000)), maximumPollInterval: .milliseconds(Int64(pollMax * 1000)),

@@ -1,4 +1,5 @@
 import Foundation
+import Providers
 
 /// Where bundled files are, relative to the checkout promptlab was built in.
 enum Locations {
@@ -19,7 +20,6 @@ enum Locations {
     /// `out/<dataset stem>.<prompt>.<provider>.<model>.jsonl` (the model made safe for a file name).
     static func defaultOutput(dataset: String, prompt: String, provider: String, model: String) -> String {
         let stem = URL(fileURLWithPath: dataset).deletingPathExtension().lastPathComponent
-        let safeModel = String(model.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
-        return "out/\(stem).\(prompt).\(provider).\(safeModel).jsonl"
+        return "out/\(stem).\(prompt).\(provider).\(PromptRuns.safe(model)).jsonl"
     }
 }

@@ -82,7 +82,7 @@ public struct PromptRuns: Sendable {
     }
 
     /// A model name made safe for a file name.
-    static func safe(_ model: String) -> String {
+    package static func safe(_ model: String) -> String {
         String(model.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
     }
 }
