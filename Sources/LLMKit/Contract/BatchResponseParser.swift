@@ -30,7 +30,7 @@ public struct BatchResponseParser: Sendable {
     /// The parser for a batch of `count` items rendered with `prompt`.
     public init(count: Int, prompt: PromptVersion, policy: RenormalizationPolicy = .default) {
         self.init(count: count, expectsReason: prompt.asksForReason, policy: policy,
-                  reasonLimit: prompt.asksForReason ? (prompt.reasonLimit, prompt.reasonOverflow) : nil)
+                  reasonLimit: prompt.askedReasonLimit.map { ($0, prompt.reasonOverflow) })
     }
 
     private struct SchemaKey: Hashable { var count: Int; var includeReason: Bool }

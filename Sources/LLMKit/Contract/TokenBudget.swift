@@ -40,6 +40,6 @@ public enum TokenBudget {
 
     /// The budget of a batch of `count` items rendered with `prompt`.
     public static func tokens(count: Int, prompt: PromptVersion) -> Int {
-        tokens(count: count, decimals: prompt.decimals, reasonLimit: prompt.asksForReason ? prompt.reasonLimit : nil)
+        tokens(count: count, decimals: prompt.decimals, reasonLimit: prompt.askedReasonLimit)
     }
 }

@@ -79,8 +79,9 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The tie tolerance of the argmax: values within 1e-9 of the maximum count as maximal
-    /// (REFERENCE.md section 3).
-    public static let argmaxTolerance = 1e-9
+    /// (REFERENCE.md section 3). The same rounding rule as every threshold
+    /// (``thresholdTolerance``), so the two cannot drift apart.
+    public static var argmaxTolerance: Double { thresholdTolerance }
 
     /// Every class whose value is within 1e-9 of the maximum, in ``Emotion`` order.
     public var argmaxSet: [Emotion] {

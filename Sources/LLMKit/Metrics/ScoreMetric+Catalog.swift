@@ -29,7 +29,7 @@ extension ScoreMetric {
                            definition: "Share of relabeled items with max_i |p_i - r_i| <= \(name) + 1e-9.") { $0.unchanged[i] }
     } + [
         ScoreMetric("argmax_unchanged", "argmax set unchanged", .rate,
-                    pairing: .binary { item in item.adjusted.map { Set($0.argmaxSet) == Set(item.reference.argmaxSet) } },
+                    pairing: .binary(\.isArgmaxUnchanged),
                     definition: "Share of relabeled items whose set of maximal classes (values within 1e-9 of the maximum) is the same before and after.") {
             $0.argmaxUnchanged
         },

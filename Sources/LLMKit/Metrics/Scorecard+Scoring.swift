@@ -29,7 +29,7 @@ extension Scorecard {
             prompt: prompt,
             unchangedByClass: unchangedByClass(relabeled),
             transitions: ClassTransitions(pairs: pairs),
-            argmaxUnchanged: rate(pairs.map { Set($0.0.argmaxSet) == Set($0.1.argmaxSet) }),
+            argmaxUnchanged: rate(relabeled.map { $0.isArgmaxUnchanged! }),
             meanTotalVariation: Statistics.bootstrapMean(relabeled.map { $0.totalVariation! }, seed: seed),
             agreement: agreement(pairs, seed: seed),
             gold: nil, echoRate: nil,

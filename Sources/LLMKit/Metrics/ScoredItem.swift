@@ -48,6 +48,10 @@ public struct ScoredItem: Sendable {
         return adjusted.isWithin(0, of: shown)
     }
 
+    /// The set of maximal classes (values within 1e-9 of the maximum) is the same in the answer
+    /// and the reference; `nil` when the item was not relabeled.
+    public var isArgmaxUnchanged: Bool? { adjusted.map { $0.argmaxSet == reference.argmaxSet } }
+
     /// The edit size `TV(p, r)`; `nil` when the item was not relabeled.
     public var totalVariation: Double? { adjusted.map { $0.totalVariation(to: reference) } }
 }

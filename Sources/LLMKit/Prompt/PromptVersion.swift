@@ -21,6 +21,8 @@ public struct PromptVersion: Sendable, Hashable {
     /// The longest reason, in characters (the paper asks for 15 to 20 words). Sent as the
     /// schema's `maxLength` and checked locally for every provider.
     public var reasonLimit: Int
+    /// The reason limit that applies: ``reasonLimit`` when the version asks for a reason.
+    public var askedReasonLimit: Int? { asksForReason ? reasonLimit : nil }
     /// What happens to a longer reason.
     public var reasonOverflow: ReasonOverflow
 
