@@ -124,14 +124,15 @@ public enum JSONSerializer {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
-            let keys = style == .canonical ? object.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } : object.keys
+            // Members in order (each looked up once); canonical output sorts them by key bytes.
+            let members = style == .canonical ? object.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } : Array(object)
             out.append(UInt8(ascii: "{"))
-            for (i, key) in keys.enumerated() {
+            for (i, member) in members.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 newline(style, indent + 1, &out)
-                appendString(key, to: &out)
+                appendString(member.key, to: &out)
                 out.append(contentsOf: (style == .pretty ? ": " : ":").utf8)
-                write(object[key]!, style: style, indent: indent + 1, into: &out)
+                write(member.value, style: style, indent: indent + 1, into: &out)
             }
             newline(style, indent, &out)
             out.append(UInt8(ascii: "}"))

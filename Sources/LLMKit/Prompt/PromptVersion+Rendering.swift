@@ -23,33 +23,36 @@ extension PromptVersion {
         precondition(!items.isEmpty, "a batch has at least one item")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(items.count * 96)
+        let visibleSeparator = self.visibleSeparator
         for (offset, item) in items.enumerated() {
             if offset > 0 { bytes.append(contentsOf: separator.utf8) }
-            appendDataPoint(number: offset + 1, item, to: &bytes)
+            appendDataPoint(number: offset + 1, item, visibleSeparator: visibleSeparator, to: &bytes)
         }
         let data = String(decoding: bytes, as: UTF8.self)
         let user = userTemplate.replacingPlaceholders(["data": data, "count": String(items.count)])
         return RenderedBatch(
             messages: [.system(systemText), .user(user)],
-            responseSchema: BatchResponseSchema.responseSchema(count: items.count, includeReason: asksForReason, reasonLimit: asksForReason ? reasonLimit : nil),
+            responseSchema: BatchResponseSchema.responseSchema(count: items.count, includeReason: asksForReason, reasonLimit: askedReasonLimit),
             count: items.count)
     }
 
     /// One data point: `3. Slightly Angry, calm#0.4,0.4,0.0,0.0,0.0,0.2,0.0,0.0`.
     public func dataPoint(number: Int, _ item: DatasetItem) -> String {
         var bytes: [UInt8] = []
-        appendDataPoint(number: number, item, to: &bytes)
+        appendDataPoint(number: number, item, visibleSeparator: visibleSeparator, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The separator without its surrounding whitespace, as UTF-8 (what sanitising removes).
+    private var visibleSeparator: [UInt8] { Array(separator.trimmingWhitespace().utf8) }
+
     /// Appends one data point's UTF-8 bytes.
-    func appendDataPoint(number: Int, _ item: DatasetItem, to bytes: inout [UInt8]) {
-        let visibleSeparator = Array(separator.trimmingWhitespace().utf8)
+    private func appendDataPoint(number: Int, _ item: DatasetItem, visibleSeparator: [UInt8], to bytes: inout [UInt8]) {
         bytes.append(contentsOf: String(number).utf8)
         bytes.append(contentsOf: ". ".utf8)
         var wrote = false
         for description in item.descriptions {
-            let clean = isAlreadyClean(description, separator: visibleSeparator) ? description : sanitize(description)
+            let clean = sanitize(description, visibleSeparator: visibleSeparator)
             guard !clean.isEmpty else { continue }
             if wrote { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: clean.utf8)
@@ -70,7 +73,11 @@ extension PromptVersion {
     /// the text is cut at ``maximumDescriptionLength`` characters. What remains (words,
     /// commas, even instructions) is data inside one numbered point.
     public func sanitize(_ description: String) -> String {
-        if isAlreadyClean(description, separator: Array(separator.trimmingWhitespace().utf8)) { return description }
+        sanitize(description, visibleSeparator: visibleSeparator)
+    }
+
+    private func sanitize(_ description: String, visibleSeparator: [UInt8]) -> String {
+        if isAlreadyClean(description, separator: visibleSeparator) { return description }
         var text = ""
         for scalar in description.unicodeScalars {
             switch scalar {
