@@ -65,7 +65,8 @@ public final class AtomicFileWriter {
         try writer.commit()
     }
 
-    /// Flushes, syncs and moves the file into place.
+    /// Flushes, syncs and moves the file into place; with `sync`, the folder is synced after the
+    /// rename too, so the new file survives a power loss.
     public func commit() throws(DatasetError) {
         try flush()
         guard let handle else { return }
@@ -78,6 +79,13 @@ public final class AtomicFileWriter {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporaryPath)
             throw DatasetError(file: path, reason: "cannot move the output into place (\(reason))")
+        }
+        if sync {
+            let folder = open(FileChecks.folder(of: path), O_RDONLY | O_CLOEXEC)
+            if folder >= 0 {
+                _ = fsync(folder)
+                close(folder)
+            }
         }
     }
 }

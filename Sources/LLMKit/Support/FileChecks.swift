@@ -95,11 +95,16 @@ public enum FileChecks {
     /// Throws unless the folder that will hold `path` can be written, with one line naming it
     /// and the cause.
     public static func requireWritableFolder(for path: String) throws(DatasetError) {
-        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let dir = folder.isEmpty ? "/" : folder
+        let dir = folder(of: path)
         guard access(dir, W_OK | X_OK) == 0 else {
             throw DatasetError(file: path, reason: "cannot write in \(dir) (\(String(cString: strerror(errno))))")
         }
+    }
+
+    /// The folder that holds `path` (`.` for a bare name, `/` for a file at the root).
+    package static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// Creates the folder that will hold `path` (and its parents), with a one-line error.

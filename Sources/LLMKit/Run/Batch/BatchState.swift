@@ -155,15 +155,8 @@ extension BatchState {
     }
 
     /// Writes the state atomically and durably: a temporary file, synced, renamed over `path`,
-    /// then the folder synced so the rename survives a power loss.
+    /// then the folder synced so the rename survives a power loss (``AtomicFileWriter``).
     public func save(path: String) throws(RunError) {
         do { try AtomicFileWriter.write(json.description, to: path) } catch { throw RunError(.cannotWrite, file: path, error.reason) }
-        var folder = path
-        if let slash = folder.lastIndex(of: "/") { folder = String(folder[..<slash]) } else { folder = "." }
-        if folder.isEmpty { folder = "/" }
-        let fd = open(folder, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
     }
 }
