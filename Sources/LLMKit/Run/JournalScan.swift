@@ -19,17 +19,15 @@ struct JournalScan {
     init(path: String, retryFailed: Bool) throws(RunError) {
         let reader: LineReader
         do { reader = try LineReader(path: path) } catch { throw RunError(.cannotWrite, file: path, error.reason) }
-        var keptBytes: UInt64 = 0
-        var pending: (line: String, number: Int, bytes: Int)?
+        var pending: (line: String, number: Int)?
         var unreadableTail = false
         do {
             while let line = try reader.nextLine() {
-                if let (text, number, bytes) = pending {
+                if let (text, number) = pending {
                     try keep(text, number, path: path, retryFailed: retryFailed)
-                    keptBytes += UInt64(bytes)
                     totalLines += 1
                 }
-                pending = (line, reader.lineNumber, reader.lastLineByteCount)
+                pending = (line, reader.lineNumber)
             }
         } catch let error as DatasetError {
             // A last line without its newline that is not even text (cut in the middle of a
@@ -43,10 +41,9 @@ struct JournalScan {
         } catch {
             throw RunError(.damagedOutput, file: path, "\(error)")
         }
-        if let (text, number, bytes) = pending {
+        if let (text, number) = pending {
             if unreadableTail {
                 try keep(text, number, path: path, retryFailed: retryFailed)
-                keptBytes += UInt64(bytes)
                 totalLines += 1
             } else if !reader.lastLineWasUnterminated, (try? keep(text, number, path: path, retryFailed: retryFailed)) != nil {
                 totalLines += 1
@@ -55,8 +52,9 @@ struct JournalScan {
         } else if !unreadableTail {
             return
         }
+        // The torn line is the last one the reader met (returned, or refused as not text).
         resumed.droppedTornLine = true
-        guard truncate(path, off_t(keptBytes)) == 0 else {
+        guard truncate(path, off_t(reader.lastLineOffset)) == 0 else {
             throw RunError(.cannotWrite, file: path, "cannot cut off the torn last line (\(String(cString: strerror(errno))))")
         }
     }
@@ -119,11 +117,8 @@ enum JournalReorder {
     static func rewrite(path: String, dropping: Set<Int>, order: [String: Int]) throws(DatasetError) {
         let reader = try LineReader(path: path)
         var entries: [(key: Int, offset: Int, length: Int)] = []
-        var offset = 0
         var unknown = order.count
         while let line = try reader.nextLine() {
-            let length = reader.lastLineByteCount
-            defer { offset += length }
             if dropping.contains(reader.lineNumber) { continue }
             let key: Int
             if JournalHeader.isHeader(line) {
@@ -134,7 +129,7 @@ enum JournalReorder {
                 key = unknown
                 unknown += 1
             }
-            entries.append((key, offset, length))
+            entries.append((key, reader.lastLineOffset, reader.lastLineByteCount))
         }
         // Stable: headers keep their order among themselves.
         let sorted = entries.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element)
