@@ -173,6 +173,10 @@ struct CLI {
             (["--timeout", "1e300"], "--timeout must be a number from 0.1 to 86400.0"),
             (["--temperature", "nan"], "--temperature must be a number from 0.0 to 2.0, not nan"),
             (["--rpm=-1"], "--rpm must be a number"),
+            // A negative number after a space is the option's value, named by its range.
+            (["--batch-size", "-1"], "--batch-size must be from 1 to 500, not -1"),
+            (["--timeout", "-1"], "--timeout must be a number from 0.1 to 86400.0, not -1.0"),
+            (["--tpm", "-5"], "--tpm must be a number"),
             (["--max-response-mib", "0"], "--max-response-mib must be a number"),
             (["--concurrency", "100000"], "--concurrency must be from 1 to 1024"),
         ]

@@ -23,7 +23,7 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup var directories: PromptDirectoryOptions
 
-    @Option(help: "Items per batch in the outputs (for the diversity score; default: the prompt's, else 30).")
+    @Option(parsing: .unconditional, help: "Items per batch in the outputs (for the diversity score; default: the prompt's, else 30).")
     var batchSize: Int?
 
     func validate() throws {

@@ -24,7 +24,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Which labels: llm, replace, add or reference.")
     var variant: LabelExport.Variant = .replace
 
-    @Option(help: "Label smoothing epsilon (0: none).")
+    @Option(parsing: .unconditional, help: "Label smoothing epsilon (0: none).")
     var smoothing: Double = 0
 
     @Flag(help: "Replace an existing --out.")

@@ -11,7 +11,7 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var prompt: PromptOptions
     @OptionGroup var dataset: DatasetOptions
 
-    @Option(help: "Which batch to show, 1-based.")
+    @Option(parsing: .unconditional, help: "Which batch to show, 1-based.")
     var batch: Int = 1
 
     @OptionGroup var slice: SliceOptions

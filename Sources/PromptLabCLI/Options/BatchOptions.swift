@@ -11,16 +11,16 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "With --batch-api: ask re-asks and split batches synchronously instead of in a follow-up batch.")
     var reaskSync = false
 
-    @Option(help: "With --batch-api: requests per input file at most (the API allows 50000).")
+    @Option(parsing: .unconditional, help: "With --batch-api: requests per input file at most (the API allows 50000).")
     var batchMaxRequests: Int = BatchSettings.documentedMaximumRequests
 
-    @Option(help: "With --batch-api: bytes per input file at most (default 104857600, 100 MiB: the OpenAPI description's limit, stricter than the guide's 200 MB).")
+    @Option(parsing: .unconditional, help: "With --batch-api: bytes per input file at most (default 104857600, 100 MiB: the OpenAPI description's limit, stricter than the guide's 200 MB).")
     var batchMaxBytes: Int = BatchSettings.defaultMaximumBytes
 
-    @Option(help: "With --batch-api: seconds before the first poll of a batch; each wait is 1.5 times the last, up to --poll-max.")
+    @Option(parsing: .unconditional, help: "With --batch-api: seconds before the first poll of a batch; each wait is 1.5 times the last, up to --poll-max.")
     var pollInterval: Double = 5
 
-    @Option(help: "With --batch-api: the longest wait between two polls, in seconds.")
+    @Option(parsing: .unconditional, help: "With --batch-api: the longest wait between two polls, in seconds.")
     var pollMax: Double = 60
 
     func validate() throws {

@@ -11,10 +11,10 @@ struct PoolOptions: ParsableArguments {
     @Flag(help: "Accept a pool whose endpoints report different models.")
     var allowMixedModels = false
 
-    @Option(help: "Consecutive connection failures, timeouts or 5xx that take a pool endpoint out.")
+    @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts or 5xx that take a pool endpoint out.")
     var poolFailures: Int = 3
 
-    @Option(help: "Seconds a pool endpoint stays out before one request probes it.")
+    @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it.")
     var poolCooldown: Double = 5
 
     func validate() throws {

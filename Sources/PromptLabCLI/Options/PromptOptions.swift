@@ -46,10 +46,10 @@ extension DatasetFormat: ExpressibleByArgument {}
 
 /// How much of a dataset, in what batches.
 struct SliceOptions: ParsableArguments {
-    @Option(help: "Items per request, 1 to 500 (default: the prompt version's batch size, 30 in the paper).")
+    @Option(parsing: .unconditional, help: "Items per request, 1 to 500 (default: the prompt version's batch size, 30 in the paper).")
     var batchSize: Int?
 
-    @Option(help: "Use only the first N items of the dataset.")
+    @Option(parsing: .unconditional, help: "Use only the first N items of the dataset.")
     var limit: Int?
 
     func validate() throws {
@@ -60,7 +60,7 @@ struct SliceOptions: ParsableArguments {
 
 /// The renormalisation policy for values whose sum is not 1.
 struct PolicyOptions: ParsableArguments {
-    @Option(name: .long, help: "Largest |sum - 1| renormalised silently, 0 to 1.")
+    @Option(name: .long, parsing: .unconditional, help: "Largest |sum - 1| renormalised silently, 0 to 1.")
     var tolerance: Double = RenormalizationPolicy.default.tolerance
 
     @Option(name: .customLong("sum-off"), help: "Beyond the tolerance: flag (renormalise and mark) or reject.")

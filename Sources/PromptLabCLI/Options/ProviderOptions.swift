@@ -28,28 +28,28 @@ struct ProviderOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Recordings folder for the fixture provider (default: the checkout's bundled recordings).", valueName: "dir"))
     var fixtures: String?
 
-    @Option(help: "Hard cap in seconds on one request (the default timeout follows the token budget and the server's observed speed).")
+    @Option(parsing: .unconditional, help: "Hard cap in seconds on one request (the default timeout follows the token budget and the server's observed speed).")
     var timeout: Double = 600
 
-    @Option(help: "Seconds without a byte of a streamed answer before the request fails as a timeout.")
+    @Option(parsing: .unconditional, help: "Seconds without a byte of a streamed answer before the request fails as a timeout.")
     var stallTimeout: Double = 60
 
-    @Option(help: "Largest answer accepted, in MiB; a larger one fails as response_too_large while it arrives.")
+    @Option(parsing: .unconditional, help: "Largest answer accepted, in MiB; a larger one fails as response_too_large while it arrives.")
     var maxResponseMib: Double = 32
 
     @Flag(inversion: .prefixedNo, help: "Stream answers (default: on for llamacpp, off for openai).")
     var stream: Bool?
 
-    @Option(help: "Seconds one request may keep being retried (rate limits, 5xx, timeouts, resets), with backoff and the server's retry-after.")
+    @Option(parsing: .unconditional, help: "Seconds one request may keep being retried (rate limits, 5xx, timeouts, resets), with backoff and the server's retry-after.")
     var retryFor: Double = 600
 
-    @Option(help: "Attempts per request at most, the first included (default: as many as --retry-for allows).")
+    @Option(parsing: .unconditional, help: "Attempts per request at most, the first included (default: as many as --retry-for allows).")
     var maxAttempts: Int?
 
-    @Option(help: "Client-side limit: requests per minute (waits instead of being refused).")
+    @Option(parsing: .unconditional, help: "Client-side limit: requests per minute (waits instead of being refused).")
     var rpm: Double?
 
-    @Option(help: "Client-side limit: tokens per minute (prompt plus token budget, corrected by the reported usage).")
+    @Option(parsing: .unconditional, help: "Client-side limit: tokens per minute (prompt plus token budget, corrected by the reported usage).")
     var tpm: Double?
 
     @Option(help: ArgumentHelp("Response cache folder (default: $LLMKIT_CACHE_DIR, $XDG_CACHE_HOME/llmkit/responses or ~/.cache/llmkit/responses).", valueName: "dir"))

@@ -4,19 +4,19 @@ import Providers
 
 /// How the model is asked.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling seed.")
+    @Option(parsing: .unconditional, help: "Sampling seed.")
     var seed: Int = 42
 
-    @Option(help: "Sampling temperature, 0 to 2.")
+    @Option(parsing: .unconditional, help: "Sampling temperature, 0 to 2.")
     var temperature: Double = 0
 
-    @Option(help: "Token limit per request (default: each batch's budget, see the README's 'Bounded generation').")
+    @Option(parsing: .unconditional, help: "Token limit per request (default: each batch's budget, see the README's 'Bounded generation').")
     var maxTokens: Int?
 
-    @Option(help: "Requests in flight at once, 1 to 1024 (default: the server's slot count for llamacpp, else 4).")
+    @Option(parsing: .unconditional, help: "Requests in flight at once, 1 to 1024 (default: the server's slot count for llamacpp, else 4).")
     var concurrency: Int?
 
-    @Option(help: "Times missing or invalid items are asked again, in smaller batches, 0 to 10.")
+    @Option(parsing: .unconditional, help: "Times missing or invalid items are asked again, in smaller batches, 0 to 10.")
     var reask: Int = 2
 
     func validate() throws {
