@@ -36,6 +36,15 @@ public enum PromptLabCLI {
                 FileHandle.standardError.write(Data((failure.message + "\n").utf8))
                 PromptLabCommand.exit(withError: ExitCode(failure.status))
             }
+            if PromptLabCommand.exitCode(for: error) == .validationFailure {
+                // A bad invocation: one line, the cause and where the options are explained
+                // (instead of the parser's cause, usage and hint on three lines).
+                let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+                let names = PromptLabCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+                let help = arguments.first.flatMap { names.contains($0) ? "promptlab \($0) --help" : nil } ?? "promptlab --help"
+                FileHandle.standardError.write(Data("Error: \(PromptLabCommand.message(for: error)) (see '\(help)')\n".utf8))
+                PromptLabCommand.exit(withError: ExitCode.validationFailure)
+            }
             PromptLabCommand.exit(withError: error)
         }
     }

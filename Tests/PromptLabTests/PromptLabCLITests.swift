@@ -184,7 +184,7 @@ struct CLI {
             let r = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "3", "--out", out, "--quiet"] + arguments)
             #expect(r.status != 0, "\(arguments)")
             #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
-            #expect(r.stderr.split(separator: "\n").count <= 3, "a short error, not a dump: \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line, not a dump: \(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: out), "\(arguments) left an output")
         }
     }
