@@ -42,6 +42,10 @@ public struct RelabelConfiguration: Sendable {
         maxTokens ?? TokenBudget.tokens(count: count, prompt: prompt)
     }
 
+    /// Items per request when re-asking the invalid items of a batch of `count`: half the batch
+    /// (rounded up), so a re-ask is smaller than the request that failed.
+    func reaskChunkSize(after count: Int) -> Int { max(1, (min(count, batchSize) + 1) / 2) }
+
     /// The exact request for a batch of `items` (see ``RelabelPipeline/request(for:)``).
     public func request(for items: [DatasetItem]) -> CompletionRequest {
         var request = prompt.render(items).request(model: model, temperature: temperature, seed: seed, maxTokens: tokenBudget(count: items.count))
@@ -178,13 +182,7 @@ public struct RelabelPipeline: Sendable {
         summary.latencies.append(seconds)
         summary.attempts += response.attempts
         if response.servedFromCache { summary.cacheHits += 1 }
-        if let usage = response.usage {
-            summary.usage = usage
-            summary.largestCompletion = usage.completionTokens
-            if usage.completionTokens > budget { summary.requestsOverBudget = 1 }
-        }
-        let hitBudget = response.finishReason == .length
-        if hitBudget { summary.requestsAtBudget += 1 }
+        let hitBudget = summary.countAnswer(response, budget: budget)
         emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,
                                              finishReason: response.finishReason, error: nil, hitBudget: hitBudget, seconds: seconds)))
         switch verdict(on: response, count: items.count, summary: &summary) {
@@ -235,7 +233,7 @@ public struct RelabelPipeline: Sendable {
     private func reask(_ items: [DatasetItem], outcomes: inout [ItemOutcome], round: Int, summary: inout RelabelSummary) async throws {
         let retry = outcomes.indices.filter { outcomes[$0].failure?.kind.isReaskable ?? false }
         guard !retry.isEmpty && round < configuration.reaskRounds else { return }
-        let size = max(1, (min(items.count, configuration.batchSize) + 1) / 2)
+        let size = configuration.reaskChunkSize(after: items.count)
         let again = retry.map { items[$0] }
         summary.reasked += again.count
         var position = 0

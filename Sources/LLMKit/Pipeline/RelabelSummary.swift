@@ -55,6 +55,19 @@ public struct RelabelSummary: Sendable, Equatable {
         }
     }
 
+    /// Counts one answer against its token budget: its usage, the largest completion, an answer
+    /// over the budget, and an answer cut at it (returned), the same for every executor.
+    mutating func countAnswer(_ response: CompletionResponse, budget: Int) -> Bool {
+        if let usage = response.usage {
+            self.usage = self.usage + usage
+            largestCompletion = max(largestCompletion, usage.completionTokens)
+            if usage.completionTokens > budget { requestsOverBudget += 1 }
+        }
+        let hitBudget = response.finishReason == .length
+        if hitBudget { requestsAtBudget += 1 }
+        return hitBudget
+    }
+
     /// Takes back the count of a failure that a later request replaced.
     mutating func uncount(_ failure: ItemFailure) {
         items -= 1

@@ -105,8 +105,7 @@ extension BatchExecutor {
                 finals += items.map { ($0, .failed(failure)) }
             }
         case .success(let response):
-            if let usage = response.usage { summary.usage = summary.usage + usage }
-            if response.finishReason == .length { summary.requestsAtBudget += 1 }
+            _ = summary.countAnswer(response, budget: configuration.tokenBudget(count: items.count))
             switch pipeline.verdict(on: response, count: items.count, summary: &summary) {
             case .split:
                 let half = (items.count + 1) / 2
@@ -118,7 +117,7 @@ extension BatchExecutor {
                 for index in outcomes.indices where !again.contains(index) { finals.append((items[index], outcomes[index])) }
                 guard !again.isEmpty else { return }
                 summary.reasked += again.count
-                let size = max(1, (min(items.count, configuration.batchSize) + 1) / 2)
+                let size = configuration.reaskChunkSize(after: items.count)
                 for (n, start) in stride(from: 0, to: again.count, by: size).enumerated() {
                     let ids = again[start..<min(again.count, start + size)].map { request.ids[$0] }
                     followUps.append(.init(ids: ids, round: request.round + 1, retries: 0, expiries: 0, customID: nil, order: order + 10 + n))
