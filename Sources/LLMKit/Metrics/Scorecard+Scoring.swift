@@ -70,7 +70,8 @@ extension Scorecard {
     public static func agreement(_ pairs: [(EmotionDistribution, EmotionDistribution)], seed: UInt64 = 20261128) -> Agreement {
         let jsd = pairs.map { $0.0.jsDivergence(to: $0.1) }
         let f1 = MacroF1Counts(pairs.map(\.0), pairs.map(\.1))
-        // One bootstrap for the three (the same indices as three separate seeded runs).
+        // The two JS means share one bootstrap; macro-F1 (a corpus statistic) has its own with
+        // the same seed, so all three are resampled on the same indices.
         let means = Statistics.bootstrapMeans([jsd, jsd.map { $0.squareRoot() }], seed: seed)
         let f1Interval = Statistics.pairedBootstrap(count: pairs.count, seed: seed) { indices in (f1.value(over: indices), 0) }
         return Agreement(

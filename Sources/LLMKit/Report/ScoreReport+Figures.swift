@@ -15,8 +15,10 @@ extension ScoreReport {
 
     /// The laziness rates of every column, with Wilson whiskers.
     var lazinessChart: String {
-        let metrics = ["unchanged.as_shown", "unchanged.1e-06", "unchanged.0.01", "unchanged.0.05"].compactMap(ScoreMetric.named)
-        let categories = ["as shown", "tau 1e-06", "tau 0.01", "tau 0.05"]
+        // "As shown", then one bar per tau of the scorecard: metrics and labels from one list.
+        let names = [("as_shown", "as shown")] + Scorecard.taus.map { (Comparison.tauName($0), "tau " + Comparison.tauName($0)) }
+        let metrics = names.map { ScoreMetric.named("unchanged." + $0.0)! }
+        let categories = names.map(\.1)
         let series = columns.enumerated().map { i, column in
             BarChart.Series(name: column.card.label, color: Self.color(column: i),
                             values: metrics.map { $0.estimate(in: column.card).flatMap { $0.n > 0 ? $0.value : nil } },
@@ -69,7 +71,8 @@ extension ScoreReport {
             + columns.enumerated().map { i, column in
                 BarChart.Series(name: column.card.label, color: Self.color(column: i), values: shares(column.items.compactMap(\.adjusted)))
             }
-        let chart = BarChart(categories: ArgmaxClass.all.map(\.name), series: series, format: Self.percent, yTitle: "share of items",
+        let chart = BarChart(categories: ArgmaxClass.all.map(\.name), series: series, format: Self.percent,
+                             yTitle: "share of items (reference: all; answers: relabeled)",
                              height: 300, valueFormat: Self.percentLabel, cap: 1)
         return chart.svg() + Self.legend([("reference (original)", Self.palette[0])] + columns.enumerated().map { ($1.card.label, Self.color(column: $0)) })
     }
