@@ -12,6 +12,7 @@ actor PoolState {
         var outUntil: ContinuousClock.Instant?
         /// One request is probing the endpoint while it is out.
         var probing = false
+        /// Counters; capacity and whether the endpoint is out are read from the slot itself.
         var statistics: EndpointStatistics
     }
 
@@ -30,7 +31,6 @@ actor PoolState {
     /// that was down then starts out (and is probed after the cool-down).
     func configure(_ i: Int, capacity: Int, model: String?, down: Bool) {
         slots[i].capacity = max(1, capacity)
-        slots[i].statistics.capacity = slots[i].capacity
         slots[i].statistics.model = model
         if down { takeOut(i) }
     }
@@ -74,7 +74,6 @@ actor PoolState {
             if probe {
                 slots[i].outUntil = nil
                 slots[i].statistics.probedBack += 1
-                slots[i].statistics.isOut = false
             }
             return
         }
@@ -91,8 +90,14 @@ actor PoolState {
     private func takeOut(_ i: Int) {
         slots[i].outUntil = ContinuousClock.now + settings.coolDown
         slots[i].statistics.takenOut += 1
-        slots[i].statistics.isOut = true
     }
 
-    func statistics() -> [EndpointStatistics] { slots.map(\.statistics) }
+    func statistics() -> [EndpointStatistics] {
+        slots.map { slot in
+            var statistics = slot.statistics
+            statistics.capacity = slot.capacity
+            statistics.isOut = slot.outUntil != nil
+            return statistics
+        }
+    }
 }
