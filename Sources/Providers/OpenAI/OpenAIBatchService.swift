@@ -24,20 +24,24 @@ public struct OpenAIBatchService: BatchService {
     /// A service at `baseURL` (the same base URL as the synchronous provider: `.../v1`).
     public init(baseURL: String = OpenAIProvider.defaultBaseURL, apiKey: String?, organization: String? = nil, project: String? = nil,
                 transport: any HTTPTransport = CurlTransport.shared, timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
-        let provider = OpenAIProvider(baseURL: baseURL, apiKey: apiKey, organization: organization, project: project, transport: transport, stream: false)
+        self.init(provider: OpenAIProvider(baseURL: baseURL, apiKey: apiKey, organization: organization, project: project, transport: transport),
+                  timeout: timeout, maximumDownloadBytes: maximumDownloadBytes)
+    }
+
+    /// The service of the server `provider` talks to, with its credentials and transport
+    /// (input lines carry the bodies of a non-streamed call).
+    init(provider: OpenAIProvider, timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
         chat = provider.endpoint
-        self.baseURL = chat.baseURL
-        self.transport = transport
-        headers = chat.headers.filter { $0.name.lowercased() != "content-type" }
+        baseURL = chat.baseURL
+        transport = chat.transport
+        headers = chat.authHeaders
         self.timeout = timeout
         self.maximumDownloadBytes = maximumDownloadBytes
     }
 
     /// Reads the key, base URL, organisation and project as ``OpenAIProvider/fromEnvironment(_:baseURL:transport:timeout:maximumResponseBytes:stream:)``.
     public static func fromEnvironment(_ environment: [String: String], baseURL: String?, transport: any HTTPTransport = CurlTransport.shared) throws(LLMError) -> OpenAIBatchService {
-        let provider = try OpenAIProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport)
-        return OpenAIBatchService(baseURL: provider.baseURL, apiKey: environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
-                                  organization: environment["OPENAI_ORG_ID"], project: environment["OPENAI_PROJECT_ID"], transport: transport)
+        OpenAIBatchService(provider: try OpenAIProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport))
     }
 
     /// The endpoint every line names.

@@ -61,8 +61,7 @@ public struct OpenAIProvider: LLMProvider {
     /// The model ids `GET {base}/models` lists; throws ``LLMError`` when the server does not
     /// answer with a model list (many OpenAI-compatible servers have none).
     public func models() async throws -> [String] {
-        let headers = endpoint.headers.filter { $0.name.lowercased() != "content-type" }
-        let response = try await endpoint.transport.send(HTTPRequest(method: "GET", url: baseURL + "/models", headers: headers, timeout: .seconds(10)))
+        let response = try await endpoint.transport.send(HTTPRequest(method: "GET", url: baseURL + "/models", headers: endpoint.authHeaders, timeout: .seconds(10)))
         guard response.status == 200, let list = (try? StrictJSON.parse(bytes: response.body))?["data"]?.arrayValue else {
             throw LLMError(.badRequest, "\(baseURL)/models did not list models (HTTP \(response.status)).", context: .init(provider: id.name, httpStatus: response.status))
         }

@@ -11,6 +11,9 @@ struct ChatCompletionsEndpoint: Sendable {
     /// The path after the base URL (`/chat/completions`, `/v1/chat/completions`).
     let path: String
     let transport: any HTTPTransport
+    /// Credentials and organisation headers: what every call to the server carries.
+    let authHeaders: [(name: String, value: String)]
+    /// ``authHeaders`` and the JSON content type: what a completion request carries.
     let headers: [(name: String, value: String)]
     let maxTokensKey: String
     let extra: [(String, JSONValue)]
@@ -28,6 +31,7 @@ struct ChatCompletionsEndpoint: Sendable {
         self.baseURL = Self.trimmed(baseURL)
         self.path = path
         self.transport = transport
+        authHeaders = headers
         self.headers = [("Content-Type", "application/json")] + headers
         self.maxTokensKey = maxTokensKey
         self.extra = extra
