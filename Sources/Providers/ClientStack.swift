@@ -74,7 +74,7 @@ public struct ClientStack: Sendable {
         }
         let capabilities = try await live.prepare()
         guard let model = configuration.model ?? capabilities.servedModel else {
-            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider))
+            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: "model"))
         }
         let baseURL = live is PoolProvider ? Self.poolBaseURL
             : (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL

@@ -163,7 +163,7 @@ struct CLI {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
         let cases: [([String], String)] = [
             (["--provider", "nope"], "Unknown provider 'nope'"),
-            (["--fixtures", "/nonexistent"], "does not exist"),
+            (["--fixtures", "/nonexistent"], "does not exist. (fixture); pass --fixtures DIR"),
             (["--record", "/tmp/x"], "--record needs a live provider"),
             (["--batch-size", "0"], "--batch-size must be from 1 to 500, not 0"),
             // A seed that was never recorded: no other request can succeed either, so the run stops

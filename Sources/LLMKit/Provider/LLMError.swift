@@ -98,13 +98,19 @@ public struct LLMError: Error, Sendable, Equatable, CustomStringConvertible {
         public var httpStatus: Int?
         /// The server's request id (`x-request-id`), for support tickets.
         public var requestID: String?
+        /// For a ``Kind/configuration`` error, the setting that is missing or wrong, so a tool
+        /// can name its own option: `model` (no model name), `fixtures` (no usable recordings
+        /// folder), `recording` (no recording for a request). New values may be added.
+        public var setting: String?
 
-        public init(provider: String? = nil, model: String? = nil, attempt: Int? = nil, httpStatus: Int? = nil, requestID: String? = nil) {
+        public init(provider: String? = nil, model: String? = nil, attempt: Int? = nil, httpStatus: Int? = nil, requestID: String? = nil,
+                    setting: String? = nil) {
             self.provider = provider
             self.model = model
             self.attempt = attempt
             self.httpStatus = httpStatus
             self.requestID = requestID
+            self.setting = setting
         }
     }
 
