@@ -87,13 +87,13 @@ struct ScoreCommand: AsyncParsableCommand {
             return .init(stack: try connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
                          label: parts.joined(separator: " "))
         }
-        var settings = RelabelConfiguration(prompt: try prompts.first.map { try directories.library.resolve($0) } ?? PromptVersion(name: "none", systemText: "-"),
-                                            model: "", temperature: sampling.temperature, seed: sampling.seed, maxTokens: sampling.maxTokens,
-                                            policy: policyOptions.policy, reaskRounds: sampling.reask)
-        settings.concurrency = sampling.concurrency ?? 0
-        var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit,
-                              prompts: try prompts.map { try directories.library.resolve($0) }, arms: arms, repeats: `repeat`,
-                              settings: settings, batchSize: slice.batchSize, outputFolder: outDir)
+        // validate() makes sure there is a prompt version when nothing is given to score.
+        let versions = try prompts.map { try directories.library.resolve($0) }
+        let settings = RelabelConfiguration(prompt: versions[0], model: "", temperature: sampling.temperature, seed: sampling.seed,
+                                            maxTokens: sampling.maxTokens, policy: policyOptions.policy, reaskRounds: sampling.reask)
+        var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, prompts: versions, arms: arms,
+                              repeats: `repeat`, settings: settings, batchSize: slice.batchSize, outputFolder: outDir)
+        runs.concurrency = sampling.concurrency
         if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet
         return try await runs.run(registry: PromptLabCLI.registry, data: data) { line in

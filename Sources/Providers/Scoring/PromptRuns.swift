@@ -28,6 +28,8 @@ public struct PromptRuns: Sendable {
     public var settings: RelabelConfiguration
     /// Items per batch for the diversity score (default: each prompt's).
     public var batchSize: Int?
+    /// Requests at a time (`nil`: the backend's parallel slots when it reports them, else 4).
+    public var concurrency: Int?
     public var outputFolder: String
     /// Prices for the cost rows (dollars where the model has one).
     public var prices: PriceTable = .builtin
@@ -60,7 +62,7 @@ public struct PromptRuns: Sendable {
                     configuration.prompt = version
                     configuration.model = prepared.model
                     configuration.batchSize = batchSize ?? version.batchSize
-                    if settings.concurrency <= 0 { configuration.concurrency = prepared.capabilities.parallelSlots ?? 4 }
+                    configuration.concurrency = max(1, concurrency ?? prepared.capabilities.parallelSlots ?? 4)
                     if (settings.temperature ?? 0) > 0, let seed = settings.seed { configuration.seed = seed + k }
                     let out = "\(outputFolder)/\(stem).\(version.name).\(arm.stack.provider).\(Self.safe(prepared.model)).run\(k + 1).jsonl"
                     announce("running \(version.id) on \(arm.stack.provider) (\(prepared.model)), run \(k + 1) of \(repeats) -> \(out)")
