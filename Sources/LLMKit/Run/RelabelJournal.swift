@@ -172,6 +172,12 @@ public final class RelabelJournal: Sendable {
         superseded.withLock { $0.formUnion(numbers) }
     }
 
+    /// Whether lines were replaced by this run (see ``supersede(lines:)``).
+    var hasSupersededLines: Bool { supersededCount > 0 }
+
+    /// Lines replaced by this run that are still in the file (they go at ``close(inputOrder:discardIfEmpty:)``).
+    var supersededCount: Int { superseded.withLock { $0.count } }
+
     /// Says that records are appended in another order than the input's (a batch service
     /// returns answers in any order): ``close(inputOrder:discardIfEmpty:)`` then puts the file
     /// back in input order.

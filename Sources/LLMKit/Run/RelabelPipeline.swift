@@ -100,38 +100,18 @@ public struct RelabelPipeline: Sendable {
         deliver: (BatchResult) async throws -> Void
     ) async throws -> RelabelSummary {
         var total = RelabelSummary()
-        try await withThrowingTaskGroup(of: BatchResult.self) { group in
-            var nextIndex = 0
-            var nextToDeliver = 0
-            var finished: [Int: BatchResult] = [:]
-            var inFlight = 0
-            var exhausted = false
-            while true {
-                while !exhausted && inFlight < configuration.concurrency {
-                    guard let items = try await nextBatch(), !items.isEmpty else {
-                        exhausted = true
-                        break
-                    }
-                    let index = nextIndex
-                    nextIndex += 1
-                    inFlight += 1
-                    group.addTask {
-                        let (records, summary) = try await relabel(items)
-                        return BatchResult(index: index, records: records, summary: summary)
-                    }
-                }
-                guard let result = try await group.next() else { break }
-                inFlight -= 1
-                // Once cancelled, nothing more is delivered: batches in flight are abandoned.
-                try Task.checkCancellation()
-                finished[result.index] = result
-                while let ready = finished.removeValue(forKey: nextToDeliver) {
-                    try await deliver(ready)
-                    total.add(ready.summary)
-                    nextToDeliver += 1
-                }
-            }
-        }
+        var index = 0
+        try await forEachInOrder(limit: configuration.concurrency, next: { () async throws -> (Int, [DatasetItem])? in
+            guard let items = try await nextBatch(), !items.isEmpty else { return nil }
+            defer { index += 1 }
+            return (index, items)
+        }, work: { [self] (unit: (Int, [DatasetItem])) in
+            let (records, summary) = try await relabel(unit.1)
+            return BatchResult(index: unit.0, records: records, summary: summary)
+        }, deliver: { ready in
+            try await deliver(ready)
+            total.add(ready.summary)
+        })
         return total
     }
 
@@ -141,20 +121,33 @@ public struct RelabelPipeline: Sendable {
         try await relabel(items, round: 0)
     }
 
+    /// Asks for `items` once, then sends the follow-ups ``RunPolicy`` decides (halves of a
+    /// cut-off answer, re-asks of invalid entries) at once, one after the other; the latest
+    /// answer decides each item.
     func relabel(_ items: [DatasetItem], round: Int) async throws -> ([RelabeledRecord], RelabelSummary) {
         var summary = RelabelSummary()
         summary.requests = 1
-        let (outcomes, split) = try await ask(items, round: round, summary: &summary)
-        if let split { return split }
-        var final = outcomes
-        try await reask(items, outcomes: &final, round: round, summary: &summary)
-        return (records(items, final, summary: &summary), summary)
+        let result = await ask(items, round: round, summary: &summary)
+        if case .failure(let error) = result, error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
+        let decision = try policy.decide(result, count: items.count, round: round, retries: 0, summary: &summary) { response, summary in
+            verdict(on: response, count: items.count, summary: &summary)
+        }
+        var outcomes = [ItemOutcome?](repeating: nil, count: items.count)
+        for (position, outcome) in decision.finals { outcomes[position] = outcome }
+        for up in decision.followUps {
+            let (records, sub) = try await relabel(up.positions.map { items[$0] }, round: up.round)
+            summary.add(sub.withoutItemCounts())
+            for (position, record) in zip(up.positions, records) { outcomes[position] = record.outcome }
+        }
+        return (records(items, outcomes.map { $0! }, summary: &summary), summary)
     }
 
-    /// Sends one request for `items` and turns its answer into outcomes; a truncated answer of
-    /// several items comes back already split and relabeled.
-    private func ask(_ items: [DatasetItem], round: Int, summary: inout RelabelSummary)
-        async throws -> ([ItemOutcome], ([RelabeledRecord], RelabelSummary)?) {
+    /// The run's policy for this pipeline's settings (retries of errors are the client's).
+    var policy: RunPolicy { RunPolicy(configuration: configuration, errorRetries: 0) }
+
+    /// Sends one request for `items`, reporting it as events and counting its latency,
+    /// attempts and usage into `summary`.
+    private func ask(_ items: [DatasetItem], round: Int, summary: inout RelabelSummary) async -> Result<CompletionResponse, LLMError> {
         let request = self.request(for: items)
         let budget = request.maxTokens ?? 0
         let number = requests.next()
@@ -164,38 +157,23 @@ public struct RelabelPipeline: Sendable {
         let result: Result<CompletionResponse, LLMError> = await RequestObserver.$current.withValue(observer) {
             do throws(LLMError) { return .success(try await client.complete(request)) } catch { return .failure(error) }
         }
-        let response: CompletionResponse
+        let seconds = (ContinuousClock.now - sent).seconds
         switch result {
-        case .success(let answer): response = answer
         case .failure(let error):
-            if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
-            let seconds = (ContinuousClock.now - sent).seconds
+            guard error.kind != .cancelled && !Task.isCancelled else { return result }
             summary.latencies.append(seconds)
             summary.attempts += error.context.attempt ?? 1
             emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: error.context.attempt ?? 1, usage: nil,
                                                  finishReason: nil, error: error.kind, hitBudget: false, seconds: seconds)))
-            if error.kind.isFatal { throw PipelineStop(error: error) }
-            let failure = ItemFailure(.providerError, error.description, providerError: error.kind)
-            return (Array(repeating: .failed(failure), count: items.count), nil)
+        case .success(let response):
+            summary.latencies.append(seconds)
+            summary.attempts += response.attempts
+            if response.servedFromCache { summary.cacheHits += 1 }
+            let hitBudget = summary.countAnswer(response, budget: budget)
+            emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,
+                                                 finishReason: response.finishReason, error: nil, hitBudget: hitBudget, seconds: seconds)))
         }
-        let seconds = (ContinuousClock.now - sent).seconds
-        summary.latencies.append(seconds)
-        summary.attempts += response.attempts
-        if response.servedFromCache { summary.cacheHits += 1 }
-        let hitBudget = summary.countAnswer(response, budget: budget)
-        emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,
-                                             finishReason: response.finishReason, error: nil, hitBudget: hitBudget, seconds: seconds)))
-        switch verdict(on: response, count: items.count, summary: &summary) {
-        case .split:
-            let half = (items.count + 1) / 2
-            let (first, a) = try await relabel(Array(items[..<half]), round: round)
-            let (second, b) = try await relabel(Array(items[half...]), round: round)
-            summary.add(a)
-            summary.add(b)
-            return ([], (first + second, summary))
-        case .outcomes(let outcomes):
-            return (outcomes, nil)
-        }
+        return result
     }
 
     /// The exact request for a batch of `items`: rendered with the prompt version, with the
@@ -225,24 +203,6 @@ public struct RelabelPipeline: Sendable {
             if parsed.extraction?.strippedAnything == true { summary.answersWithStrippedText += 1 }
             summary.strayEntries += parsed.strayEntries.count
             return .outcomes(parsed.outcomes)
-        }
-    }
-
-    /// Asks again, in smaller batches, for items whose answer was missing or invalid; the
-    /// latest answer decides (relabeled, or the reason of the last failure).
-    private func reask(_ items: [DatasetItem], outcomes: inout [ItemOutcome], round: Int, summary: inout RelabelSummary) async throws {
-        let retry = outcomes.indices.filter { outcomes[$0].failure?.kind.isReaskable ?? false }
-        guard !retry.isEmpty && round < configuration.reaskRounds else { return }
-        let size = configuration.reaskChunkSize(after: items.count)
-        let again = retry.map { items[$0] }
-        summary.reasked += again.count
-        var position = 0
-        while position < again.count {
-            let chunk = Array(again[position..<min(again.count, position + size)])
-            let (records, sub) = try await relabel(chunk, round: round + 1)
-            summary.add(sub.withoutItemCounts())
-            for (offset, record) in records.enumerated() { outcomes[retry[position + offset]] = record.outcome }
-            position += size
         }
     }
 

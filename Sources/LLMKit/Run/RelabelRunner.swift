@@ -116,7 +116,16 @@ public struct RelabelRunner: Sendable {
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
         emit(.started(RelabelStart(items: toDo, datasetItems: scan.itemsWithinLimit, resumed: resumed,
                                    tokenBudget: configuration.tokenBudget(count: configuration.batchSize))))
-        let pipeline = RelabelPipeline(client: client, configuration: configuration, emit: emit)
+        // Every answer is written down before anything else happens to it (AnswerLog).
+        let answers: AnswerLog
+        do {
+            answers = try await AnswerLog.open(output: job.output, fresh: !isResume(job) || !resumed.acceptedDifferences.isEmpty, io: io)
+        } catch {
+            try? await journal.close(inputOrder: nil, discardIfEmpty: resumed.lines == 0 && !isBatch(job))
+            throw error
+        }
+        let logged = LLMClient(provider: client.provider, middlewares: [AnswerLogMiddleware(log: answers)] + client.middlewares)
+        let pipeline = RelabelPipeline(client: logged, configuration: configuration, emit: emit)
         let ledger = Ledger()
         var summary: RelabelSummary
         var batchReport: BatchRunSummary?
@@ -131,18 +140,31 @@ public struct RelabelRunner: Sendable {
             // A Batch API run keeps even an empty output: its batches may be running, and a
             // plain rerun must not submit them again.
             let empty = ledger.written == 0 && resumed.lines == 0 && !isBatch(job)
-            try? await journal.close(inputOrder: nil, discardIfEmpty: empty)
-            throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written)
+            // Lines a final pass replaced go now, not at the next resume: an interrupted run
+            // leaves one line per id (the file keeps its order).
+            try? await journal.close(inputOrder: journal.hasSupersededLines ? { @Sendable in [:] } : nil, discardIfEmpty: empty)
+            await answers.close(remove: empty && answers.count == 0)
+            throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written - journal.supersededCount)
         }
         let order: @Sendable () throws -> [String: Int] = {
             try DatasetScan.positions(path: job.dataset, format: job.format, policy: configuration.policy)
         }
-        do { try await journal.close(inputOrder: order) } catch { throw RunError(.cannotWrite, file: job.output, error.reason) }
+        do { try await journal.close(inputOrder: order) } catch {
+            await answers.close(remove: false)
+            throw RunError(.cannotWrite, file: job.output, error.reason)
+        }
+        // Complete: every id has its line, nothing will be asked again.
+        await answers.close(remove: true)
         emit(.finished(summary))
         let statistics = journal.statistics
         return RelabelReport(summary: summary, output: job.output, seconds: (ContinuousClock.now - started).seconds, resumed: resumed,
                              datasetItems: scan.itemsWithinLimit, itemsToDo: toDo, syncSeconds: statistics.syncSeconds,
                              syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs, batch: batchReport)
+    }
+
+    private func isResume(_ job: RelabelJob) -> Bool {
+        if case .resume = job.mode { return true }
+        return false
     }
 
     private func isBatch(_ job: RelabelJob) -> Bool {
@@ -196,6 +218,8 @@ public struct RelabelRunner: Sendable {
                 ledger.record(batch.records, firstLine: first)
                 let done = BatchDone(items: batch.summary.items, relabeled: batch.summary.relabeled, failed: batch.summary.failed)
                 try await journal.append(batch.records) { emit(.batchDurable(done)) }
+                // The lines these replace (a final pass) go as soon as their successors are queued.
+                if !replacing.isEmpty { journal.supersede(lines: batch.records.compactMap { replacing[$0.id]?.line }) }
             })
     }
 
@@ -206,8 +230,7 @@ public struct RelabelRunner: Sendable {
         emit(.finalPass(items: failed.count))
         let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: pipeline.configuration.policy, limit: job.limit,
                                        only: Set(failed.keys))
-        let again = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
-        journal.supersede(lines: failed.values.map(\.line))
+        let again = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, replacing: failed, emit: emit)
         var total = summary
         for (_, old) in failed { total.uncount(old.failure) }
         total.add(again)

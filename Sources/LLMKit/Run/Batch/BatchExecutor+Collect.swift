@@ -44,7 +44,7 @@ extension BatchExecutor {
                 let message = "the batch \(info.id) failed validation: " + (errors.isEmpty ? "no reason given" : errors.joined(separator: "; "))
                 finals += batchItems.map { ($0, .failed(ItemFailure(.providerError, message, providerError: .badRequest))) }
             } else if let line, !line.expired {
-                handle(request, batchItems, line.result, order: order, finals: &finals, followUps: &followUps)
+                try handle(request, batchItems, line.result, order: order, finals: &finals, followUps: &followUps)
             } else if info.status == .expired || line?.expired == true {
                 if request.expiries < settings.expiryResubmissions {
                     followUps.append(.init(ids: request.ids, round: request.round, retries: request.retries, expiries: request.expiries + 1,
@@ -59,7 +59,7 @@ extension BatchExecutor {
                 finals += batchItems.map { ($0, .failed(failure)) }
             } else {
                 let error = LLMError(.serverError, "The batch \(info.id) ended (\(info.status)) without a result for this request.")
-                handle(request, batchItems, .failure(error), order: order, finals: &finals, followUps: &followUps)
+                try handle(request, batchItems, .failure(error), order: order, finals: &finals, followUps: &followUps)
             }
         }
         try await write(finals.filter { !done.contains($0.0.id) })
@@ -88,41 +88,29 @@ extension BatchExecutor {
         return lines
     }
 
-    /// One answer through the same verdict as a synchronous run: final outcomes, or follow-ups
-    /// (halves of a truncated answer, re-asks of invalid items in halves, one retry of an error
-    /// that may pass).
+    /// One answer through the run's policy (``RunPolicy``), as a synchronous run decides it:
+    /// final outcomes, or follow-ups for the next wave (halves of a truncated answer, re-asks
+    /// of invalid items in smaller chunks, one retry of an error that may pass).
     mutating func handle(_ request: BatchState.Request, _ items: [DatasetItem], _ result: Result<CompletionResponse, LLMError>, order: Int,
-                         finals: inout [(DatasetItem, ItemOutcome)], followUps: inout [BatchState.FollowUp]) {
+                         finals: inout [(DatasetItem, ItemOutcome)], followUps: inout [BatchState.FollowUp]) throws {
         summary.requests += 1
         summary.attempts += 1
-        switch result {
-        case .failure(let error):
-            if error.kind.isRetryable && request.retries < settings.lineRetries {
-                followUps.append(.init(ids: request.ids, round: request.round, retries: request.retries + 1, expiries: request.expiries, customID: nil, order: order))
-                report.lineRetries += 1
-            } else {
-                let failure = ItemFailure(.providerError, error.description, providerError: error.kind)
-                finals += items.map { ($0, .failed(failure)) }
+        if case .success(let response) = result { _ = summary.countAnswer(response, budget: configuration.tokenBudget(count: items.count)) }
+        let policy = RunPolicy(configuration: configuration, errorRetries: settings.lineRetries)
+        let pipeline = self.pipeline
+        let decision = try policy.decide(result, count: items.count, round: request.round, retries: request.retries, summary: &summary) { response, summary in
+            pipeline.verdict(on: response, count: items.count, summary: &summary)
+        }
+        finals += decision.finals.map { (items[$0.position], $0.outcome) }
+        for up in decision.followUps {
+            let offset: Int
+            switch up.kind {
+            case .retry: offset = 0; report.lineRetries += 1
+            case .split(let half): offset = half + 1
+            case .reask(let chunk): offset = 10 + chunk
             }
-        case .success(let response):
-            _ = summary.countAnswer(response, budget: configuration.tokenBudget(count: items.count))
-            switch pipeline.verdict(on: response, count: items.count, summary: &summary) {
-            case .split:
-                let half = (items.count + 1) / 2
-                for (n, part) in [Array(request.ids[..<half]), Array(request.ids[half...])].enumerated() {
-                    followUps.append(.init(ids: part, round: request.round, retries: 0, expiries: 0, customID: nil, order: order + n + 1))
-                }
-            case .outcomes(let outcomes):
-                let again = outcomes.indices.filter { (outcomes[$0].failure?.kind.isReaskable ?? false) && request.round < configuration.reaskRounds }
-                for index in outcomes.indices where !again.contains(index) { finals.append((items[index], outcomes[index])) }
-                guard !again.isEmpty else { return }
-                summary.reasked += again.count
-                let size = configuration.reaskChunkSize(after: items.count)
-                for (n, start) in stride(from: 0, to: again.count, by: size).enumerated() {
-                    let ids = again[start..<min(again.count, start + size)].map { request.ids[$0] }
-                    followUps.append(.init(ids: ids, round: request.round + 1, retries: 0, expiries: 0, customID: nil, order: order + 10 + n))
-                }
-            }
+            followUps.append(.init(ids: up.positions.map { request.ids[$0] }, round: up.round, retries: up.retries, expiries: up.kind == .retry ? request.expiries : 0,
+                                   customID: nil, order: order + offset))
         }
     }
 
@@ -144,30 +132,30 @@ extension BatchExecutor {
     }
 
     /// Sends the follow-ups that are not an expired remainder through the run's client, as a
-    /// synchronous run re-asks (`--reask-sync`).
+    /// synchronous run re-asks (`--reask-sync`), with the run's bounded concurrency; each
+    /// follow-up's lines are appended as soon as it and those before it are done.
     mutating func reaskSynchronously() async throws {
         let (now, later) = state.followUps.sorted { $0.order < $1.order }.partitioned { $0.customID == nil }
         guard !now.isEmpty else { return }
         let items = try await loadItems(Set(now.flatMap(\.ids)))
-        let pipeline = self.pipeline, limit = configuration.concurrency
-        let results = try await withThrowingTaskGroup(of: (Int, [RelabeledRecord], RelabelSummary).self) { group in
-            var next = 0, collected: [(Int, [RelabeledRecord], RelabelSummary)] = []
-            while next < now.count || !group.isEmpty {
-                while next < now.count && next - collected.count < limit {
-                    let index = next, up = now[index], batch = up.ids.compactMap { items[$0] }
-                    group.addTask { let (r, s) = try await pipeline.relabel(batch, round: up.round); return (index, r, s) }
-                    next += 1
-                }
-                if let result = try await group.next() { collected.append(result) }
-            }
-            return collected.sorted { $0.0 < $1.0 }
-        }
-        for (_, records, sub) in results {
+        let pipeline = self.pipeline
+        var pending = now[...]
+        var done = self.done, summary = self.summary
+        let journal = self.journal
+        try await forEachInOrder(limit: configuration.concurrency, next: { () -> BatchState.FollowUp? in
+            // A follow-up whose items a killed run already wrote is not sent again.
+            while let up = pending.popFirst() { if !up.ids.allSatisfy(done.contains) { return up } }
+            return nil
+        }, work: { up in
+            try await pipeline.relabel(up.ids.compactMap { items[$0] }, round: up.round)
+        }, deliver: { (records, sub) in
             let fresh = records.filter { !done.contains($0.id) }
             try await journal.append(fresh)
             done.formUnion(fresh.map(\.id))
             summary.add(sub)
-        }
+        })
+        self.done = done
+        self.summary = summary
         try await journal.flush()
         state.followUps = later
         try save()
