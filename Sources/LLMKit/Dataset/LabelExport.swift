@@ -37,15 +37,28 @@ public enum LabelExport {
         }
     }
 
-    /// Streams `input` (relabeled JSONL) to `output` (CSV, written atomically). Returns rows written.
-    public static func export(input: String, output: String, variant: Variant, smoothing: Double) throws(DatasetError) -> (records: Int, rows: Int) {
+    /// Streams `input` (relabeled JSONL) to `output` (CSV, written atomically). An id with
+    /// several lines (a run interrupted after asking failed items again) is written once, from
+    /// its last line, as scoring and `--resume` read it. Returns the records written, the rows,
+    /// and the earlier lines left out.
+    public static func export(input: String, output: String, variant: Variant, smoothing: Double) throws(DatasetError) -> (records: Int, rows: Int, superseded: Int) {
+        // First pass: the last line of each id (ids only; the records are read in the second).
+        var last: [String: Int] = [:]
+        var count = 0
+        let scan = try RelabeledRecordReader(path: input)
+        while let record = try scan.next() {
+            last[record.id] = count
+            count += 1
+        }
         let reader = try RelabeledRecordReader(path: input)
         try FileChecks.requireDistinct(output: output, from: [input])
         try FileChecks.createFolder(for: output)
         let writer = try AtomicFileWriter(path: output)
         try writer.writeLine(header)
-        var records = 0, rows = 0
+        var records = 0, rows = 0, index = 0
         while let record = try reader.next() {
+            defer { index += 1 }
+            guard last[record.id] == index else { continue }
             records += 1
             for line in Self.rows(for: record, variant: variant, smoothing: smoothing) {
                 try writer.writeLine(line)
@@ -53,7 +66,7 @@ public enum LabelExport {
             }
         }
         try writer.commit()
-        return (records, rows)
+        return (records, rows, count - records)
     }
 
     /// A value with at most 15 significant digits, without trailing zeros (`0`, `0.4`, `0.95625`).

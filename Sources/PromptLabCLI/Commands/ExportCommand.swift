@@ -38,7 +38,10 @@ struct ExportCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: out) && !overwrite {
             throw ValidationError("\(out) exists; pass --overwrite to replace it")
         }
-        let (records, rows) = try LabelExport.export(input: relabeled, output: out, variant: variant, smoothing: smoothing)
+        let (records, rows, superseded) = try LabelExport.export(input: relabeled, output: out, variant: variant, smoothing: smoothing)
+        if superseded > 0 {
+            FileHandle.standardError.write(Data("promptlab: \(relabeled): \(superseded) earlier lines of ids that have a later line were left out (the last line of each id is exported)\n".utf8))
+        }
         print("\(records) records, \(rows) rows (\(variant.rawValue)\(smoothing > 0 ? ", smoothing \(smoothing)" : "")) written to \(out)")
     }
 }

@@ -103,4 +103,23 @@ import Testing
         let oneHot = RelabeledRecord(id: "c", reference: EmotionDistribution(oneHot: .happy), outcome: .failed(ItemFailure(.zeroSum, "z")), promptVersion: "p", provider: "x", model: "m")
         #expect(LabelExport.rows(for: oneHot, variant: .reference, smoothing: 0.05) == ["c,0.00625,0.00625,0.00625,0.00625,0.00625,0.00625,0.00625,0.95625"])
     }
+
+    /// A journal interrupted after a final pass holds an earlier failed line and a later line
+    /// for the same id: the export writes the id once, from its last line.
+    @Test func anIdWithSeveralLinesIsExportedOnceFromItsLastLine() throws {
+        let dir = TestPaths.temporaryDirectory()
+        let input = dir.appendingPathComponent("in.jsonl").path
+        let records = Self.records()
+        let retried = RelabeledRecord(id: "b", reference: records[1].reference, outcome: records[0].outcome, promptVersion: "p@1", provider: "x", model: "m")
+        let writer = try AtomicFileWriter(path: input)
+        for r in records + [retried] { try writer.writeLine(r.jsonLine) }
+        try writer.commit()
+        let out = dir.appendingPathComponent("out.csv").path
+        let result = try LabelExport.export(input: input, output: out, variant: .llm, smoothing: 0)
+        #expect(result.records == 2 && result.rows == 2 && result.superseded == 1)
+        let reader = try EmoSuperbCSVReader(path: out)
+        var ids: [String] = []
+        while let row = try reader.nextRow() { ids.append(row.id) }
+        #expect(ids == ["a,1", "b"])
+    }
 }
