@@ -1,0 +1,66 @@
+import Foundation
+import LLMKit
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Nothing paid for twice, through the real binary: kill -9 while items are being asked
+/// again, then `--resume`; every request whose answer the killed run received is answered
+/// from the run's answer log, counted at the server.
+@Suite struct PaidOnceCLITests {
+    @Test(arguments: [false, true])
+    func aKillDuringReasksThenResumeSendsNoAnsweredRequestAgain(cache: Bool) async throws {
+        let dir = try ResumeCLITests.directory()
+        let bodies = dir.appendingPathComponent("bodies.jsonl").path
+        var configuration = FaultServer.Configuration()
+        // Most answers miss an entry, so most chunks are asked again in smaller chunks.
+        configuration.mix = [.wrongCount: 0.6]
+        configuration.latency = 0.2
+        configuration.seed = 5
+        configuration.bodyLog = bodies
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let (dataset, ids) = try ResumeCLITests.corpus(60, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let answers = out + ".answers"
+        let arguments = ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
+                         "--batch-size", "10", "--concurrency", "1", "--quiet"]
+            + (cache ? ["--cache", dir.appendingPathComponent("cache").path] : ["--no-cache"])
+        @Sendable func lines(_ path: String) -> [String] {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        let (received, before) = try await CLI.offPool { () throws -> (Int, [String]) in
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(60)
+            // One request at a time: when a re-ask (fewer than 10 items) arrives after the 4th
+            // request, every request before it was answered, its chunk's first ask among them.
+            while Date() < deadline {
+                let sent = lines(bodies)
+                if sent.count >= 4, let last = sent.last, !last.contains("\"maxItems\":10") { break }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return (lines(answers).count, lines(bodies))
+        }
+        #expect(before.count >= 4 && !before.last!.contains("\"maxItems\":10"), "killed while a re-ask was in flight")
+        #expect(received == before.count - 1, "the \(before.count - 1) answers received were written down (\(received))")
+        #expect(server.counts.faults["wrong_count", default: 0] >= 1, "items were being asked again")
+
+        let resumed = try await CLI.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = Array(lines(bodies).dropFirst(before.count))
+        let resent = Set(after).intersection(before)
+        #expect(resent.count <= 1, "\(resent.count) requests sent again; only the one in flight had no answer")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        #expect(!FileManager.default.fileExists(atPath: answers), "a complete run removes its answer log")
+    }
+}
