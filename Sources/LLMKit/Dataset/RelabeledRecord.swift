@@ -12,15 +12,22 @@ public struct RelabeledRecord: Sendable, Hashable {
     /// The prompt version id (`name@hash`).
     public var promptVersion: String
     public var provider: String
+    /// The model the run asked for.
     public var model: String
+    /// The model the server said answered, when the run records it
+    /// (``RelabelConfiguration/recordsAnsweringModel``: a pool of mixed models) and it is not
+    /// ``model`` (`answered_by` in the line).
+    public var answeredBy: String?
 
-    public init(id: String, reference: EmotionDistribution, outcome: ItemOutcome, promptVersion: String, provider: String, model: String) {
+    public init(id: String, reference: EmotionDistribution, outcome: ItemOutcome, promptVersion: String, provider: String, model: String,
+                answeredBy: String? = nil) {
         self.id = id
         self.reference = reference
         self.outcome = outcome
         self.promptVersion = promptVersion
         self.provider = provider
         self.model = model
+        self.answeredBy = answeredBy
     }
 
     /// The record as a JSON object (field order as documented).
@@ -43,6 +50,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         object["prompt"] = .string(promptVersion)
         object["provider"] = .string(provider)
         object["model"] = .string(model)
+        if let answeredBy { object["answered_by"] = .string(answeredBy) }
         if case .failed(let f) = outcome {
             var failure: JSONObject = ["kind": .string(f.kind.name), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
             if let code = f.providerError { failure["code"] = .string(code.name) }
@@ -94,6 +102,10 @@ public struct RelabeledRecord: Sendable, Hashable {
         JSONSerializer.appendString(provider, to: &bytes)
         key(",\"model\":")
         JSONSerializer.appendString(model, to: &bytes)
+        if let answeredBy {
+            key(",\"answered_by\":")
+            JSONSerializer.appendString(answeredBy, to: &bytes)
+        }
         if case .failed(let f) = outcome {
             key(",\"failure\":{\"kind\":")
             JSONSerializer.appendString(f.kind.name, to: &bytes)
@@ -168,7 +180,7 @@ public struct RelabeledRecord: Sendable, Hashable {
             throw fail("status", "must be 'relabeled' or 'failed', not '\(other)'")
         }
         return RelabeledRecord(id: id, reference: reference, outcome: outcome, promptVersion: try string("prompt"),
-                               provider: try string("provider"), model: try string("model"))
+                               provider: try string("provider"), model: try string("model"), answeredBy: o["answered_by"]?.stringValue)
     }
 }
 

@@ -21,6 +21,9 @@ public struct RelabelConfiguration: Sendable {
     /// How many times items whose answer was missing or invalid are asked again, each time in
     /// batches half the size of the last (down to one item).
     public var reaskRounds: Int
+    /// Record in each line the model the server said answered when it is not ``model``
+    /// (`answered_by`): for a pool whose endpoints may serve different models.
+    public var recordsAnsweringModel = false
 
     public init(prompt: PromptVersion, model: String, batchSize: Int? = nil, concurrency: Int = 1, temperature: Double? = 0, seed: Int? = 42,
                 maxTokens: Int? = nil, policy: RenormalizationPolicy = .default, reaskRounds: Int = 2) {
@@ -133,13 +136,17 @@ public struct RelabelPipeline: Sendable {
             verdict(on: response, count: items.count, summary: &summary)
         }
         var outcomes = [ItemOutcome?](repeating: nil, count: items.count)
+        var answeredBy = [String?](repeating: decision.answeredBy, count: items.count)
         for (position, outcome) in decision.finals { outcomes[position] = outcome }
         for up in decision.followUps {
             let (records, sub) = try await relabel(up.positions.map { items[$0] }, round: up.round)
             summary.add(sub.withoutItemCounts())
-            for (position, record) in zip(up.positions, records) { outcomes[position] = record.outcome }
+            for (position, record) in zip(up.positions, records) {
+                outcomes[position] = record.outcome
+                answeredBy[position] = record.answeredBy
+            }
         }
-        return (records(items, outcomes.map { $0! }, summary: &summary), summary)
+        return (records(items, outcomes.map { $0! }, answeredBy: answeredBy, summary: &summary), summary)
     }
 
     /// The run's policy for this pipeline's settings (retries of errors are the client's).
@@ -207,13 +214,15 @@ public struct RelabelPipeline: Sendable {
     }
 
     /// One record per item, counted into `summary`.
-    public func records(_ items: [DatasetItem], _ outcomes: [ItemOutcome], summary: inout RelabelSummary) -> [RelabeledRecord] {
+    public func records(_ items: [DatasetItem], _ outcomes: [ItemOutcome], answeredBy: [String?] = [], summary: inout RelabelSummary) -> [RelabeledRecord] {
         var records: [RelabeledRecord] = []
         records.reserveCapacity(items.count)
         summary.items = items.count
         for (item, outcome) in zip(items, outcomes) {
+            let answered = records.count < answeredBy.count ? answeredBy[records.count] : nil
             records.append(RelabeledRecord(id: item.id, reference: item.reference, outcome: outcome,
-                                           promptVersion: configuration.promptID, provider: client.provider.id.name, model: configuration.model))
+                                           promptVersion: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
+                                           answeredBy: answered))
             summary.count(outcome, reference: item.reference)
         }
         return records

@@ -34,6 +34,8 @@ struct RunPolicy: Sendable {
     struct Decision: Sendable {
         var finals: [(position: Int, outcome: ItemOutcome)] = []
         var followUps: [FollowUp] = []
+        /// The model that answered, when the run records it and it is not the one asked for.
+        var answeredBy: String?
     }
 
     /// Decides what `result` means for a chunk of `count` items asked in re-ask `round`
@@ -62,6 +64,7 @@ struct RunPolicy: Sendable {
                 decision.finals = all.map { ($0, .failed(failure)) }
             }
         case .success(let response):
+            if configuration.recordsAnsweringModel, let model = response.model, model != configuration.model { decision.answeredBy = model }
             switch verdict(response, &summary) {
             case .split:
                 let half = (count + 1) / 2

@@ -56,6 +56,28 @@ final class RuleProvider: LLMProvider {
         return (records, summary, batchOrder)
     }
 
+    /// A pool of mixed models: each line names the model that answered it (`answered_by`), also
+    /// through re-asks; a run that does not ask for it writes what it always wrote.
+    @Test(arguments: [true, false]) func theAnsweringModelIsRecordedWhenAsked(record: Bool) async throws {
+        let provider = RuleProvider { points in
+            // The first ask misses one entry; its re-ask is answered by another model.
+            var answer = RuleProvider.answer(Array(1...(points.count == 4 ? 3 : points.count)))
+            answer.model = points.count == 4 ? "big" : "small"
+            return answer
+        }
+        var configuration = RelabelConfiguration(prompt: Self.prompt, model: "asked", batchSize: 4)
+        configuration.recordsAnsweringModel = record
+        let pipeline = RelabelPipeline(client: LLMClient(provider: provider), configuration: configuration)
+        let (records, _) = try await pipeline.relabel(Self.items(4))
+        #expect(records.map(\.answeredBy) == (record ? ["big", "big", "big", "small"] : [nil, nil, nil, nil]))
+        let line = records[3].jsonLine
+        #expect(line.contains("\"answered_by\":\"small\"") == record)
+        var bytes: [UInt8] = []
+        records[3].appendJSONLine(to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == line + "\n")
+        #expect(try RelabeledRecord.parse(line: line, file: "f", line: 1) == records[3])
+    }
+
     @Test func everyItemOnceInInputOrderUnderConcurrency() async throws {
         let provider = RuleProvider { points in RuleProvider.answer(Array(1...points.count)) }
         let (records, summary, order) = try await Self.run(provider, items: Self.items(103), batchSize: 10, concurrency: 4)
