@@ -36,6 +36,11 @@ public struct RelabelSummary: Sendable, Equatable {
     /// Entries that named no batch item.
     public var strayEntries = 0
     public var usage = TokenUsage()
+    /// Seconds the server said it spent reading prompts and generating (llama.cpp's
+    /// `timings`), summed over the answers that carried them: with ``latencies``, where a
+    /// run's time goes (the rest is queueing, transport and the client).
+    public var serverPromptSeconds = 0.0
+    public var serverGenerationSeconds = 0.0
     public var failed: Int { failedByKind.values.reduce(0, +) }
 
     public init() {}
@@ -62,6 +67,10 @@ public struct RelabelSummary: Sendable, Equatable {
             self.usage = self.usage + usage
             largestCompletion = max(largestCompletion, usage.completionTokens)
             if usage.completionTokens > budget { requestsOverBudget += 1 }
+        }
+        if let timings = response.timings, !response.servedFromCache {
+            serverPromptSeconds += timings.promptMilliseconds / 1000
+            serverGenerationSeconds += timings.predictedMilliseconds / 1000
         }
         let hitBudget = response.finishReason == .length
         if hitBudget { requestsAtBudget += 1 }
@@ -100,6 +109,8 @@ public struct RelabelSummary: Sendable, Equatable {
         answersWithStrippedText += other.answersWithStrippedText
         strayEntries += other.strayEntries
         usage = usage + other.usage
+        serverPromptSeconds += other.serverPromptSeconds
+        serverGenerationSeconds += other.serverGenerationSeconds
     }
 
     /// The counters that describe requests, not items (for re-asks, whose items are counted once by their batch).
@@ -142,6 +153,8 @@ extension RelabelSummary {
             "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens), "cached_tokens": .int(usage.cachedTokens),
             "completion_tokens_per_item": .double(completionTokensPerItem),
             "wall_seconds": .double(seconds), "output": .string(output),
+            "request_seconds": .double(latencies.reduce(0, +)), "server_prompt_seconds": .double(serverPromptSeconds),
+            "server_generation_seconds": .double(serverGenerationSeconds),
         ]
     }
 }
