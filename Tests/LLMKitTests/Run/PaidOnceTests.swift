@@ -42,17 +42,23 @@ final class LedgerProvider: LLMProvider {
 /// killed (here: cancelled, which abandons what is in memory exactly as a kill does) while
 /// its re-asks are in flight never asks for that answer again.
 @Suite struct PaidOnceTests {
-    @Test func aRunStoppedDuringReasksNeverAsksAnAnswerItReceivedAgain() async throws {
-        let (data, ids) = RelabelRunnerTests.dataset(40)
-        let out = data + ".out.jsonl"
-        // First asks answer half their items; every re-ask (5 points) waits until cancelled.
+    /// Starts a run whose first asks answer half their items and whose re-asks (5 points) wait;
+    /// cancels it once two chunks are answered and their re-asks in flight. Returns the hashes
+    /// of the requests it received answers to.
+    static func stopDuringReasks(_ data: String, out: String) async throws -> Set<String> {
         let first = LedgerProvider(hold: { $0.count < 10 })
         let task = Task { try await RelabelRunner(client: LLMClient(provider: first)).run(RelabelRunnerTests.job(data, out: out, concurrency: 2)) }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, first.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
         await #expect { try await task.value } throws: { ($0 as? RunError)?.code == .interrupted }
-        let paid = Set(first.answered.withLock { $0 })
+        return Set(first.answered.withLock { $0 })
+    }
+
+    @Test func aRunStoppedDuringReasksNeverAsksAnAnswerItReceivedAgain() async throws {
+        let (data, ids) = RelabelRunnerTests.dataset(40)
+        let out = data + ".out.jsonl"
+        let paid = try await Self.stopDuringReasks(data, out: out)
         #expect(paid.count == 2, "two chunks answered, their re-asks in flight")
         #expect(FileManager.default.fileExists(atPath: AnswerLog.path(forOutput: out)), "the answers outlive the stopped run")
 
@@ -69,15 +75,10 @@ final class LedgerProvider: LLMProvider {
     @Test func aFreshRunDoesNotReuseAnotherRunsAnswers() async throws {
         let (data, _) = RelabelRunnerTests.dataset(20)
         let out = data + ".out.jsonl"
-        let first = LedgerProvider(hold: { $0.count < 10 })
-        let task = Task { try await RelabelRunner(client: LLMClient(provider: first)).run(RelabelRunnerTests.job(data, out: out, concurrency: 2)) }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline, first.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(10)) }
-        task.cancel()
-        _ = try? await task.value
+        let paid = try await Self.stopDuringReasks(data, out: out)
         let second = LedgerProvider()
         _ = try await RelabelRunner(client: LLMClient(provider: second)).run(RelabelRunnerTests.job(data, out: out, mode: .fresh(overwrite: true)))
-        #expect(Set(second.sent.withLock { $0 }).isSuperset(of: Set(first.answered.withLock { $0 })), "--overwrite asks everything afresh")
+        #expect(Set(second.sent.withLock { $0 }).isSuperset(of: paid), "--overwrite asks everything afresh")
     }
 
     /// Interrupted during the final pass, the output still holds one line per id (the failed
