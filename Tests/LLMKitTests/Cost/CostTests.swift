@@ -69,6 +69,16 @@ import Testing
         #expect(limited.items == 39 && limited.requests == 2)
     }
 
+    /// Retries are attempts beyond the first of the requests sent: answers from the cache
+    /// (attempts 0) made `score` print `cost: retries -2`.
+    @Test func retriesCountOnlyTheRequestsSentToAServer() {
+        let all = CostInput(requests: 2, attempts: 0, cacheHits: 2, usage: TokenUsage(), latencies: [0, 0])
+        #expect(all.retries == 0 && Scorecard.cost(all, items: 40).retries == 0)
+        let mixed = CostInput(requests: 4, attempts: 5, cacheHits: 1, usage: TokenUsage(), latencies: [])
+        #expect(mixed.retries == 2, "3 requests sent in 5 attempts")
+        #expect(CostInput(requests: 3, attempts: 4, usage: TokenUsage(), latencies: []).retries == 1)
+    }
+
     /// `--max-tokens 100` caps every answer at 100 tokens: the expected completion is at most
     /// that too (it printed "$0.0750 expected, $0.0111 at most", the expectation ignoring the limit).
     @Test func theExpectedCompletionStaysWithinAFixedTokenLimit() throws {
