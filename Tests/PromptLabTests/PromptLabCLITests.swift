@@ -163,6 +163,8 @@ struct CLI {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
         let cases: [([String], String)] = [
             (["--provider", "nope"], "Unknown provider 'nope'"),
+            // Refused while parsing, before anything is read: a dry run printed an estimate for it.
+            (["--provider", "nope", "--dry-run"], "Unknown provider 'nope'"),
             (["--fixtures", "/nonexistent"], "does not exist. (fixture); pass --fixtures DIR"),
             (["--record", "/tmp/x"], "--record needs a live provider"),
             (["--batch-size", "0"], "--batch-size must be from 1 to 500, not 0"),

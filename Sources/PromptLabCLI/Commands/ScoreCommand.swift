@@ -28,8 +28,9 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @OptionGroup var directories: PromptDirectoryOptions
 
-    @Option(name: .customLong("provider"), help: ArgumentHelp("Provider to run, optionally with its model (repeatable).", valueName: "name[:model]"))
-    var providers: [String] = []
+    @Option(name: .customLong("provider"), help: ArgumentHelp("Provider to run, optionally with its model (repeatable).", valueName: "name[:model]"),
+            transform: ProviderSpec.init(parsing:))
+    var providers: [ProviderSpec] = []
 
     @Option(help: "Runs per prompt × provider, for self-consistency (seeds differ when --temperature > 0).")
     var `repeat`: Int = 1
@@ -82,10 +83,8 @@ struct ScoreCommand: AsyncParsableCommand {
     /// Runs every prompt version × provider (`--repeat` times) through the relabel runner and
     /// scores the outputs: one column each.
     func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
-        let arms = try (providers.isEmpty ? ["fixture"] : providers).map { spec throws -> PromptRuns.Arm in
-            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-            return .init(stack: try connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
-                         label: parts.joined(separator: " "))
+        let arms = try (providers.isEmpty ? [ProviderSpec(.fixture)] : providers).map { spec throws -> PromptRuns.Arm in
+            .init(stack: try connection.stack(provider: spec.provider, model: spec.model), label: spec.label)
         }
         // validate() makes sure there is a prompt version when nothing is given to score.
         let versions = try prompts.map { try directories.library.resolve($0) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LLMKit
+import Providers
 
 /// A library error as the command line shows it: one line, the cause, and what to do about it
 /// in terms of this tool's flags (library messages name no flags), with the exit status. The
@@ -59,7 +60,7 @@ struct Failure {
         case .configuration where error.context.setting == "model": "pass --model"
         case .configuration where error.context.setting == "fixtures": "pass --fixtures DIR"
         case .configuration where error.context.setting == "recording": "record it with --record DIR against a live provider (see the README's 'Recordings')"
-        case .unavailable where error.context.provider == "llamacpp": "start it with scripts/llama-server start, or pass --base-url"
+        case .unavailable where error.context.provider == ProviderID.llamaCpp.name: "start it with scripts/llama-server start, or pass --base-url"
         case .unavailable: "check that the server at --base-url is running"
         default: nil
         }
