@@ -24,7 +24,7 @@ import Glibc
     }
 
     static func arguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
-        ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out, "--batch-size", "10",
+        ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out, "--items-per-request", "10",
          "--batch-api", "--batch-max-requests", "40", "--poll-interval", "0.05", "--poll-max", "0.2", "--quiet", "--no-cache"] + extra
     }
 

@@ -207,7 +207,7 @@ import Glibc
         let out = dir.appendingPathComponent("out.jsonl").path
         let environment = ["OPENAI_API_KEY": Self.canary]
         let relabel = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL + "/v1", "--model", "m", "--dataset", dataset,
-                                         "--out", out, "--batch-size", "10", "--retry-for", "2", "--verbose",
+                                         "--out", out, "--items-per-request", "10", "--retry-for", "2", "--verbose",
                                          "--record", dir.appendingPathComponent("recorded").path, "--cache", dir.appendingPathComponent("cache").path,
                                          "--summary-json", dir.appendingPathComponent("summary.json").path], environment: environment)
         #expect(relabel.status == 0, "\(relabel.stderr)")

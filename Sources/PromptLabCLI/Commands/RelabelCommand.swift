@@ -14,7 +14,7 @@ struct RelabelCommand: AsyncParsableCommand {
             llamacpp for a running llama-server, --provider openai for OpenAI or any \
             OpenAI-compatible server, and --record DIR to record answers. The output is a \
             locked journal: its first line records what the run was made on (dataset hash, \
-            prompt, provider, model, settings); each finished batch is appended and synced. \
+            prompt, provider, model, settings); each finished request's lines are appended and synced. \
             An interrupted run (Ctrl-C, a crash, a kill) continues with --resume, which refuses \
             another dataset or other settings unless --force-resume. Transient errors (429, \
             5xx, timeouts) are retried for --retry-for seconds per request and once more at \
@@ -72,7 +72,7 @@ struct RelabelCommand: AsyncParsableCommand {
         let version = try prompt.load()
         if cost.dryRun { return try await dryRun(version) }
         let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
-        let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
         let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider.name, model: prepared.model)
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
@@ -103,10 +103,10 @@ struct RelabelCommand: AsyncParsableCommand {
     /// `--dry-run`: every request rendered, nothing sent, no server asked.
     func dryRun(_ version: PromptVersion) async throws {
         let model = connection.model ?? provider.name
-        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
         let estimate = try await BlockingIOPool.shared.run { [dataset] in
             try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
         }
-        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), batchSize: configuration.batchSize))
+        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), itemsPerRequest: configuration.batchSize))
     }
 }

@@ -48,7 +48,7 @@ struct Failure {
         case .differentRun: return "pass --force-resume to continue anyway (both fingerprints are recorded), or choose another --out"
         case .unknownRun: return "pass --force-resume to continue it anyway, or choose another --out"
         case .damagedOutput: return "choose another --out, or --overwrite to start it again"
-        case .limitTooSmall: return "raise --tpm, or lower --batch-size or --max-tokens"
+        case .limitTooSmall: return "raise --tpm, or lower --items-per-request or --max-tokens"
         case .stopped: return "fix the cause, then continue with --resume (nothing was marked failed)"
         case .interrupted: return "continue with --resume"
         default: return nil
