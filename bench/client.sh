@@ -17,7 +17,7 @@
 # measures nginx's ceiling with wrk, then runs ROUNDS rounds of promptlab then python,
 # alternated, each under /usr/bin/time -v:
 #   OPENAI_API_KEY=bench promptlab relabel --provider openai --base-url NGINX/v1 --model bench
-#       --dataset corpus.jsonl --out OUT --no-cache --concurrency C --quiet --overwrite --batch-size 30
+#       --dataset corpus.jsonl --out OUT --no-cache --concurrency C --quiet --overwrite --items-per-request 30
 #   .venv-bench/bin/python bench/client_baseline.py (AsyncOpenAI, compiled Draft202012Validator)
 # Prints per run and as the median over rounds: wall s, req/s, CPU ms per request
 # ((user+sys)/requests, process start-up included), peak RSS MB, the fraction of nginx's
@@ -73,7 +73,7 @@ python3 bench/capture_bodies.py "$WORK/capture.port" "$WORK/captured.jsonl" "$WO
 CAPTURE=$!
 for _ in $(seq 1 100); do [ -s "$WORK/capture.port" ] && break; sleep 0.05; done
 "$PROMPTLAB" relabel --provider openai --base-url "http://127.0.0.1:$(cat "$WORK/capture.port")/v1" --model bench \
-    --dataset "$WORK/head.jsonl" --out "$WORK/head.out.jsonl" --no-cache --concurrency 1 --quiet --overwrite --batch-size $BATCH \
+    --dataset "$WORK/head.jsonl" --out "$WORK/head.out.jsonl" --no-cache --concurrency 1 --quiet --overwrite --items-per-request $BATCH \
     >"$WORK/head.log" 2>&1 || { cat "$WORK/head.log" >&2; exit 1; }
 kill -TERM "$CAPTURE"; wait "$CAPTURE" 2>/dev/null || true; CAPTURE=""
 "$PYTHON" bench/client_baseline.py --corpus "$WORK/corpus.$ITEMS.jsonl" --template "$WORK/captured.jsonl" --check-bodies 3 >"$WORK/check.json" \
@@ -125,7 +125,7 @@ run_promptlab() {
     make_corpus "$items"
     run "$name" "$items" "$round" "$PROMPTLAB" relabel --provider openai --base-url "$NGINX_URL" --model bench \
         --dataset "$WORK/corpus.$items.jsonl" --out "$WORK/$name.out.jsonl" --no-cache --concurrency "$CONCURRENCY" \
-        --quiet --overwrite --batch-size $BATCH --summary-json "$WORK/$name.summary.json"
+        --quiet --overwrite --items-per-request $BATCH --summary-json "$WORK/$name.summary.json"
 }
 
 run_python() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Python baseline of bench/client.sh: openai-python's AsyncOpenAI relabelling the same
-corpus with the same request bodies as `promptlab relabel --batch-size 30`, at the same
+corpus with the same request bodies as `promptlab relabel --items-per-request 30`, at the same
 concurrency, each answer checked by a compiled JSON Schema validator and renormalised, one
 JSON line written per item (the same fields as promptlab's output line).
 

@@ -10,7 +10,7 @@
 # (repeated with new ids when the sample is shorter), captures promptlab's request bodies for
 # them against bench/capture_bodies.py (fixed answers, GETs forwarded to the server, so the
 # bodies are exactly those of the timed run), then per round runs
-#   promptlab relabel --provider llamacpp --prompt PROMPT --batch-size BATCH --no-cache --quiet
+#   promptlab relabel --provider llamacpp --prompt PROMPT --items-per-request BATCH --no-cache --quiet
 #   bench/llamacpp_direct.py URL BODIES        # one thread per slot, same bodies, no streaming
 # and prints items/s for each, promptlab's share of the direct client's items/s, and the
 # cached share of prompt tokens (llama.cpp's timings.cache_n over prompt tokens) for both.
@@ -54,7 +54,7 @@ python3 bench/capture_bodies.py "$WORK/capture.port" "$WORK/bodies.jsonl" "$WORK
 capture_pid=$!
 for _ in $(seq 1 50); do [ -s "$WORK/capture.port" ] && break; sleep 0.1; done
 relabel() {  # BASE_URL OUT
-    "$PROMPTLAB" relabel --provider llamacpp --base-url "$1" --prompt "$PROMPT" --batch-size "$BATCH" \
+    "$PROMPTLAB" relabel --provider llamacpp --base-url "$1" --prompt "$PROMPT" --items-per-request "$BATCH" \
         --dataset "$WORK/corpus.jsonl" --out "$2" --overwrite --no-cache --quiet --summary-json "$2.summary.json"
 }
 relabel "http://127.0.0.1:$(cat "$WORK/capture.port")" "$WORK/capture.jsonl" >/dev/null

@@ -32,7 +32,7 @@ run_case() {   # name rpm tpm items batch
     local url; url=$(sed -n 's/listening on //p' "$WORK/$name.server.out")
     OPENAI_API_KEY=bench .build/release/promptlab relabel --provider openai --base-url "$url" --model bench \
         --dataset "$WORK/$name.jsonl" --out "$WORK/$name.out.jsonl" --overwrite --no-cache --quiet \
-        --batch-size "$batch" --concurrency 16 "${client_args[@]}" --summary-json "$WORK/$name.summary.json" >/dev/null
+        --items-per-request "$batch" --concurrency 16 "${client_args[@]}" --summary-json "$WORK/$name.summary.json" >/dev/null
     kill -TERM "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
     python3 - "$name" "$WORK/$name.counts.json" "$WORK/$name.summary.json" <<'PY'
 import json, sys

@@ -20,7 +20,7 @@ before=$(metric llamacpp:tokens_predicted_total)
 
 swift build -q
 .build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" \
-    --dataset fixtures/sample/sample.jsonl --limit "$LIMIT" --batch-size "$BATCH" --out "$OUT" --overwrite --no-cache
+    --dataset fixtures/sample/sample.jsonl --limit "$LIMIT" --items-per-request "$BATCH" --out "$OUT" --overwrite --no-cache
 
 python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$OUT" --limit "$LIMIT"
 after=$(metric llamacpp:tokens_predicted_total)
@@ -36,7 +36,7 @@ if [ "$((after - before))" -le 0 ]; then echo "e2e: FAILED: the server generated
 BOUNDED=out/e2e.bounded.jsonl
 started=$SECONDS
 .build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" --prompt small-model \
-    --dataset fixtures/sample/sample.jsonl --limit 20 --batch-size 10 --out "$BOUNDED" --overwrite --no-cache --quiet \
+    --dataset fixtures/sample/sample.jsonl --limit 20 --items-per-request 10 --out "$BOUNDED" --overwrite --no-cache --quiet \
     --summary-json out/e2e.bounded.summary.json
 elapsed=$((SECONDS - started))
 python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl "$BOUNDED" --limit 20
@@ -83,7 +83,7 @@ scripts/llama-server stop --port "$PORT"
 scripts/llama-server start --port "$POOL1" --slots 1 --ctx 8192
 scripts/llama-server start --port "$POOL2" --slots 1 --ctx 8192
 .build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$POOL1" --base-url "http://127.0.0.1:$POOL2" \
-    --dataset fixtures/sample/sample.jsonl --limit "${E2E_POOL_LIMIT:-6}" --batch-size 2 --reask 0 --out out/e2e.pool.jsonl --overwrite --no-cache \
+    --dataset fixtures/sample/sample.jsonl --limit "${E2E_POOL_LIMIT:-6}" --items-per-request 2 --reask 0 --out out/e2e.pool.jsonl --overwrite --no-cache \
     --quiet --summary-json out/e2e.pool.summary.json
 python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl out/e2e.pool.jsonl --limit "${E2E_POOL_LIMIT:-6}"
 python3 - out/e2e.pool.summary.json <<'PY'

@@ -23,8 +23,11 @@ public enum PromptLabCLI {
     /// for a usage error, 130 when interrupted.
     public static func main(registry: ProviderRegistry, arguments: [String]? = nil) async -> Never {
         registryStore.withLock { $0 = registry }
+        // The command as parsed, so an error's hint can take the options given into account.
+        var parsed: (any ParsableCommand)?
         do {
             var command = try PromptLabCommand.parseAsRoot(arguments)
+            parsed = command
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -32,7 +35,7 @@ public enum PromptLabCLI {
             }
             PromptLabCommand.exit()
         } catch {
-            if let failure = Failure(error) {
+            if let failure = Failure(error, command: parsed) {
                 FileHandle.standardError.write(Data((failure.message + "\n").utf8))
                 PromptLabCommand.exit(withError: ExitCode(failure.status))
             }

@@ -1,6 +1,17 @@
 import Foundation
 public import LLMKit
 
+/// The names of the providers this package ships. A provider of another package has its own
+/// ``ProviderID``: compare with these, not with string literals.
+extension ProviderID {
+    /// OpenAI, or any OpenAI-compatible server (``OpenAIProvider``).
+    public static let openAI: ProviderID = "openai"
+    /// A running llama.cpp `llama-server` (``LlamaCppProvider``).
+    public static let llamaCpp: ProviderID = "llamacpp"
+    /// Answers replayed from a recordings folder (``FixtureProvider``).
+    public static let fixture: ProviderID = "fixture"
+}
+
 /// The providers this package ships, registered by name.
 public enum BuiltinProviders {
     /// Option key: the fixtures folder of the `fixture` provider.
@@ -9,21 +20,21 @@ public enum BuiltinProviders {
     /// A registry with `openai`, `llamacpp` and `fixture`.
     public static func registry() -> ProviderRegistry {
         var registry = ProviderRegistry()
-        registry.register("openai", summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; base URL from OPENAI_BASE_URL); needs a model name") { config in
+        registry.register(ProviderID.openAI.name, summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; base URL from OPENAI_BASE_URL); needs a model name") { config in
             try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL, timeout: config.timeout,
                                                maximumResponseBytes: config.maximumResponseBytes, stream: config.stream ?? false)
         }
-        registry.register("llamacpp", summary: "a running llama.cpp llama-server (LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL)); model from /props") { config in
+        registry.register(ProviderID.llamaCpp.name, summary: "a running llama.cpp llama-server (LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL)); model from /props") { config in
             LlamaCppProvider(baseURL: config.baseURL ?? config.environment["LLAMA_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? LlamaCppProvider.defaultBaseURL,
                              timeout: config.timeout, maximumResponseBytes: config.maximumResponseBytes, stream: config.stream ?? true)
         }
-        registry.register("fixture", summary: "replays recorded answers from a recordings folder: no server, no network") { config in
+        registry.register(ProviderID.fixture.name, summary: "replays recorded answers from a recordings folder: no server, no network") { config in
             guard let dir = config.options[fixturesOption] else {
-                throw LLMError(.configuration, "The fixture provider needs a recordings folder.", context: .init(provider: "fixture", setting: "fixtures"))
+                throw LLMError(.configuration, "The fixture provider needs a recordings folder.", context: .init(provider: ProviderID.fixture.name, setting: "fixtures"))
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw LLMError(.configuration, "The recordings folder \(dir) does not exist.", context: .init(provider: "fixture", setting: "fixtures"))
+                throw LLMError(.configuration, "The recordings folder \(dir) does not exist.", context: .init(provider: ProviderID.fixture.name, setting: "fixtures"))
             }
             return FixtureProvider(directory: URL(fileURLWithPath: dir))
         }

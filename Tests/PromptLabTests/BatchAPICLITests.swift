@@ -24,7 +24,7 @@ import Glibc
     }
 
     static func arguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
-        ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out, "--batch-size", "10",
+        ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out, "--items-per-request", "10",
          "--batch-api", "--batch-max-requests", "40", "--poll-interval", "0.05", "--poll-max", "0.2", "--quiet", "--no-cache"] + extra
     }
 
@@ -119,6 +119,26 @@ import Glibc
         let lines = try CLI.recordLines(out)
         #expect(try ResumeCLITests.linesByID(out).ids == ids && lines.allSatisfy { $0.contains("\"code\":\"cancelled\"") })
         #expect(server.counts.batch.batchesCreated == 1, "a cancelled batch is not submitted again without --retry-failed")
+    }
+
+    /// `--force-resume` continues despite other settings, but batches stay with the server they
+    /// were submitted to: the error says what to do instead of advising the option already given.
+    @Test func aRefusalWithForceResumeGivenDoesNotAdviseIt() async throws {
+        let first = try Self.server(expire: false)
+        defer { first.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(20, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let made = try await CLI.run(Self.arguments(first, dataset: dataset, out: out), environment: Self.environment)
+        #expect(made.status == 0, "\(made.stderr)")
+        let other = try Self.server(expire: false)
+        defer { other.stop() }
+        let r = try await CLI.run(Self.arguments(other, dataset: dataset, out: out, extra: ["--resume", "--force-resume"]), environment: Self.environment)
+        #expect(r.status == 1 && r.stderr.contains("the batches were submitted to \(first.baseURL)"), "\(r.stderr)")
+        #expect(!r.stderr.contains("pass --force-resume"), "the option was given: \(r.stderr)")
+        #expect(r.stderr.contains("--force-resume does not") && r.stderr.contains("--base-url") && r.stderr.contains("another --out"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(other.counts.batch.batchesCreated == 0)
     }
 }
 

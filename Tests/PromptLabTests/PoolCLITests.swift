@@ -16,7 +16,7 @@ import TestSupport
     }
 
     static func arguments(_ servers: [FaultServer], dataset: String, out: String, extra: [String] = []) -> [String] {
-        ["relabel", "--provider", "openai", "--model", "m", "--dataset", dataset, "--out", out, "--batch-size", "10", "--quiet", "--no-cache", "--overwrite"]
+        ["relabel", "--provider", "openai", "--model", "m", "--dataset", dataset, "--out", out, "--items-per-request", "10", "--quiet", "--no-cache", "--overwrite"]
             + servers.flatMap { ["--base-url", $0.baseURL] } + extra
     }
 

@@ -83,13 +83,43 @@ struct CLI {
     }
 
     @Test func rendersABatchOfTheSample() async throws {
-        let r = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
+        let r = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--items-per-request", "5", "--request", "2"])
         #expect(r.status == 0)
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
         #expect(r.stdout.contains("items 6...10 (s006, s007, s008, s009, s010)"))
         // s006's descriptions are hostile (JSON, a newline): they stay inside data point 1.
         // Its 12 votes: 7 angry, 4 sad, 1 Other (excluded), so 7/11 and 4/11.
         #expect(r.stdout.contains("1. ('items': ()),line one line two#0.6364,0.3636,0.0,0.0,0.0,0.0,0.0,0.0 | 2. Mocking,sarcastic,Condescending#"))
         #expect(r.stdout.contains("\"maxItems\": 5"))
+    }
+
+    /// "Batch" is kept for provider batch APIs: the items sent in one request are
+    /// `--items-per-request` (and `render --request`); the old names still work, each with one
+    /// deprecation line on stderr.
+    @Test func oldOptionNamesForTheItemsOfARequestWorkWithADeprecationLine() async throws {
+        let old = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "5", "--batch", "2"])
+        let new = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--items-per-request", "5", "--request", "2"])
+        #expect(old.status == 0 && old.stdout == new.stdout, "\(old.stderr)")
+        #expect(old.stderr == "promptlab: --batch-size is deprecated; use --items-per-request\npromptlab: --batch is deprecated; use --request\n", "\(old.stderr)")
+        #expect(new.stdout.contains("# prompt paper-reason@") && new.stdout.contains(", request 2: items 6...10"))
+
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
+        let relabel = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--limit", "4", "--batch-size", "2", "--out", out,
+                                         "--quiet", "--dry-run"])
+        #expect(relabel.status == 0 && relabel.stderr == "promptlab: --batch-size is deprecated; use --items-per-request\n", "\(relabel.stderr)")
+        #expect(relabel.stdout.contains("2 (4 items in requests of 2"), "\(relabel.stdout)")
+        let bad = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "0", "--dry-run"])
+        #expect(bad.status == 64 && bad.stderr.contains("--batch-size must be from 1 to 500, not 0"), "\(bad.stderr)")
+        let both = try await CLI.run(["relabel", "--dataset", "fixtures/sample/sample.jsonl", "--batch-size", "2", "--items-per-request", "3", "--dry-run"])
+        #expect(both.status == 64 && both.stderr.contains("--batch-size is the old name of --items-per-request: give one"), "\(both.stderr)")
+        let compare = try await CLI.run(["compare", "--help"])
+        for command in ["relabel", "score", "render"] {
+            let help = try await CLI.run([command, "--help"])
+            #expect(help.stdout.contains("--items-per-request") && !help.stdout.contains("--batch-size"), "\(command)")
+        }
+        #expect(compare.stdout.contains("--items-per-request") && !compare.stdout.contains("--batch-size"))
+        let relabelHelp = try await CLI.run(["relabel", "--help"])
+        #expect(!relabelHelp.stdout.contains("each batch") && !relabelHelp.stdout.contains("smaller batches") && relabelHelp.stdout.contains("--batch-api"))
     }
 
     @Test func inspectCountsAndBadInputGivesOneLineErrors() async throws {
@@ -163,9 +193,11 @@ struct CLI {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("relabel-\(UUID().uuidString).jsonl").path
         let cases: [([String], String)] = [
             (["--provider", "nope"], "Unknown provider 'nope'"),
+            // Refused while parsing, before anything is read: a dry run printed an estimate for it.
+            (["--provider", "nope", "--dry-run"], "Unknown provider 'nope'"),
             (["--fixtures", "/nonexistent"], "does not exist. (fixture); pass --fixtures DIR"),
             (["--record", "/tmp/x"], "--record needs a live provider"),
-            (["--batch-size", "0"], "--batch-size must be from 1 to 500, not 0"),
+            (["--items-per-request", "0"], "--items-per-request must be from 1 to 500, not 0"),
             // A seed that was never recorded: no other request can succeed either, so the run stops
             // at once, marks nothing failed and leaves no output behind.
             (["--seed", "7"], "No recording for request"),
@@ -174,7 +206,7 @@ struct CLI {
             (["--temperature", "nan"], "--temperature must be a number from 0.0 to 2.0, not nan"),
             (["--rpm=-1"], "--rpm must be a number"),
             // A negative number after a space is the option's value, named by its range.
-            (["--batch-size", "-1"], "--batch-size must be from 1 to 500, not -1"),
+            (["--items-per-request", "-1"], "--items-per-request must be from 1 to 500, not -1"),
             (["--timeout", "-1"], "--timeout must be a number from 0.1 to 86400.0, not -1.0"),
             (["--tpm", "-5"], "--tpm must be a number"),
             (["--max-response-mib", "0"], "--max-response-mib must be a number"),
@@ -284,7 +316,7 @@ struct CLI {
 
     static func arguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
         ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
-         "--batch-size", "10", "--concurrency", "4", "--quiet", "--no-cache"] + extra
+         "--items-per-request", "10", "--concurrency", "4", "--quiet", "--no-cache"] + extra
     }
 
     /// id -> whole line (journal header lines left out).
@@ -413,7 +445,7 @@ struct CLI {
         func run(_ name: String) async throws -> JSONValue {
             let summary = dir.appendingPathComponent("\(name).json").path
             let r = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset,
-                                 "--out", dir.appendingPathComponent("\(name).jsonl").path, "--batch-size", "10", "--quiet", "--cache", cache,
+                                 "--out", dir.appendingPathComponent("\(name).jsonl").path, "--items-per-request", "10", "--quiet", "--cache", cache,
                                  "--summary-json", summary])
             #expect(r.status == 0, "\(r.stderr)")
             return try StrictJSON.parse(try String(contentsOfFile: summary, encoding: .utf8))

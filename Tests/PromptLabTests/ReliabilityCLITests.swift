@@ -147,6 +147,34 @@ import Glibc
         let r = try await CLI.run(["inspect", csv])
         #expect(r.status == 0 && r.stdout.contains("labels (csv)") && r.stdout.range(of: #"rows\s+12"#, options: .regularExpression) != nil, "\(r.stdout) \(r.stderr)")
     }
+
+    /// Answers from the cache are no attempts, and no retries either: `score` printed
+    /// `cost: retries -2` (attempts minus requests, cache hits counted as requests).
+    @Test func scoreCountsNoRetriesForAnswersFromTheCache() async throws {
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(40, in: dir)
+        let cache = dir.appendingPathComponent("cache").path
+        func score(_ name: String) async throws -> JSONValue? {
+            let json = dir.appendingPathComponent(name).path
+            let r = try await CLI.run(["score", "--dataset", dataset, "--prompt", "paper-reason", "--provider", "openai:m", "--base-url", server.baseURL,
+                                       "--cache", cache, "--out-dir", dir.appendingPathComponent("runs").path, "--json", json, "--quiet"],
+                                      environment: ["OPENAI_API_KEY": "sk-test"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.range(of: #"cost: retries\s+0\b"#, options: .regularExpression) != nil, "\(r.stdout)")
+            #expect(!r.stdout.contains("retries -"), "\(r.stdout)")
+            let scores = try StrictJSON.parse(String(contentsOfFile: json, encoding: .utf8))
+            return scores["columns"]?.arrayValue?.first?["cost"]
+        }
+        let first = try await score("first.json")
+        let sent = server.counts.requests
+        #expect(sent == 2, "40 items in requests of 30: \(sent)")
+        let second = try await score("second.json")
+        #expect(server.counts.requests == sent, "every answer from the cache")
+        #expect(first?["requests"] == second?["requests"])
+        #expect(first?["retries"] == 0 && second?["retries"] == 0, "\(String(describing: first)) \(String(describing: second))")
+    }
 }
 
 /// A server that echoes the request's credentials back: in the message of a 500 for the first
@@ -179,7 +207,7 @@ import Glibc
         let out = dir.appendingPathComponent("out.jsonl").path
         let environment = ["OPENAI_API_KEY": Self.canary]
         let relabel = try await CLI.run(["relabel", "--provider", "openai", "--base-url", server.baseURL + "/v1", "--model", "m", "--dataset", dataset,
-                                         "--out", out, "--batch-size", "10", "--retry-for", "2", "--verbose",
+                                         "--out", out, "--items-per-request", "10", "--retry-for", "2", "--verbose",
                                          "--record", dir.appendingPathComponent("recorded").path, "--cache", dir.appendingPathComponent("cache").path,
                                          "--summary-json", dir.appendingPathComponent("summary.json").path], environment: environment)
         #expect(relabel.status == 0, "\(relabel.stderr)")

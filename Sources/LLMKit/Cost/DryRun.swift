@@ -2,8 +2,9 @@
 /// every request of the corpus is rendered exactly as a run renders it
 /// (``RelabelConfiguration/request(for:)``) and its prompt tokens estimated
 /// (``TokenEstimate``); the completion side is bounded by the sum of the token budgets and
-/// expected at ``TokenEstimate/expectedCompletionPerItem(_:)`` per item. Re-asks and split
-/// batches are not counted (they depend on the answers).
+/// expected at ``TokenEstimate/expectedCompletionPerItem(_:)`` per item, never more than a
+/// request's token budget (a fixed `maxTokens` caps the expectation as it caps the answer).
+/// Re-asks and split requests are not counted (they depend on the answers).
 public struct DryRunEstimate: Sendable, Equatable {
     public var items = 0
     public var requests = 0
@@ -11,7 +12,8 @@ public struct DryRunEstimate: Sendable, Equatable {
     public var promptTokens = 0
     /// The sum of every request's token budget: the most the answers can cost.
     public var completionBudget = 0
-    /// Items × the expected completion tokens per item.
+    /// Items × the expected completion tokens per item, each request's share capped at its
+    /// token budget: never more than ``completionBudget``.
     public var expectedCompletion = 0
     /// Characters of all messages.
     public var characters = 0
@@ -37,8 +39,9 @@ public struct DryRunEstimate: Sendable, Equatable {
             estimate.items += items.count
             estimate.requests += 1
             estimate.promptTokens += TokenEstimate.promptTokens(request)
+            let expected = perItem * items.count
             estimate.completionBudget += request.maxTokens ?? 0
-            estimate.expectedCompletion += perItem * items.count
+            estimate.expectedCompletion += request.maxTokens.map { min(expected, $0) } ?? expected
             estimate.characters += request.messages.reduce(0) { $0 + $1.content.count }
         }
     }

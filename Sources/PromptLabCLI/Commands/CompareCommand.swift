@@ -6,7 +6,8 @@ import LLMKit
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare two relabeled outputs on the same items: paired differences, intervals and McNemar tests.")
+        abstract: "Compare two relabeled outputs on the same items: paired differences, intervals and McNemar tests.",
+        discussion: "--items-per-request: the items per request the outputs were made with, for the diversity score (default: the prompt's, else 30).")
 
     @Argument(help: ArgumentHelp("Baseline output (relabeled JSONL or EMO-SUPERB reason CSV).", valueName: "a"))
     var a: String
@@ -23,8 +24,8 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup var directories: PromptDirectoryOptions
 
-    @Option(parsing: .unconditional, help: "Items per batch in the outputs (for the diversity score; default: the prompt's, else 30).")
-    var batchSize: Int?
+    /// The items per request the outputs were made with (for the diversity score).
+    @OptionGroup var items: ItemsPerRequestOptions
 
     func validate() throws {
         if !outputs.labels.isEmpty && outputs.labels.count != 2 {
@@ -37,6 +38,6 @@ struct CompareCommand: ParsableCommand {
         let version = try prompt.map { try directories.library.resolve($0) }
         try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
             dataset: dataset.dataset, files: [a, b], format: dataset.format, policy: policyOptions.policy,
-            labels: outputs.labels, prompt: version, library: directories.library, batchSize: batchSize)))
+            labels: outputs.labels, prompt: version, library: directories.library, batchSize: items.value)))
     }
 }

@@ -12,7 +12,7 @@ struct ParseCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("File with the model's answer text ('-' for standard input).", valueName: "file"))
     var file: String
 
-    @Option(parsing: .unconditional, help: "Number of items in the batch the answer is for.")
+    @Option(parsing: .unconditional, help: "Number of items in the request the answer is for.")
     var count: Int
 
     @Flag(inversion: .prefixedNo, help: "Whether each entry must carry a reason.")

@@ -18,6 +18,6 @@ struct PromptsCommand: ParsableCommand {
             let origin = switch sources[v.name] { case .file(let url)?: url.path; default: "built-in" }
             return [v.id, String(v.batchSize), v.asksForReason ? "yes (≤\(v.reasonLimit) chars)" : "no", origin, v.summary]
         }
-        print(Table.render(header: ["version", "batch", "reason", "from", "summary"], rows: rows))
+        print(Table.render(header: ["version", "items/request", "reason", "from", "summary"], rows: rows))
     }
 }

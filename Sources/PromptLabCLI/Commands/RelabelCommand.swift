@@ -14,7 +14,7 @@ struct RelabelCommand: AsyncParsableCommand {
             llamacpp for a running llama-server, --provider openai for OpenAI or any \
             OpenAI-compatible server, and --record DIR to record answers. The output is a \
             locked journal: its first line records what the run was made on (dataset hash, \
-            prompt, provider, model, settings); each finished batch is appended and synced. \
+            prompt, provider, model, settings); each finished request's lines are appended and synced. \
             An interrupted run (Ctrl-C, a crash, a kill) continues with --resume, which refuses \
             another dataset or other settings unless --force-resume. Transient errors (429, \
             5xx, timeouts) are retried for --retry-for seconds per request and once more at \
@@ -26,8 +26,8 @@ struct RelabelCommand: AsyncParsableCommand {
     @OptionGroup var dataset: DatasetOptions
     @OptionGroup var prompt: PromptOptions
 
-    @Option(help: "Provider name (see 'promptlab providers').")
-    var provider: String = "fixture"
+    @Option(help: ArgumentHelp("Provider name (see 'promptlab providers'; default: fixture).", valueName: "name"), transform: ProviderID.registered)
+    var provider: ProviderID = .fixture
 
     @OptionGroup var connection: ProviderOptions
     @OptionGroup var sampling: SamplingOptions
@@ -59,10 +59,10 @@ struct RelabelCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if connection.record != nil && provider == "fixture" { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
+        if connection.record != nil && provider == .fixture { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
-        if batch.batchAPI && provider != "openai" { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
+        if batch.batchAPI && provider != .openAI { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
         if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
     }
@@ -72,8 +72,8 @@ struct RelabelCommand: AsyncParsableCommand {
         let version = try prompt.load()
         if cost.dryRun { return try await dryRun(version) }
         let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
-        let configuration = sampling.configuration(prompt: version, prepared: prepared, batchSize: slice.batchSize, policy: policyOptions.policy)
-        let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider, model: prepared.model)
+        let configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
+        let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider.name, model: prepared.model)
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
@@ -92,9 +92,9 @@ struct RelabelCommand: AsyncParsableCommand {
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
         let dollars = try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI)
-        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints, dollars: dollars))
+        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider.name, model: prepared.model, endpoints: endpoints, dollars: dollars))
         if let summaryJSON {
-            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider, model: prepared.model, endpoints: endpoints)
+            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider.name, model: prepared.model, endpoints: endpoints)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }
@@ -102,11 +102,11 @@ struct RelabelCommand: AsyncParsableCommand {
 
     /// `--dry-run`: every request rendered, nothing sent, no server asked.
     func dryRun(_ version: PromptVersion) async throws {
-        let model = connection.model ?? provider
-        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, batchSize: slice.batchSize, policy: policyOptions.policy)
+        let model = connection.model ?? provider.name
+        let configuration = sampling.configuration(prompt: version, model: model, slots: nil, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
         let estimate = try await BlockingIOPool.shared.run { [dataset] in
             try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
         }
-        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), batchSize: configuration.batchSize))
+        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), itemsPerRequest: configuration.batchSize))
     }
 }

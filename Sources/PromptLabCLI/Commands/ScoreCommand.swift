@@ -28,8 +28,9 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @OptionGroup var directories: PromptDirectoryOptions
 
-    @Option(name: .customLong("provider"), help: ArgumentHelp("Provider to run, optionally with its model (repeatable).", valueName: "name[:model]"))
-    var providers: [String] = []
+    @Option(name: .customLong("provider"), help: ArgumentHelp("Provider to run, optionally with its model (repeatable).", valueName: "name[:model]"),
+            transform: ProviderSpec.init(parsing:))
+    var providers: [ProviderSpec] = []
 
     @Option(help: "Runs per prompt × provider, for self-consistency (seeds differ when --temperature > 0).")
     var `repeat`: Int = 1
@@ -70,7 +71,7 @@ struct ScoreCommand: AsyncParsableCommand {
             let prompt = try prompts.first.map { try directories.library.resolve($0) }
             try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
                 dataset: dataset.dataset, files: relabeled, format: dataset.format, policy: policyOptions.policy, limit: slice.limit,
-                gold: gold, labels: outputs.labels, prompt: prompt, library: directories.library, batchSize: slice.batchSize)))
+                gold: gold, labels: outputs.labels, prompt: prompt, library: directories.library, batchSize: slice.itemsPerRequest)))
             return
         }
         let data = try Scoring.loadDataset(dataset.dataset, format: dataset.format, policy: policyOptions.policy, limit: slice.limit, gold: gold)
@@ -82,17 +83,15 @@ struct ScoreCommand: AsyncParsableCommand {
     /// Runs every prompt version × provider (`--repeat` times) through the relabel runner and
     /// scores the outputs: one column each.
     func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
-        let arms = try (providers.isEmpty ? ["fixture"] : providers).map { spec throws -> PromptRuns.Arm in
-            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
-            return .init(stack: try connection.stack(provider: parts[0], model: parts.count == 2 ? parts[1] : nil),
-                         label: parts.joined(separator: " "))
+        let arms = try (providers.isEmpty ? [ProviderSpec(.fixture)] : providers).map { spec throws -> PromptRuns.Arm in
+            .init(stack: try connection.stack(provider: spec.provider, model: spec.model), label: spec.label)
         }
         // validate() makes sure there is a prompt version when nothing is given to score.
         let versions = try prompts.map { try directories.library.resolve($0) }
         let settings = RelabelConfiguration(prompt: versions[0], model: "", temperature: sampling.temperature, seed: sampling.seed,
                                             maxTokens: sampling.maxTokens, policy: policyOptions.policy, reaskRounds: sampling.reask)
         var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, prompts: versions, arms: arms,
-                              repeats: `repeat`, settings: settings, batchSize: slice.batchSize, outputFolder: outDir)
+                              repeats: `repeat`, settings: settings, batchSize: slice.itemsPerRequest, outputFolder: outDir)
         runs.concurrency = sampling.concurrency
         if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet

@@ -22,12 +22,14 @@ struct CostOptions: ParsableArguments {
     static func money(_ dollars: Double) -> String { dollars >= 100 ? String(format: "$%.2f", dollars) : String(format: "$%.4f", dollars) }
 
     /// The dry run's report.
-    static func render(_ e: DryRunEstimate, prompt: PromptVersion, model: String, table: PriceTable, batchSize: Int) -> String {
+    static func render(_ e: DryRunEstimate, prompt: PromptVersion, model: String, table: PriceTable, itemsPerRequest: Int) -> String {
+        let perItem = TokenEstimate.expectedCompletionPerItem(prompt)
+        let capped = e.expectedCompletion < perItem * e.items
         var rows: [[String]] = [
             ["dry run", "nothing was sent"],
-            ["requests", "\(e.requests) (\(e.items) items in batches of \(batchSize); re-asks and split batches not included)"],
+            ["requests", "\(e.requests) (\(e.items) items in requests of \(itemsPerRequest); re-asks and split requests not included)"],
             ["prompt tokens", "\(e.promptTokens) estimated (\(e.characters) characters; by character class, calibrated on Gemma 3's tokenizer: see the README)"],
-            ["completion tokens", "\(e.expectedCompletion) expected (\(TokenEstimate.expectedCompletionPerItem(prompt)) per item, measured), "
+            ["completion tokens", "\(e.expectedCompletion) expected (\(perItem) per item, measured\(capped ? "; capped at each request's token limit" : "")), "
                 + "\(e.completionBudget) at most (the sum of the token budgets)"],
         ]
         if let (name, price) = table.price(for: model) {

@@ -44,18 +44,19 @@ struct DatasetOptions: ParsableArguments {
 
 extension DatasetFormat: ExpressibleByArgument {}
 
-/// How much of a dataset, in what batches.
+/// How much of a dataset, and how many items per request.
 struct SliceOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Items per request, 1 to 500 (default: the prompt version's batch size, 30 in the paper).")
-    var batchSize: Int?
+    @OptionGroup var items: ItemsPerRequestOptions
 
     @Option(parsing: .unconditional, help: "Use only the first N items of the dataset.")
     var limit: Int?
 
     func validate() throws {
-        try Check.range(batchSize, "--batch-size", 1...500)
         try Check.range(limit, "--limit", 1...Int(Int32.max))
     }
+
+    /// `--items-per-request` (or its old name `--batch-size`); `nil`: the prompt version's.
+    var itemsPerRequest: Int? { items.value }
 }
 
 /// The renormalisation policy for values whose sum is not 1.

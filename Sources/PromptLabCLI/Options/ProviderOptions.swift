@@ -83,15 +83,15 @@ struct ProviderOptions: ParsableArguments {
     }
 
     /// The client stack for `provider` (a pool with two or more endpoints).
-    func stack(provider: String, model: String? = nil) throws -> ClientStack {
+    func stack(provider: ProviderID, model: String? = nil) throws -> ClientStack {
         var options: [String: String] = [:]
-        if provider == "fixture" { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
+        if provider == .fixture { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
         let configuration = ProviderConfiguration(
             model: model ?? self.model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment,
             timeout: .init(request: .milliseconds(Int64(timeout * 1000)), stall: .milliseconds(Int64(stallTimeout * 1000))),
             maximumResponseBytes: Int(maxResponseMib * 1_048_576), stream: stream)
-        let cacheSetting: ClientStack.Cache = noCache || provider == "fixture" ? .off : cache.map { .at(URL(fileURLWithPath: $0)) } ?? .standard
-        var stack = ClientStack(provider: provider, configuration: configuration, cache: cacheSetting,
+        let cacheSetting: ClientStack.Cache = noCache || provider == .fixture ? .off : cache.map { .at(URL(fileURLWithPath: $0)) } ?? .standard
+        var stack = ClientStack(provider: provider.name, configuration: configuration, cache: cacheSetting,
                                 retry: .forRun(budget: .milliseconds(Int64(retryFor * 1000)), maxAttempts: maxAttempts),
                                 limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
                                 record: record.map { (URL(fileURLWithPath: $0), recordMode) })
@@ -99,4 +99,37 @@ struct ProviderOptions: ParsableArguments {
         stack.pool = pool.settings
         return stack
     }
+}
+
+extension ProviderID {
+    /// `--provider NAME`: a name the registry knows (the built-in providers, or those a
+    /// downstream package registered), refused while parsing otherwise.
+    static func registered(_ name: String) throws -> ProviderID {
+        let registry = PromptLabCLI.registry
+        guard registry.contains(name) else {
+            let known = registry.all.map(\.name).joined(separator: ", ")
+            throw ValidationError("Unknown provider '\(name)'; registered providers: \(known.isEmpty ? "none" : known)")
+        }
+        return ProviderID(name)
+    }
+}
+
+/// `--provider NAME[:MODEL]` of `score`: a registered provider, optionally with its model.
+struct ProviderSpec {
+    var provider: ProviderID
+    var model: String?
+
+    init(_ provider: ProviderID, model: String? = nil) {
+        self.provider = provider
+        self.model = model
+    }
+
+    /// Parses `NAME[:MODEL]`; throws for a name the registry does not know.
+    init(parsing spec: String) throws {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        self.init(try ProviderID.registered(parts.first ?? ""), model: parts.count == 2 ? parts[1] : nil)
+    }
+
+    /// `NAME MODEL`, or `NAME`: the column's label.
+    var label: String { [provider.name, model].compactMap { $0 }.joined(separator: " ") }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// Ctrl-C as structured cancellation: runs `body` in a task group beside a task that waits for
 /// SIGINT; when the signal comes, `body` is cancelled (a relabel run then abandons the
-/// batches in flight, keeps every line written and throws `RunError` `.interrupted`). No
+/// requests in flight, keeps every line written and throws `RunError` `.interrupted`). No
 /// unstructured task, no global handler left behind.
 enum Interrupt {
     static func cancelling<T: Sendable>(on signalNumber: Int32 = SIGINT, _ body: @escaping @Sendable () async throws -> T) async throws -> T {

@@ -8,7 +8,8 @@ import Glibc
 /// Renders a run's ``RelabelEvent``s as one progress line on stderr: in place on a terminal,
 /// refreshed every second (so the elapsed time, waits and ETA move even while a slow local
 /// model thinks), a plain line every 10 seconds otherwise, nothing when quiet. Shows items
-/// done, batches in flight, tokens so far (streamed tokens included), retries, waits and the ETA.
+/// done, requests in flight, tokens so far (streamed tokens included), retries, waits and the
+/// ETA, and for a Batch API run the batches by status.
 final class ProgressDisplay: Sendable {
     private struct State {
         var total = 0
@@ -99,7 +100,7 @@ final class ProgressDisplay: Sendable {
         let eta = rate > 0 ? Self.clock(Double(remaining) / rate) : "?"
         let percent = s.total > 0 ? String(format: "%.1f%%", 100 * Double(s.done) / Double(s.total)) : "-"
         let streaming = s.streamed.values.reduce(0, +)
-        var parts = ["\(s.done)/\(s.total) items (\(percent))", Self.count(s.inFlight.count, "batch", "batches") + " in flight",
+        var parts = ["\(s.done)/\(s.total) items (\(percent))", Self.count(s.inFlight.count, "request", "requests") + " in flight",
                      "\(s.tokens + streaming) tokens", Self.count(s.retries, "retry", "retries"), "\(s.failed) failed",
                      "\(Self.clock(Double(elapsed))) elapsed", "ETA \(eta)"]
         let now = ContinuousClock.now
@@ -112,7 +113,7 @@ final class ProgressDisplay: Sendable {
         return parts.joined(separator: ", ")
     }
 
-    /// "1 batch", "2 batches".
+    /// "1 request", "2 requests".
     static func count(_ n: Int, _ one: String, _ many: String) -> String { n == 1 ? "1 \(one)" : "\(n) \(many)" }
 
     static func clock(_ seconds: Double) -> String {

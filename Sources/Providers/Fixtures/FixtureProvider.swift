@@ -4,7 +4,7 @@ public import LLMKit
 /// Replays recorded answers (mode `none`): no server, no network. A request with no recording
 /// fails with an error naming its key and the closest recorded request.
 public struct FixtureProvider: LLMProvider {
-    public let id: ProviderID = "fixture"
+    public let id: ProviderID = .fixture
     public let capabilities = ProviderCapabilities(constrainsOutput: true)
     public let store: FixtureStore
 

@@ -14,7 +14,7 @@ public struct LlamaCppProvider: LLMProvider {
     /// `http://127.0.0.1:8080`, llama-server's default.
     public static let defaultBaseURL = "http://127.0.0.1:8080"
 
-    public let id: ProviderID = "llamacpp"
+    public let id: ProviderID = .llamaCpp
     public var capabilities: ProviderCapabilities
     let endpoint: ChatCompletionsEndpoint
     let transport: any HTTPTransport

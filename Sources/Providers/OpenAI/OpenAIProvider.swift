@@ -18,7 +18,7 @@ public struct OpenAIProvider: LLMProvider {
     /// Schema keywords OpenAI's strict mode refuses (REFERENCE.md section 4 lists what it takes).
     public static let refusedKeywords: Set<String> = ["maxLength", "minLength"]
 
-    public let id: ProviderID = "openai"
+    public let id: ProviderID = .openAI
     public let capabilities = ProviderCapabilities(constrainsOutput: true)
     let endpoint: ChatCompletionsEndpoint
     /// The base URL, without a trailing slash.

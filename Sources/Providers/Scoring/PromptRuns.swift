@@ -70,7 +70,7 @@ public struct PromptRuns: Sendable {
                                                                  limit: limit, configuration: configuration, baseURL: prepared.baseURL))
                     if k == 0 {
                         let s = report.summary
-                        cost = CostInput(requests: s.requests, attempts: s.attempts, usage: s.usage, latencies: s.latencies,
+                        cost = CostInput(requests: s.requests, attempts: s.attempts, cacheHits: s.cacheHits, usage: s.usage, latencies: s.latencies,
                                          requestsAtBudget: s.requestsAtBudget, dollars: prices.price(for: prepared.model)?.price.dollars(s.usage, batch: false))
                     }
                     runs.append(try await BlockingIOPool.shared.run { try Scoring.loadColumn(out, dataset: data, policy: settings.policy).items })

@@ -88,7 +88,9 @@ struct ChatCompletionsEndpoint: Sendable {
             error.context.model = request.model
             throw error
         }
-        var decoded = try ChatCompletionsWire.decode(response, provider: provider, model: request.model)
+        // A streamed body was decoded as it arrived: not parsed again.
+        var decoded = try ChatCompletionsWire.decode(response, provider: provider, model: request.model,
+                                                     streamed: monitor?.decoded(bodyBytes: response.body.count))
         if response.stoppedByReceiver, let stop = monitor?.stop {
             decoded.finishReason = stop == .budget ? .length : .stop
         }

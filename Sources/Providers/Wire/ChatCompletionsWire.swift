@@ -1,5 +1,6 @@
 import Foundation
 public import LLMKit
+import Synchronization
 
 /// The OpenAI Chat Completions wire format, which llama.cpp's server also speaks:
 /// request bodies, response decoding (whole or streamed) and the error envelope
@@ -44,6 +45,13 @@ public enum ChatCompletionsWire {
     /// throws ``LLMError`` with the raw answer attached. Bytes that are not UTF-8 are decoded
     /// with U+FFFD and flagged (``CompletionResponse/bodyWasInvalidUTF8``).
     public static func decode(_ response: HTTPResponse, provider: String, model: String) throws(LLMError) -> CompletionResponse {
+        try decode(response, provider: provider, model: model, streamed: nil)
+    }
+
+    /// ``decode(_:provider:model:)`` of an answer whose stream was already decoded as it
+    /// arrived (`streamed`, from the ``StreamMonitor`` that read every byte of the body), so its
+    /// chunks are not parsed a second time.
+    static func decode(_ response: HTTPResponse, provider: String, model: String, streamed: StreamDecoder?) throws(LLMError) -> CompletionResponse {
         let text = String(decoding: response.body, as: UTF8.self)
         let raw = RawResponse(status: response.status, headers: response.headers, body: text)
         let context = LLMError.Context(provider: provider, model: model, httpStatus: response.status, requestID: response.header("x-request-id"))
@@ -52,7 +60,7 @@ public enum ChatCompletionsWire {
         }
         let invalidUTF8 = !UTF8Check.isValid(response.body)
         var decoded = isEventStream(response, text: text)
-            ? try decodeStream(text, provider: provider, context: context, raw: raw)
+            ? try (streamed ?? StreamDecoder(body: response.body)).response(provider: provider, context: context, raw: raw)
             : try decodeWhole(invalidUTF8 ? Array(text.utf8) : response.body, provider: provider, context: context, raw: raw)
         decoded.bodyWasInvalidUTF8 = invalidUTF8
         return decoded
@@ -62,7 +70,7 @@ public enum ChatCompletionsWire {
         response.header("content-type")?.lowercased().hasPrefix("text/event-stream") == true || text.hasPrefix("data:")
     }
 
-    private static func invalid(_ why: String, provider: String, context: LLMError.Context, raw: RawResponse) -> LLMError {
+    static func invalid(_ why: String, provider: String, context: LLMError.Context, raw: RawResponse) -> LLMError {
         LLMError(.invalidOutput, "\(provider) answered HTTP \(raw.status) with something that is not a chat completion: \(why).", context: context, raw: raw)
     }
 
@@ -80,45 +88,12 @@ public enum ChatCompletionsWire {
         return decoded
     }
 
-    /// A streamed answer: `data: {chunk}` lines until `data: [DONE]`; the content is the
-    /// concatenated `delta.content`, usage and timings come with the last chunks. A stream
-    /// that ends without a finish reason (cut off) counts as `length`.
-    private static func decodeStream(_ text: String, provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
-        var content = "", refusal: String?, finish: String?, model: String?, fingerprint: String?
-        var usageValue: TokenUsage?, timingsValue: ServerTimings?
-        var sawContent = false
-        // A stream cut off by the client (runaway detection) may end in half a line: only whole lines count.
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if !text.hasSuffix("\n") { lines.removeLast() }
-        for line in lines where line.hasPrefix("data:") {
-            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
-            if payload == "[DONE]" { break }
-            guard let chunk = try? StrictJSON.parse(payload) else { throw invalid("a stream chunk is not JSON", provider: provider, context: context, raw: raw) }
-            if let envelope = chunk["error"] {
-                throw error(status: envelope["code"]?.intValue ?? 500, body: chunk, headers: raw.headers, context: context, raw: raw)
-            }
-            if let choice = chunk["choices"]?.arrayValue?.first {
-                if let piece = choice["delta"]?["content"]?.stringValue { content += piece; sawContent = true }
-                if let piece = choice["delta"]?["refusal"]?.stringValue { refusal = (refusal ?? "") + piece }
-                if let reason = choice["finish_reason"]?.stringValue { finish = reason }
-            }
-            if let u = chunk["usage"], u != .null { usageValue = usage(u) }
-            if let t = chunk["timings"], t != .null { timingsValue = timings(t) }
-            model = chunk["model"]?.stringValue ?? model
-            fingerprint = chunk["system_fingerprint"]?.stringValue ?? fingerprint
-        }
-        var decoded = CompletionResponse(text: sawContent ? content : nil, finishReason: FinishReason(finish ?? "length"), refusal: refusal,
-                                         usage: usageValue, timings: timingsValue, model: model, headers: raw.headers, raw: raw)
-        decoded.systemFingerprint = fingerprint
-        return decoded
-    }
-
-    private static func usage(_ u: JSONValue) -> TokenUsage {
+    static func usage(_ u: JSONValue) -> TokenUsage {
         TokenUsage(promptTokens: u["prompt_tokens"]?.intValue ?? 0, completionTokens: u["completion_tokens"]?.intValue ?? 0,
                    cachedTokens: u["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
     }
 
-    private static func timings(_ t: JSONValue) -> ServerTimings {
+    static func timings(_ t: JSONValue) -> ServerTimings {
         ServerTimings(promptTokens: t["prompt_n"]?.intValue ?? 0, promptMilliseconds: t["prompt_ms"]?.doubleValue ?? 0,
                       predictedTokens: t["predicted_n"]?.intValue ?? 0, predictedMilliseconds: t["predicted_ms"]?.doubleValue ?? 0,
                       cachedTokens: t["cache_n"]?.intValue ?? 0)
@@ -171,3 +146,110 @@ extension ChatCompletionsWire {
         return RawResponse(status: 200, headers: response.headers, body: JSONValue.object(body).description)
     }
 }
+
+/// A streamed chat completion decoded line by line: `data: {chunk}` lines until
+/// `data: [DONE]`; the content is the concatenated `delta.content`, usage and timings come
+/// with the last chunks, and a stream that ends without a finish reason (cut off) counts as
+/// `length`. Every line is parsed once: as it arrives (``StreamMonitor`` feeds it while the
+/// body streams in), or from a whole body.
+struct StreamDecoder: Sendable {
+    private var content = ""
+    private var sawContent = false
+    private var refusal: String?
+    private var finish: String?
+    private var model: String?
+    private var fingerprint: String?
+    private var usage: TokenUsage?
+    private var timings: ServerTimings?
+    /// The first line that makes the stream an error: a chunk that is not JSON, or an error envelope.
+    private var failure: Failure?
+    /// `[DONE]` or a failure was seen: later lines change nothing.
+    private(set) var finished = false
+    #if DEBUG
+    private let counter = StreamChunkCounter.current
+    #endif
+
+    private enum Failure: Sendable {
+        case notJSON
+        case envelope(JSONValue)
+    }
+
+    init() {}
+
+    /// Decodes the whole lines of `body`; a last line without its newline was cut off (by the
+    /// client's runaway detection) and does not count.
+    init(body: [UInt8]) {
+        var start = body.startIndex
+        while !finished, let newline = body[start...].firstIndex(of: 0x0A) {
+            _ = take(line: body[start..<newline])
+            start = newline + 1
+        }
+    }
+
+    /// Takes one line without its newline and returns the content piece it carries, if any.
+    /// Lines after the end are still read for their piece (a monitor counts them) but change
+    /// nothing.
+    mutating func take(line: ArraySlice<UInt8>) -> String? {
+        guard line.starts(with: "data:".utf8) else { return nil }
+        // Whitespace and newlines: a CR of a CRLF line ending included.
+        let payload = String(decoding: line.dropFirst(5), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if payload == "[DONE]" {
+            finished = true
+            return nil
+        }
+        #if DEBUG
+        counter?.add()
+        #endif
+        guard let chunk = try? StrictJSON.parse(payload) else {
+            if !finished { failure = .notJSON }
+            finished = true
+            return nil
+        }
+        let choice = chunk["choices"]?.arrayValue?.first
+        let piece = choice?["delta"]?["content"]?.stringValue
+        guard !finished else { return piece }
+        if chunk["error"] != nil {
+            failure = .envelope(chunk)
+            finished = true
+            return piece
+        }
+        if let choice {
+            if let piece { content += piece; sawContent = true }
+            if let more = choice["delta"]?["refusal"]?.stringValue { refusal = (refusal ?? "") + more }
+            if let reason = choice["finish_reason"]?.stringValue { finish = reason }
+        }
+        if let u = chunk["usage"], u != .null { usage = ChatCompletionsWire.usage(u) }
+        if let t = chunk["timings"], t != .null { timings = ChatCompletionsWire.timings(t) }
+        model = chunk["model"]?.stringValue ?? model
+        fingerprint = chunk["system_fingerprint"]?.stringValue ?? fingerprint
+        return piece
+    }
+
+    /// The answer, or the error the stream carried.
+    func response(provider: String, context: LLMError.Context, raw: RawResponse) throws(LLMError) -> CompletionResponse {
+        switch failure {
+        case .notJSON?:
+            throw ChatCompletionsWire.invalid("a stream chunk is not JSON", provider: provider, context: context, raw: raw)
+        case .envelope(let chunk)?:
+            throw ChatCompletionsWire.error(status: chunk["error"]?["code"]?.intValue ?? 500, body: chunk, headers: raw.headers, context: context, raw: raw)
+        case nil:
+            var decoded = CompletionResponse(text: sawContent ? content : nil, finishReason: FinishReason(finish ?? "length"), refusal: refusal,
+                                             usage: usage, timings: timings, model: model, headers: raw.headers, raw: raw)
+            decoded.systemFingerprint = fingerprint
+            return decoded
+        }
+    }
+}
+
+#if DEBUG
+/// Debug builds only, a test hook: counts the stream chunks parsed by the tasks that bind
+/// ``current``, so a test can show that a streamed answer is parsed once.
+package final class StreamChunkCounter: Sendable {
+    @TaskLocal package static var current: StreamChunkCounter?
+    private let value = Atomic<Int>(0)
+    package init() {}
+    /// Chunks parsed so far.
+    package var count: Int { value.load(ordering: .relaxed) }
+    func add() { value.wrappingAdd(1, ordering: .relaxed) }
+}
+#endif

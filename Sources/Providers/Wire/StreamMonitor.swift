@@ -2,9 +2,10 @@ import Foundation
 import LLMKit
 import Synchronization
 
-/// Watches a streamed chat completion (server-sent events) as it arrives: counts the content
-/// pieces (one token each, as llama.cpp and OpenAI send them), reports progress to the
-/// request's ``RequestObserver`` about ten times a second, and stops the transfer when the
+/// Watches a streamed chat completion (server-sent events) as it arrives: decodes each line
+/// once (``StreamDecoder``, whose result is the answer: the body is not parsed again), counts
+/// the content pieces (one token each, as llama.cpp and OpenAI send them), reports progress to
+/// the request's ``RequestObserver`` about ten times a second, and stops the transfer when the
 /// answer runs away: more tokens than the request's budget, or the root JSON object of the
 /// answer closed and text keeps coming after it.
 final class StreamMonitor: Sendable {
@@ -18,6 +19,10 @@ final class StreamMonitor: Sendable {
 
     private struct State {
         var pending: [UInt8] = []
+        /// The answer so far, from every whole line received.
+        var decoder = StreamDecoder()
+        /// Bytes received.
+        var received = 0
         var tokens = 0
         var depth = 0
         var inString = false
@@ -42,16 +47,26 @@ final class StreamMonitor: Sendable {
     var stop: Stop? { state.withLock { $0.stop } }
     var tokens: Int { state.withLock { $0.tokens } }
 
-    /// Takes one piece of the body; `.stop` cuts the transfer.
+    /// The stream decoded as it arrived, when the monitor received all `bytes` of the body
+    /// (`nil` otherwise: a transport that did not hand every piece to the receiver).
+    func decoded(bodyBytes bytes: Int) -> StreamDecoder? {
+        state.withLock { $0.received == bytes ? $0.decoder : nil }
+    }
+
+    /// Takes one piece of the body; `.stop` cuts the transfer. Every whole line of the piece is
+    /// decoded, those after a stop included: the answer is what arrived.
     func receive(_ piece: UnsafeRawBufferPointer) -> BodyVerdict {
         let (verdict, report) = state.withLock { s -> (BodyVerdict, Int?) in
             s.pending.append(contentsOf: piece)
-            while let newline = s.pending.firstIndex(of: 0x0A) {
-                let line = Array(s.pending[..<newline])
-                s.pending.removeSubrange(...newline)
-                Self.take(line: line, state: &s, budget: budget)
-                if s.stop != nil { return (.stop, s.tokens) }
+            s.received += piece.count
+            var start = s.pending.startIndex
+            while let newline = s.pending[start...].firstIndex(of: 0x0A) {
+                let content = s.decoder.take(line: s.pending[start..<newline])
+                start = newline + 1
+                if s.stop == nil, let content, !content.isEmpty { Self.count(content, state: &s, budget: budget) }
             }
+            s.pending.removeSubrange(..<start)
+            if s.stop != nil { return (.stop, s.tokens) }
             let now = ContinuousClock.now
             guard now - s.lastReport >= .milliseconds(100) else { return (.continue, nil) }
             s.lastReport = now
@@ -61,12 +76,8 @@ final class StreamMonitor: Sendable {
         return verdict
     }
 
-    private static func take(line: [UInt8], state s: inout State, budget: Int?) {
-        guard line.starts(with: Array("data:".utf8)) else { return }
-        let payload = String(decoding: line.dropFirst(5), as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        guard payload != "[DONE]", let chunk = try? StrictJSON.parse(payload),
-              let delta = chunk["choices"]?.arrayValue?.first?["delta"], let content = delta["content"]?.stringValue, !content.isEmpty
-        else { return }
+    /// Counts one content piece and follows the answer's nesting through it.
+    private static func count(_ content: String, state s: inout State, budget: Int?) {
         s.tokens += 1
         if let budget, s.tokens > budget { s.stop = .budget; return }
         for byte in content.utf8 { scan(byte, &s) }

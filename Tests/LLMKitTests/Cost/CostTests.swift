@@ -68,4 +68,31 @@ import Testing
                                                    skip: ["s001"], configuration: configuration)
         #expect(limited.items == 39 && limited.requests == 2)
     }
+
+    /// Retries are attempts beyond the first of the requests sent: answers from the cache
+    /// (attempts 0) made `score` print `cost: retries -2`.
+    @Test func retriesCountOnlyTheRequestsSentToAServer() {
+        let all = CostInput(requests: 2, attempts: 0, cacheHits: 2, usage: TokenUsage(), latencies: [0, 0])
+        #expect(all.retries == 0 && Scorecard.cost(all, items: 40).retries == 0)
+        let mixed = CostInput(requests: 4, attempts: 5, cacheHits: 1, usage: TokenUsage(), latencies: [])
+        #expect(mixed.retries == 2, "3 requests sent in 5 attempts")
+        #expect(CostInput(requests: 3, attempts: 4, usage: TokenUsage(), latencies: []).retries == 1)
+    }
+
+    /// `--max-tokens 100` caps every answer at 100 tokens: the expected completion is at most
+    /// that too (it printed "$0.0750 expected, $0.0111 at most", the expectation ignoring the limit).
+    @Test func theExpectedCompletionStaysWithinAFixedTokenLimit() throws {
+        let prompt = try PromptLibrary(directories: []).resolve("paper-reason")
+        let configuration = RelabelConfiguration(prompt: prompt, model: "gpt-4o-mini", maxTokens: 100)
+        let e = try DryRunEstimate.estimate(dataset: TestPaths.fixture("sample/sample.jsonl"), format: nil, limit: nil, configuration: configuration)
+        #expect(e.requests == 3 && e.completionBudget == 3 * 100)
+        #expect(e.expectedCompletion <= e.completionBudget, "expected \(e.expectedCompletion), at most \(e.completionBudget)")
+        #expect(e.expectedCompletion == 3 * 100, "110 per item for 30 items is more than 100: each request is expected to use its limit")
+        let price = try #require(PriceTable.builtin.price(for: "gpt-4o-mini")).1
+        #expect(price.dollars(e.usage(upperBound: false), batch: false) <= price.dollars(e.usage(upperBound: true), batch: false))
+        // A limit above the expectation leaves the expectation alone.
+        let loose = try DryRunEstimate.estimate(dataset: TestPaths.fixture("sample/sample.jsonl"), format: nil, limit: nil,
+                                                configuration: RelabelConfiguration(prompt: prompt, model: "m", maxTokens: 10_000))
+        #expect(loose.expectedCompletion == 72 * 110)
+    }
 }

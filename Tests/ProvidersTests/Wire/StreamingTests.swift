@@ -118,6 +118,50 @@ import TestSupport
         #expect(llama["response_format"]?["json_schema"]?["schema"]?["properties"]?["items"]?["items"]?["properties"]?["reason"]?["maxLength"] == .int(Self.prompt.reasonLimit))
     }
 
+    #if DEBUG
+    /// The monitor reads a streamed answer as it arrives; the answer is decoded from that same
+    /// reading, not parsed a second time from the whole body afterwards, and decodes exactly
+    /// as the whole body does (in pieces that split lines anywhere).
+    @Test(arguments: [1, 7, 64, 1 << 20])
+    func aStreamedAnswerIsParsedOnceAndDecodesAsAWholeBody(pieceSize: Int) async throws {
+        var body = Self.stream(Self.answer)
+        body = body.replacingOccurrences(of: "data: [DONE]", with: #"data: {"choices":[],"model":"m-1","system_fingerprint":"fp"}"# + "\n\ndata: [DONE]")
+        let chunks = body.split(separator: "\n").filter { $0.hasPrefix("data: {") }.count
+        let headers = ["content-type": "text/event-stream"]
+        let bytes = Array(body.utf8)
+        let transport = MockHTTPTransport(pieceSize: pieceSize) { _ in HTTPResponse(status: 200, headers: headers, body: bytes) }
+        let provider = LlamaCppProvider(baseURL: "http://llama", transport: transport, stream: true)
+        let counter = StreamChunkCounter()
+        let response = try await StreamChunkCounter.$current.withValue(counter) { try await provider.complete(Self.request()) }
+        #expect(counter.count == chunks, "\(counter.count) parses of \(chunks) chunks")
+        let whole = try ChatCompletionsWire.decode(HTTPResponse(status: 200, headers: headers, body: bytes), provider: "llamacpp", model: "m")
+        #expect(response.text == Self.answer && response.text == whole.text)
+        #expect(response.finishReason == whole.finishReason && response.usage == whole.usage && response.refusal == whole.refusal)
+        #expect(response.model == "m-1" && whole.model == "m-1" && response.systemFingerprint == "fp" && whole.systemFingerprint == "fp")
+        #expect(response.raw == whole.raw)
+    }
+
+    /// A cut-off stream: each chunk received is parsed once, and the answer is what arrived.
+    @Test func aStreamCutOffAfterTheAnswerIsParsedOnce() async throws {
+        let rambling = Self.answer + "\n\nI hope this helps! " + String(repeating: "More words. ", count: 40)
+        let transport = MockHTTPTransport(headers: ["content-type": "text/event-stream"], body: Self.stream(rambling))
+        let provider = LlamaCppProvider(baseURL: "http://llama", transport: transport, stream: true)
+        let counter = StreamChunkCounter()
+        let response = try await StreamChunkCounter.$current.withValue(counter) { try await provider.complete(Self.request()) }
+        let text = try #require(response.text)
+        #expect(response.finishReason == .stop && text.hasPrefix(Self.answer) && text.count < rambling.count)
+        #expect(counter.count <= text.count + 1, "one parse per chunk received (one character each): \(counter.count) for \(text.count)")
+    }
+    #endif
+
+    /// Server-sent events may end their lines with CRLF.
+    @Test func aStreamWithCRLFLineEndsDecodes() throws {
+        let body = Self.stream(Self.answer).replacingOccurrences(of: "\n", with: "\r\n")
+        let response = try ChatCompletionsWire.decode(HTTPResponse(status: 200, headers: ["content-type": "text/event-stream"], body: Array(body.utf8)),
+                                                      provider: "llamacpp", model: "m")
+        #expect(response.text == Self.answer && response.finishReason == .stop && response.usage?.completionTokens == Self.answer.count)
+    }
+
     @Test func theRequestTimeoutFollowsTheBudgetOnceTheSpeedIsKnown() {
         let endpoint = ChatCompletionsEndpoint(provider: "llamacpp", baseURL: "http://x/", path: "/v1/chat/completions", transport: MockHTTPTransport(body: ""),
                                                maxTokensKey: "max_tokens", timeout: .init(request: .seconds(600)), maximumResponseBytes: 1 << 20, stream: true)

@@ -100,7 +100,7 @@ extension ScoreMetric {
 
     private static let cost: [ScoreMetric] = [
         costMetric("requests", "requests", .count, 0, "Requests of the first run.") { Double($0.requests) },
-        costMetric("retries", "retries", .count, 0, "Attempts beyond the first, first run.") { Double($0.retries) },
+        costMetric("retries", "retries", .count, 0, "Attempts beyond the first of each request sent to the server (answers from the cache are neither), first run.") { Double($0.retries) },
         costMetric("prompt_tokens_per_item", "prompt tokens per item", .value, 0, "Prompt tokens per dataset item.") { $0.promptTokensPerItem },
         costMetric("completion_tokens_per_item", "completion tokens per item", .value, 1, "Completion tokens per dataset item.") { $0.completionTokensPerItem },
         costMetric("share_at_token_budget", "requests at the token budget", .value, 3, "Share of requests whose answer used the whole token budget (cut off, or stopped while streaming).") { $0.shareAtBudget },

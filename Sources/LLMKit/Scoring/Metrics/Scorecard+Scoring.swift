@@ -48,7 +48,7 @@ extension Scorecard {
     static func cost(_ cost: CostInput, items: Int) -> Cost {
         let n = Double(items)
         let (p50, p95) = Statistics.p50p95(cost.latencies)
-        return Cost(requests: cost.requests, retries: cost.attempts - cost.requests,
+        return Cost(requests: cost.requests, retries: cost.retries,
                     promptTokensPerItem: Double(cost.usage.promptTokens) / n, completionTokensPerItem: Double(cost.usage.completionTokens) / n,
                     cachedTokensPerItem: Double(cost.usage.cachedTokens) / n, latencyP50: p50, latencyP95: p95,
                     shareAtBudget: cost.requests == 0 ? 0 : Double(cost.requestsAtBudget) / Double(cost.requests),

@@ -82,7 +82,7 @@ public struct Scorecard: Sendable {
     public struct Cost: Sendable {
         /// Requests of the first run.
         public var requests: Int
-        /// Attempts beyond the first, first run.
+        /// Attempts beyond the first of the requests sent (not answered from the cache), first run.
         public var retries: Int
         /// Prompt tokens per dataset item.
         public var promptTokensPerItem: Double

@@ -58,10 +58,12 @@ public struct ScoredItem: Sendable {
 
 /// What a run cost, when it was run here (not known for scored files).
 public struct CostInput: Sendable {
-    /// Requests made.
+    /// Requests made, answers from the response cache included.
     public var requests: Int
-    /// Attempts made, retries included.
+    /// HTTP attempts made, retries included (an answer from the cache is no attempt).
     public var attempts: Int
+    /// Requests answered from the response cache (sent to no server).
+    public var cacheHits: Int
     /// Tokens used.
     public var usage: TokenUsage
     /// Seconds per request.
@@ -72,12 +74,18 @@ public struct CostInput: Sendable {
     public var dollars: Double?
 
     /// A run's totals.
-    public init(requests: Int, attempts: Int, usage: TokenUsage, latencies: [Double], requestsAtBudget: Int = 0, dollars: Double? = nil) {
+    public init(requests: Int, attempts: Int, cacheHits: Int = 0, usage: TokenUsage, latencies: [Double], requestsAtBudget: Int = 0,
+                dollars: Double? = nil) {
         self.requests = requests
         self.attempts = attempts
+        self.cacheHits = cacheHits
         self.usage = usage
         self.latencies = latencies
         self.requestsAtBudget = requestsAtBudget
         self.dollars = dollars
     }
+
+    /// Attempts beyond the first of each request sent to a server (answers from the cache are
+    /// neither attempts nor retries); never negative.
+    public var retries: Int { max(0, attempts - max(0, requests - cacheHits)) }
 }
