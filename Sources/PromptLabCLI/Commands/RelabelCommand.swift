@@ -72,7 +72,9 @@ struct RelabelCommand: AsyncParsableCommand {
         let version = try prompt.load()
         if cost.dryRun { return try await dryRun(version) }
         let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
-        let configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
+        var configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
+        // A pool allowed to mix models records which model answered each line.
+        configuration.recordsAnsweringModel = connection.pool.allowMixedModels
         let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider.name, model: prepared.model)
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
