@@ -42,7 +42,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: swiftSettings
+            // Test hooks (KillPoint: kill -9 at a named point) exist in debug builds only.
+            swiftSettings: swiftSettings + [.define("LLMKIT_TEST_HOOKS", .when(configuration: .debug))]
         ),
         .target(
             name: "Providers",

@@ -63,6 +63,12 @@ let help = """
       --expired-lines-in-error-file
                                 write an expired batch's unfinished lines to its error file
                                 as batch_expired errors (default: absent)
+      --cancelled-lines-in-error-file
+                                write a cancelled batch's lines that did not run to its error
+                                file as batch_cancelled errors (default: absent)
+      --batch-output-padding N  serve N more bytes of padding lines (no custom_id) after the
+                                lines of the first batch's output file, generated as sent
+                                (default 0; `endless`: never ends)
 
       --help                    this text
 
@@ -139,6 +145,13 @@ while let flag = arguments.next() {
     case "--batch-max-lines": configuration.batches.maxLines = number(flag, Int.self, minimum: 1)
     case "--batch-max-bytes": configuration.batches.maxFileBytes = number(flag, Int.self, minimum: 1)
     case "--expired-lines-in-error-file": configuration.batches.expiredLinesInErrorFile = true
+    case "--cancelled-lines-in-error-file": configuration.batches.cancelledLinesInErrorFile = true
+    case "--batch-output-padding":
+        let text = value(flag)
+        if text == "endless" { configuration.batches.outputPaddingBytes = .max } else {
+            guard let n = Int(text), n >= 0 else { fail("--batch-output-padding is a byte count or endless, not '\(text)'") }
+            configuration.batches.outputPaddingBytes = n
+        }
     default:
         fail("unknown option '\(flag)'")
     }

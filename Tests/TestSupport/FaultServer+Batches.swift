@@ -58,6 +58,13 @@ extension FaultServer {
         /// Whether an expired batch's unfinished lines appear in its error file as
         /// `batch_expired` errors (otherwise they are absent from both files).
         public var expiredLinesInErrorFile = false
+        /// Whether a cancelled batch's lines that did not run appear in its error file as
+        /// `batch_cancelled` errors (otherwise they are absent from both files).
+        public var cancelledLinesInErrorFile = false
+        /// Bytes of padding lines (`{"padding":"..."}`, no `custom_id`) served after the
+        /// lines of the first batch's output file, generated while they are sent (never
+        /// held): a huge or, with `Int.max`, endless output file.
+        public var outputPaddingBytes = 0
         /// Faults injected into batches and their lines.
         public var faults = BatchFaults()
         /// The defaults: 0.2 s validating, 1 s in progress, 0.2 s finalizing, 0.2 s cancelling, no faults.
@@ -365,8 +372,18 @@ extension FaultServer {
                     counts.lineOutcomes["batch_expired", default: 0] += 1
                 }
             }
+            if phase.status == "cancelled" && batch.configuration.cancelledLinesInErrorFile && phase.total > 0 {
+                for position in phase.done..<batch.lines.count {
+                    let input = batch.lines[batch.order[position]]
+                    errorsFile += line(input.customID, response: .null,
+                                       error: ["code": "batch_cancelled", "message": "This request could not be executed before the batch was cancelled."])
+                    counts.errored[input.customID, default: 0] += 1
+                    counts.lineOutcomes["batch_cancelled", default: 0] += 1
+                }
+            }
             if !output.isEmpty {
-                let file = StoredFile(id: newID("file-"), filename: "\(batch.id)_output.jsonl", purpose: "batch_output", bytes: output, createdAt: created)
+                var file = StoredFile(id: newID("file-"), filename: "\(batch.id)_output.jsonl", purpose: "batch_output", bytes: output, createdAt: created)
+                if index == 0 { file.padding = batch.configuration.outputPaddingBytes }
                 add(file)
                 batch.outputFileID = file.id
             }

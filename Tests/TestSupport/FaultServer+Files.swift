@@ -25,6 +25,8 @@ extension FaultServer {
         var purpose: String
         var bytes: [UInt8]
         var createdAt: Int
+        /// Bytes of padding lines served after `bytes` (``BatchConfiguration/outputPaddingBytes``).
+        var padding = 0
 
         var json: JSONValue {
             ["id": .string(id), "object": "file", "bytes": .int(bytes.count), "created_at": .int(createdAt), "filename": .string(filename),
@@ -112,6 +114,23 @@ extension FaultServer {
     }
 }
 
+extension FaultServer {
+    /// Sends `bytes`, then `padding` bytes of 1 KiB padding lines (without `custom_id`), in
+    /// 256 KiB chunks made as they go; stops when the client goes away.
+    static func sendPadded(_ bytes: [UInt8], padding: Int, to writer: LoopbackHTTPServer.StreamWriter) {
+        guard writer.send(bytes) else { return }
+        let line = Array(("{\"padding\":\"" + String(repeating: "x", count: 1024 - 15) + "\"}\n").utf8)
+        var chunk: [UInt8] = []
+        for _ in 0..<256 { chunk += line }
+        var left = padding
+        while left > 0 {
+            let piece = left >= chunk.count ? chunk : Array(chunk[..<left])
+            guard writer.send(piece) else { return }
+            left -= piece.count
+        }
+    }
+}
+
 extension FaultServer.Core {
     func files(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
         apiRequest(request) { store, now, parts in   // v1, files[, id[, content]]
@@ -132,7 +151,13 @@ extension FaultServer.Core {
                 }
                 if parts.count == 4 {
                     guard parts[3] == "content" else { break }
-                    return .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: file.bytes)
+                    let padding = file.padding
+                    guard padding > 0 else {
+                        return .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: file.bytes)
+                    }
+                    return .stream(status: 200, headers: [("Content-Type", "application/octet-stream")]) { writer in
+                        FaultServer.sendPadded(file.bytes, padding: padding, to: writer)
+                    }
                 }
                 return .json(200, FaultServer.text(file.json))
             default:

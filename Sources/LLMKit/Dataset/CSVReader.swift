@@ -6,11 +6,16 @@ public final class CSVReader {
     private let lines: LineReader
     /// The line the last returned record started on.
     public private(set) var recordLine = 0
+    /// The byte offset where the last returned record starts (for ``seek(to:)``).
+    package private(set) var recordOffset = 0
     public var path: String { lines.path }
 
     public init(path: String) throws(DatasetError) {
         lines = try LineReader(path: path)
     }
+
+    /// Moves to a record's start (a ``recordOffset``): the next record read starts there.
+    package func seek(to offset: Int) throws(DatasetError) { try lines.seek(to: offset) }
 
     /// The next record's fields, or `nil` at the end of the file. Blank lines are skipped.
     public func nextRecord() throws(DatasetError) -> [String]? {
@@ -20,6 +25,7 @@ public final class CSVReader {
             line = next
         }
         recordLine = lines.lineNumber
+        recordOffset = lines.lastLineOffset
         var fields: [String] = []
         var field = ""
         var inQuotes = false

@@ -26,6 +26,8 @@ public final class DatasetReader {
     private var csv: EmoSuperbCSVReader?
     /// The line the item last returned starts on.
     public private(set) var lastLine = 0
+    /// The byte offset where the item last returned starts (for ``seek(to:)``).
+    package private(set) var lastOffset = 0
 
     /// Opens `path`; `format` defaults to ``DatasetFormat/detect(path:)``.
     public init(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) {
@@ -46,11 +48,18 @@ public final class DatasetReader {
         }
     }
 
+    /// Moves to an item's start (a ``lastOffset`` of this file): the next item read is that
+    /// one. Lets a run read the items it needs again by offset instead of passing over the file.
+    package func seek(to offset: Int) throws(DatasetError) {
+        if let csv { try csv.seek(to: offset) } else { try jsonl?.seek(to: offset) }
+    }
+
     /// The next item, or `nil` at the end.
     public func next() throws(DatasetError) -> DatasetItem? {
         if let csv {
             guard let row = try csv.nextRow() else { return nil }
             lastLine = row.line
+            lastOffset = csv.rowOffset
             do {
                 let reference = try EmotionDistribution.normalizing(row.values, policy: policy).distribution
                 let words = row.text ?? ""
@@ -63,6 +72,7 @@ public final class DatasetReader {
         while let line = try jsonl.nextLine() {
             if line.trimmingWhitespace().isEmpty { continue }
             lastLine = jsonl.lineNumber
+            lastOffset = jsonl.lastLineOffset
             return try Self.item(fromJSONLine: line, file: path, line: jsonl.lineNumber, policy: policy)
         }
         return nil

@@ -33,6 +33,12 @@ public final class EmoSuperbCSVReader {
         textColumn = header.count == 10 ? header[9].trimmingWhitespace().lowercased() : nil
     }
 
+    /// The byte offset where the last returned row starts.
+    package var rowOffset: Int { csv.recordOffset }
+
+    /// Moves to a row's start (a ``rowOffset``): the next row read starts there.
+    package func seek(to offset: Int) throws(DatasetError) { try csv.seek(to: offset) }
+
     /// The next row, or `nil` at the end.
     public func nextRow() throws(DatasetError) -> EmoSuperbRow? {
         guard let fields = try csv.nextRecord() else { return nil }

@@ -45,6 +45,23 @@ public final class LineReader {
         free(buffer)
     }
 
+    /// Moves to byte `offset` (the start of a line, as ``lastLineOffset`` gave it): the next
+    /// line read starts there. Line numbers after a seek are not meaningful.
+    package func seek(to offset: Int) throws(DatasetError) {
+        if file == nil {
+            guard let handle = fopen(path, "rb") else {
+                throw DatasetError(file: path, reason: "cannot open the file (\(String(cString: strerror(errno))))")
+            }
+            file = handle
+        }
+        guard fseeko(file, off_t(offset), SEEK_SET) == 0 else {
+            throw DatasetError(file: path, reason: "cannot seek to byte \(offset) (\(String(cString: strerror(errno))))")
+        }
+        self.offset = offset
+        // Line 1 strips a byte-order mark: only the file's first line is line 1.
+        lineNumber = offset == 0 ? 0 : max(lineNumber, 1)
+    }
+
     /// The next line without its terminator, or `nil` at the end of the file.
     public func nextLine() throws(DatasetError) -> String? {
         guard let file else { return nil }

@@ -137,9 +137,11 @@ public struct RelabelRunner: Sendable {
                 summary = try await synchronous(pipeline, job: job, journal: journal, ledger: ledger, emit: emit)
             }
         } catch {
-            // A Batch API run keeps even an empty output: its batches may be running, and a
-            // plain rerun must not submit them again.
-            let empty = ledger.written == 0 && resumed.lines == 0 && !isBatch(job)
+            // A Batch API run keeps even an empty output once it has a batch state (its batches
+            // may be running, and a plain rerun must not submit them again); without one,
+            // nothing was submitted and a refused start leaves nothing behind.
+            let empty = ledger.written == 0 && resumed.lines == 0
+                && (!isBatch(job) || !FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)))
             // Lines a final pass replaced go now, not at the next resume: an interrupted run
             // leaves one line per id (the file keeps its order).
             try? await journal.close(inputOrder: journal.hasSupersededLines ? { @Sendable in [:] } : nil, discardIfEmpty: empty)
@@ -202,6 +204,9 @@ public struct RelabelRunner: Sendable {
             let largest = configuration.request(for: scan.firstItems)
             for case let limiter as RateLimitMiddleware in client.middlewares {
                 if let refusal = limiter.refusal(for: largest) { throw RunError(.limitTooSmall, refusal) }
+            }
+            if case .batchAPI(let settings) = job.executor {
+                try BatchExecutor.checkBeforeStart(settings, configuration: configuration, firstItems: scan.firstItems)
             }
         }
         return scan

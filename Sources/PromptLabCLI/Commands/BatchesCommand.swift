@@ -19,6 +19,13 @@ struct BatchesCommand: AsyncParsableCommand {
         var baseURL: String?
 
         func inspector() throws -> BatchInspector {
+            // The files first: a missing output is the answer, whatever the credentials.
+            let path = BatchState.path(forOutput: out)
+            guard FileManager.default.fileExists(atPath: path) else {
+                let what = FileManager.default.fileExists(atPath: out) ? "\(out) has no batch state \(path): was it made with --batch-api?"
+                    : "\(out) does not exist (nor its batch state \(path))"
+                throw ValidationError(what)
+            }
             let recorded = (try? BatchState.load(path: BatchState.path(forOutput: out)))?.baseURL
             let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL ?? recorded)
             return try BatchInspector(output: out, service: service)

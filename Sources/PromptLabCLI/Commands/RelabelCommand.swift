@@ -80,7 +80,7 @@ struct RelabelCommand: AsyncParsableCommand {
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
                              otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 },
-                             executor: try batch.executor(baseURL: prepared.baseURL))
+                             executor: try batch.executor(baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
         if let summaryJSON {
             try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
             try FileChecks.requireDistinct(outputs: [output, summaryJSON])

@@ -17,6 +17,9 @@ struct BatchOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "With --batch-api: bytes per input file at most (default 104857600, 100 MiB: the OpenAPI description's limit, stricter than the guide's 200 MB).")
     var batchMaxBytes: Int = BatchSettings.defaultMaximumBytes
 
+    @Option(parsing: .unconditional, help: "With --batch-api: MiB of one downloaded result file at most (default 4096); it is streamed to <out>.batches/, never held in memory, and a larger one stops the run.")
+    var maxDownloadMib: Double = Double(BatchSettings.defaultMaximumDownloadBytes >> 20)
+
     @Option(parsing: .unconditional, help: "With --batch-api: seconds before the first poll of a batch; each wait is 1.5 times the last, up to --poll-max.")
     var pollInterval: Double = 5
 
@@ -28,16 +31,19 @@ struct BatchOptions: ParsableArguments {
         try Check.range(batchMaxBytes, "--batch-max-bytes", 1024...(200 * 1024 * 1024))
         try Check.range(pollInterval, "--poll-interval", 0.001...3600)
         try Check.range(pollMax, "--poll-max", 0.001...86_400)
+        try Check.range(maxDownloadMib, "--max-download-mib", 0.001...1_048_576)
         if reaskSync && !batchAPI { throw ValidationError("--reask-sync goes with --batch-api") }
     }
 
     /// The run's executor: synchronous, or the Batch API of the provider's server (the
-    /// command's `validate()` has made sure the provider is `openai`).
-    func executor(baseURL: String?) throws -> RelabelExecutor {
+    /// command's `validate()` has made sure the provider is `openai`). `maximumLineBytes` is
+    /// `--max-response-mib`: one result line is one answer.
+    func executor(baseURL: String?, maximumLineBytes: Int = 32 << 20) throws -> RelabelExecutor {
         guard batchAPI else { return .synchronous }
         let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL)
         return .batchAPI(BatchSettings(service: service, maximumRequestsPerFile: batchMaxRequests, maximumBytesPerFile: batchMaxBytes,
                                        pollInterval: .milliseconds(Int64(pollInterval * 1000)), maximumPollInterval: .milliseconds(Int64(pollMax * 1000)),
-                                       reaskSynchronously: reaskSync))
+                                       reaskSynchronously: reaskSync, maximumDownloadBytes: Int(maxDownloadMib * 1_048_576),
+                                       maximumLineBytes: maximumLineBytes))
     }
 }

@@ -81,7 +81,8 @@ enum SummaryTable {
                            "files_uploaded": .int(b.filesUploaded), "bytes_uploaded": .int(b.bytesUploaded), "error_lines": .int(b.errorLines),
                            "line_retries": .int(b.lineRetries), "expired_resubmitted": .int(b.expiredResubmitted),
                            "follow_up_waves": .int(b.followUpWaves), "validation_errors": .array(b.validationErrors.map(JSONValue.string)),
-                           "state_file": .string(b.stateFile)]
+                           "state_file": .string(b.stateFile), "dataset_passes": .int(b.datasetPasses), "bytes_downloaded": .int(b.bytesDownloaded),
+                           "batches_cancelled": .int(b.batchesCancelled)]
         return .object(object)
     }
 

@@ -38,3 +38,20 @@ public struct CacheMiddleware: ProviderMiddleware {
         return response
     }
 }
+
+extension CacheMiddleware: ResponseStore {
+    /// The cached answer to `request` (what ``intercept(_:next:)`` would return without calling on).
+    public func answer(for request: CompletionRequest) async -> CompletionResponse? {
+        guard var cached = try? await store.replayOffPool(request) else { return nil }
+        cached.attempts = 0
+        cached.servedFromCache = true
+        return cached
+    }
+
+    /// Caches `response` under the same rule as ``intercept(_:next:)``: complete answers only.
+    public func storeAnswer(_ response: CompletionResponse, for request: CompletionRequest) async {
+        if let raw = response.raw, (200..<300).contains(raw.status), response.finishReason == .stop, response.refusal == nil {
+            try? await store.putOffPool(request, raw: raw, provider: providerName)
+        }
+    }
+}

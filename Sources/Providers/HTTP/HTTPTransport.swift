@@ -31,10 +31,15 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Called with each piece of the body as it arrives (on the transport's thread, one call
     /// at a time), for streamed answers; its verdict can stop the transfer.
     public var onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)?
+    /// Whether the response keeps the body (default). `false` with ``onBody`` streams it: each
+    /// piece goes to the receiver only, ``HTTPResponse/body`` stays empty, and
+    /// ``maximumResponseBytes`` still counts every byte received (a download to disk).
+    public var retainsBody: Bool
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
                 timeout: Duration = .seconds(600), connectTimeout: Duration? = nil, stallTimeout: Duration? = nil,
-                maximumResponseBytes: Int = 32 << 20, onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)? = nil) {
+                maximumResponseBytes: Int = 32 << 20, onBody: (@Sendable (UnsafeRawBufferPointer) -> BodyVerdict)? = nil,
+                retainsBody: Bool = true) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -44,12 +49,14 @@ public struct HTTPRequest: Sendable, Equatable {
         self.stallTimeout = stallTimeout
         self.maximumResponseBytes = maximumResponseBytes
         self.onBody = onBody
+        self.retainsBody = retainsBody
     }
 
     /// Method, URL, headers, body and limits (not the body receiver).
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.timeout == rhs.timeout
             && lhs.connectTimeout == rhs.connectTimeout && lhs.stallTimeout == rhs.stallTimeout && lhs.maximumResponseBytes == rhs.maximumResponseBytes
+            && lhs.retainsBody == rhs.retainsBody
             && lhs.headers.map { "\($0.name.lowercased()):\($0.value)" } == rhs.headers.map { "\($0.name.lowercased()):\($0.value)" }
     }
 

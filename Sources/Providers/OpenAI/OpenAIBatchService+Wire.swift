@@ -1,5 +1,12 @@
 import Foundation
 public import LLMKit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
 
 extension OpenAIBatchService {
     /// Sends a request and returns its answer's JSON; an error status throws the kind a chat
@@ -47,10 +54,29 @@ extension OpenAIBatchService {
                          errors: errors, metadata: metadata, createdAt: value["created_at"]?.intValue)
     }
 
+    /// Whether `line` holds `"custom_id"` (memchr for each quote, memcmp for the rest).
+    static func mentionsCustomID(_ line: ArraySlice<UInt8>) -> Bool {
+        let key = Array("\"custom_id\"".utf8)
+        return line.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress, raw.count >= key.count else { return false }
+            var i = 0
+            while i + key.count <= raw.count {
+                guard let hit = memchr(base + i, 0x22, raw.count - key.count - i + 1) else { return false }
+                let j = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + j, key, key.count) == 0 { return true }
+                i = j + 1
+            }
+            return false
+        }
+    }
+
     /// One output or error line: `{"id", "custom_id", "response": {"status_code", "request_id",
     /// "body"}, "error": {"code", "message"}}`. Bytes that are not UTF-8 are decoded with
-    /// U+FFFD and flagged, as in a synchronous answer.
+    /// U+FFFD and flagged, as in a synchronous answer. `batch_expired` marks the request as not
+    /// run (submitted again), `batch_cancelled` as cancelled (failed, never asked again).
     public func decodeResult(_ line: ArraySlice<UInt8>, model: String) -> BatchResultLine? {
+        // Most lines are results; anything without the key (padding, noise) is not parsed at all.
+        guard Self.mentionsCustomID(line) else { return nil }
         let bytes = Array(line)
         let valid = UTF8Check.isValid(bytes)
         guard let value = try? StrictJSON.parse(bytes: valid ? bytes : Array(String(decoding: bytes, as: UTF8.self).utf8)),
@@ -69,8 +95,12 @@ extension OpenAIBatchService {
         }
         let code = value["error"]?["code"]?.stringValue ?? "error"
         let message = value["error"]?["message"]?.stringValue ?? "no message"
-        let error = LLMError(code == "batch_expired" ? .timeout : .serverError, "The batch could not run this request (\(code)): \(message)",
-                             context: .init(provider: "openai", model: model))
-        return BatchResultLine(customID: customID, result: .failure(error), expired: code == "batch_expired")
+        let kind: LLMError.Kind = switch code {
+        case "batch_expired": .timeout
+        case "batch_cancelled": .cancelled
+        default: .serverError
+        }
+        let error = LLMError(kind, "The batch could not run this request (\(code)): \(message)", context: .init(provider: "openai", model: model))
+        return BatchResultLine(customID: customID, result: .failure(error), expired: code == "batch_expired", cancelled: code == "batch_cancelled")
     }
 }

@@ -85,6 +85,8 @@ final class CurlTransfer: @unchecked Sendable {
     var status = 0
     var headers: [String: String] = [:]
     var body: [UInt8] = []
+    /// Body bytes received (kept in `body` or not, ``HTTPRequest/retainsBody``).
+    var received = 0
     /// Set by the write callback when it cut the transfer off.
     var stoppedByReceiver = false
     var tooLarge = false
@@ -317,12 +319,13 @@ private let curlWriteBody: llmkit_data_callback = { data, size, count, context i
     let length = size * count
     guard let data, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    guard transfer.body.count + length <= transfer.request.maximumResponseBytes else {
+    guard transfer.received + length <= transfer.request.maximumResponseBytes else {
         transfer.tooLarge = true
         return 0
     }
+    transfer.received += length
     let piece = UnsafeRawBufferPointer(start: data, count: length)
-    transfer.body.append(contentsOf: piece)
+    if transfer.request.retainsBody { transfer.body.append(contentsOf: piece) }
     if let receiver = transfer.request.onBody, receiver(piece) == .stop {
         transfer.stoppedByReceiver = true
         return 0

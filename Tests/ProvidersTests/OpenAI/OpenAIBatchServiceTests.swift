@@ -59,9 +59,42 @@ import TestSupport
         #expect(info.status == .completed && info.total == 2 && info.completed == 2)
         let listed = try await service.list(after: nil, limit: 10)
         #expect(listed.batches.map(\.id) == [created.id] && !listed.hasMore)
-        let output = try await service.content(ofFile: try #require(info.outputFileID))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("llmkit-download-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let size = try await service.download(file: try #require(info.outputFileID), to: path, maximumBytes: 1 << 20)
+        let output = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(size == output.count)
         let lines = output.split(separator: 0x0A).compactMap { service.decodeResult($0, model: "gpt-4o-mini") }
         #expect(Set(lines.map(\.customID)) == ["one", "two"] && lines.allSatisfy { (try? $0.result.get()) != nil })
         await #expect { try await service.batch("batch_missing") } throws: { ($0 as? LLMError)?.kind == .notFound }
+    }
+
+    /// Issue 23 (2): a result file is streamed to disk under a byte cap, never held whole; a
+    /// larger one fails while it arrives and leaves no partial file; an error status leaves none.
+    @Test func aResultFileIsStreamedToDiskUnderItsByteCap() async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.batches.validatingDelay = 0.02
+        configuration.batches.inProgressDelay = 0.05
+        configuration.batches.finalizingDelay = 0.02
+        configuration.batches.outputPaddingBytes = 8 << 20
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let service = OpenAIBatchService(baseURL: server.baseURL, apiKey: "sk-x")
+        let fileID = try await service.upload(service.inputLine(for: Self.request, customID: "one"), filename: "in.jsonl")
+        var info = try await service.create(inputFileID: fileID, metadata: [:])
+        for _ in 0..<100 where !info.status.isTerminal {
+            try await Task.sleep(for: .milliseconds(30))
+            info = try await service.batch(info.id)
+        }
+        let output = try #require(info.outputFileID)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("llmkit-download-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        await #expect { try await service.download(file: output, to: path, maximumBytes: 1 << 20) } throws: { ($0 as? LLMError)?.kind == .responseTooLarge }
+        #expect(!FileManager.default.fileExists(atPath: path), "no partial file")
+        let size = try await service.download(file: output, to: path, maximumBytes: 64 << 20)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect(size > 8 << 20 && (attributes[.size] as? Int) == size)
+        await #expect { try await service.download(file: "file-missing", to: path, maximumBytes: 1 << 20) } throws: { ($0 as? LLMError)?.kind == .notFound }
+        #expect(!FileManager.default.fileExists(atPath: path), "an error status leaves no file")
     }
 }

@@ -43,7 +43,11 @@ extension BatchExecutor {
                 let errors = info.errors.filter { $0.line == nil || $0.line == k + 1 }.map(\.description)
                 let message = "the batch \(info.id) failed validation: " + (errors.isEmpty ? "no reason given" : errors.joined(separator: "; "))
                 finals += batchItems.map { ($0, .failed(ItemFailure(.providerError, message, providerError: .badRequest))) }
-            } else if let line, !line.expired {
+            } else if let line, !line.expired, !line.cancelled {
+                // An answer paid for goes to the response cache before anything else happens to it.
+                if let responses, case .success(let response) = line.result {
+                    await responses.storeAnswer(response, for: configuration.request(for: batchItems))
+                }
                 try handle(request, batchItems, line.result, order: order, finals: &finals, followUps: &followUps)
             } else if info.status == .expired || line?.expired == true {
                 if request.expiries < settings.expiryResubmissions {
@@ -54,7 +58,7 @@ extension BatchExecutor {
                     let failure = ItemFailure(.providerError, "the batch expired \(request.expiries + 1) times before running this request", providerError: .timeout)
                     finals += batchItems.map { ($0, .failed(failure)) }
                 }
-            } else if info.status == .cancelled {
+            } else if info.status == .cancelled || line?.cancelled == true {
                 let failure = ItemFailure(.providerError, "the batch \(info.id) was cancelled before this request ran", providerError: .cancelled)
                 finals += batchItems.map { ($0, .failed(failure)) }
             } else {
@@ -66,26 +70,50 @@ extension BatchExecutor {
         state.files[i].collected = true
         state.followUps += followUps
         try save()
+        removeDownloads(of: info)
         report.statuses[info.status.name, default: 0] += 1
         if info.status == .failed { report.validationErrors += info.errors.prefix(max(0, 20 - report.validationErrors.count)).map { "\(info.id): \($0)" } }
     }
 
-    /// The lines of a batch's output and error files by custom_id.
+    /// The lines of a batch's output and error files by custom_id: each file streamed to
+    /// ``downloadFolder`` under ``BatchSettings/maximumDownloadBytes``, then read line by line.
     mutating func results(of info: BatchInfo) async throws -> [String: BatchResultLine] {
         var lines: [String: BatchResultLine] = [:]
         let service = self.service, model = configuration.model
+        let maximumBytes = settings.maximumDownloadBytes, maximumLine = settings.maximumLineBytes
+        do { try FileManager.default.createDirectory(atPath: downloadFolder, withIntermediateDirectories: true) } catch {
+            throw RunError(.cannotWrite, file: downloadFolder, "cannot create the folder for batch result files (\(error.localizedDescription))")
+        }
         for (fileID, isErrorFile) in [(info.outputFileID, false), (info.errorFileID, true)] {
             guard let fileID else { continue }
-            let bytes = try await call("downloading file \(fileID) of batch \(info.id)") { () async throws(LLMError) -> [UInt8] in
-                try await service.content(ofFile: fileID)
+            let path = downloadPath(info, errors: isErrorFile)
+            let bytes = try await call("downloading file \(fileID) of batch \(info.id)") { () async throws(LLMError) -> Int in
+                try await service.download(file: fileID, to: path, maximumBytes: maximumBytes)
             }
-            for line in bytes.split(separator: 0x0A) where !line.isEmpty {
-                guard let result = service.decodeResult(line, model: model) else { continue }
+            report.bytesDownloaded += bytes
+            let found = try await io.run({ () throws(RunError) -> [BatchResultLine] in
+                var found: [BatchResultLine] = []
+                try ResultFileReader.forEachLine(path: path, maximumLineBytes: maximumLine) { line in
+                    if let result = service.decodeResult(line, model: model) { found.append(result) }
+                }
+                return found
+            })
+            for result in found {
                 if isErrorFile { report.errorLines += 1 }
                 lines[result.customID] = result
             }
         }
         return lines
+    }
+
+    /// Where a batch's output (or error) file is downloaded.
+    func downloadPath(_ info: BatchInfo, errors: Bool) -> String {
+        downloadFolder + "/" + info.id.replacingOccurrences(of: "/", with: "_") + (errors ? "-errors.jsonl" : "-output.jsonl")
+    }
+
+    /// Removes a collected batch's downloaded files.
+    func removeDownloads(of info: BatchInfo) {
+        for errors in [false, true] { try? FileManager.default.removeItem(atPath: downloadPath(info, errors: errors)) }
     }
 
     /// One answer through the run's policy (``RunPolicy``), as a synchronous run decides it:
@@ -124,7 +152,9 @@ extension BatchExecutor {
         let half = records.count >= 2 ? records.count / 2 : records.count
         try await journal.append(Array(records[..<half]))
         try await journal.flush()
+        #if LLMKIT_TEST_HOOKS
         KillPoint.reach("during-download")
+        #endif
         try await journal.append(Array(records[half...]))
         try await journal.flush()
         done.formUnion(records.map(\.id))
@@ -161,18 +191,14 @@ extension BatchExecutor {
         try save()
     }
 
-    /// The dataset items with these ids (one pass over the dataset, on the I/O pool).
+    /// The dataset items with these ids, read by the offsets of the run's one pass (on the
+    /// I/O pool); ids the dataset does not have are left out.
     func loadItems(_ ids: Set<String>) async throws -> [String: DatasetItem] {
         guard !ids.isEmpty else { return [:] }
-        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, only: ids)
-        return try await io.run({ () throws(DatasetError) -> [String: DatasetItem] in
-            var map: [String: DatasetItem] = [:]
-            while true {
-                let items = try cursor.next(4096)
-                if items.isEmpty { return map }
-                for item in items { map[item.id] = item }
-            }
-        })
+        let wanted = ids.compactMap { offsets[$0] }.sorted()
+        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, policy: configuration.policy)
+        let items = try await io.run({ () throws(DatasetError) -> [DatasetItem] in try reader.items(at: wanted) })
+        return Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A service call, retried with backoff on errors that may pass.
@@ -186,7 +212,8 @@ extension BatchExecutor {
         }
     }
 
-    /// How long to wait before attempt `attempt + 1` after `error`; throws when there is no
+    /// How long to wait before attempt `attempt + 1` after `error`: the delay the server asked
+    /// for, else ``BatchSettings/retryPolicy``'s backoff with jitter; throws when there is no
     /// point (cancelled, a fatal error, an error no retry fixes, attempts used up).
     func backoff(_ what: String, _ error: LLMError, attempt: Int) throws -> Duration {
         if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
@@ -194,7 +221,9 @@ extension BatchExecutor {
         guard error.kind.isRetryable, attempt < settings.callAttempts else {
             throw RunError(.batchService, file: statePath, "\(what) failed: \(error.description)", providerError: error)
         }
-        return error.retryAfter ?? .milliseconds(Int64(min(30_000, 250 << min(attempt, 7))))
+        let policy = settings.retryPolicy
+        if let asked = error.retryAfter { return min(asked, policy.maximumServerDelay) }
+        return policy.backoff(retry: attempt, random: Double.random(in: 0..<1))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Runs a relabel job through a ``BatchService`` (``RelabelExecutor/batchAPI(_:)``): every
 /// batch of the corpus becomes one line of an input file (split within the file limits), each
@@ -11,7 +12,14 @@ import Foundation
 /// of the wave is collected, sorted the same way in every run, so a resumed run creates the
 /// same batches in the same order as an uninterrupted one. Every step is recorded in the
 /// ``BatchState`` file before the next, so a kill at any moment loses nothing and submits
-/// nothing twice.
+/// nothing twice; the state file exists once something is about to be submitted, so a run
+/// refused before that leaves none.
+///
+/// The dataset is read once: one pass records every item's byte offset, and the items of a
+/// batch being collected or of a follow-up are read back by offset. Result files are streamed
+/// to `<out>.batches/` under ``BatchSettings/maximumDownloadBytes`` and read line by line from
+/// there. A ``ResponseStore`` among the client's middlewares (the response cache) answers the
+/// requests it knows before they are submitted and keeps every answer collected.
 struct BatchExecutor {
     let pipeline: RelabelPipeline
     let settings: BatchSettings
@@ -28,6 +36,17 @@ struct BatchExecutor {
     /// File ids of the loaded state without a batch id: a batch may have been created over
     /// them just before a kill, so it is looked up before creating one.
     var maybeCreated: Set<String> = []
+    /// Byte offsets of the dataset's items (within the limit) by id, from the run's one pass.
+    var offsets: [String: Int] = [:]
+    /// Offsets of the items neither done nor pending, in dataset order: what is left to plan.
+    var unplanned: [Int] = []
+    /// The state of the output being overwritten: its batches still running are cancelled first.
+    var replaced: BatchState?
+    /// The response cache, when the client has one.
+    let responses: (any ResponseStore)?
+    /// Final outcomes of cache hits not yet in the journal (written in groups).
+    var cachedFinals: [(DatasetItem, ItemOutcome)] = []
+    let logger = Logger(label: "llmkit.batch")
 
     var configuration: RelabelConfiguration { pipeline.configuration }
     var service: any BatchService { settings.service }
@@ -54,16 +73,36 @@ struct BatchExecutor {
             report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
         case .fresh(let overwrite) where exists && !overwrite:
             throw RunError(.outputExists, file: statePath, "batches of an earlier run are recorded here and may still be running")
+        case .fresh where exists:
+            // --overwrite: the old batches are cancelled before anything new is submitted.
+            replaced = try? BatchState.load(path: statePath)
+            state = BatchState(baseURL: settings.service.baseURL)
         default:
             state = BatchState(baseURL: settings.service.baseURL)
         }
         report.stateFile = statePath
+        responses = pipeline.client.middlewares.lazy.compactMap { $0 as? any ResponseStore }.first
+    }
+
+    /// What can be checked before any file is created: a request of the first items (a full
+    /// chunk, as the run's preflight reads them) must fit in one input file. Throws
+    /// ``RunError`` `.configuration` naming the limit.
+    static func checkBeforeStart(_ settings: BatchSettings, configuration: RelabelConfiguration, firstItems: [DatasetItem]) throws(RunError) {
+        guard !firstItems.isEmpty else { return }
+        let bytes = settings.service.inputLine(for: configuration.request(for: firstItems), customID: "r0000000").count + 1
+        guard bytes <= settings.maximumBytesPerFile else {
+            throw RunError(.configuration, "one request (\(firstItems.count) items) takes \(bytes) bytes, more than the \(settings.maximumBytesPerFile) bytes allowed per input file; raise the limit or lower the batch size")
+        }
     }
 
     /// Runs every wave to the end; returns this run's totals.
     mutating func run() async throws -> (RelabelSummary, BatchRunSummary) {
         journal.appendsOutOfOrder()
-        try save()
+        if let replaced {
+            try await cancelReplaced(replaced)
+            self.replaced = nil
+        }
+        try await indexDataset()
         try await submitUnsubmitted()
         try await planNewItems()
         while true {
@@ -78,32 +117,169 @@ struct BatchExecutor {
                 if !state.followUps.isEmpty { try await planFollowUps() }
             }
         }
+        try? FileManager.default.removeItem(atPath: downloadFolder)
         return (summary, report)
     }
 
     func save() throws(RunError) { try state.save(path: statePath) }
 
+    /// Where result files are downloaded: `<out>.batches/`, beside the output.
+    var downloadFolder: String { BatchState.downloadFolder(forOutput: job.output) }
+
+    /// The run's one pass over the dataset: every item's offset, and those left to plan.
+    mutating func indexDataset() async throws {
+        let done = self.done, pending = state.pendingIDs
+        let path = job.dataset, format = job.format, policy = configuration.policy, limit = job.limit
+        let (offsets, unplanned) = try await io.run({ () throws(DatasetError) -> ([String: Int], [Int]) in
+            let reader = try DatasetReader(path: path, format: format, policy: policy)
+            var offsets: [String: Int] = [:], unplanned: [Int] = [], read = 0
+            while read < (limit ?? .max), let item = try reader.next() {
+                read += 1
+                offsets[item.id] = reader.lastOffset
+                if !done.contains(item.id) && !pending.contains(item.id) { unplanned.append(reader.lastOffset) }
+            }
+            return (offsets, unplanned)
+        })
+        self.offsets = offsets
+        self.unplanned = unplanned
+        report.datasetPasses += 1
+    }
+
+    /// `--overwrite` over an output whose batches may still run: asks to cancel every batch not
+    /// collected and not finished, waits until each has ended (saying so on stderr), then
+    /// removes the old state, so nothing of the replaced run is processed alongside this one.
+    mutating func cancelReplaced(_ old: BatchState) async throws {
+        guard old.baseURL == service.baseURL else {
+            logger.warning("--overwrite: the replaced run's batches went to \(old.baseURL), not \(service.baseURL); cancel them there with `promptlab batches cancel`")
+            try? FileManager.default.removeItem(atPath: statePath)
+            return
+        }
+        let service = self.service
+        var ending: [(id: String, name: String)] = []
+        for file in old.files where !file.collected {
+            guard let id = file.batchID else { continue }
+            var info = try await call("polling batch \(id) of the output being overwritten") { () async throws(LLMError) -> BatchInfo in try await service.batch(id) }
+            if info.status.isTerminal { continue }
+            if info.status != .cancelling {
+                do throws(LLMError) { info = try await service.cancel(id) } catch {
+                    // It may have ended meanwhile (a batch that ended cannot be cancelled).
+                    info = try await call("polling batch \(id) of the output being overwritten") { () async throws(LLMError) -> BatchInfo in try await service.batch(id) }
+                    if !info.status.isTerminal && info.status != .cancelling {
+                        throw RunError(.batchService, file: statePath, "--overwrite: cannot cancel batch \(id) of the replaced run: \(error.description)", providerError: error)
+                    }
+                }
+            }
+            logger.warning("--overwrite: cancelling batch \(id) (\(file.name)) of the replaced run, now \(info.status)")
+            report.batchesCancelled += 1
+            if !info.status.isTerminal { ending.append((id, file.name)) }
+        }
+        var interval = settings.pollInterval
+        let deadline = ContinuousClock.now + .seconds(20 * 60)
+        while !ending.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw RunError(.batchService, file: statePath, "--overwrite: batch \(ending[0].id) of the replaced run is still cancelling after 20 minutes; run again later")
+            }
+            try await Task.sleep(for: interval)
+            interval = min(interval * 1.5, settings.maximumPollInterval)
+            var still: [(id: String, name: String)] = []
+            for entry in ending {
+                let id = entry.id
+                let info = try await call("polling batch \(id) of the output being overwritten") { () async throws(LLMError) -> BatchInfo in try await service.batch(id) }
+                if info.status.isTerminal {
+                    logger.warning("--overwrite: batch \(id) (\(entry.name)) of the replaced run ended \(info.status); \(info.completed) of its requests had run")
+                } else {
+                    still.append(entry)
+                }
+            }
+            ending = still
+        }
+        do { try FileManager.default.removeItem(atPath: statePath) } catch {
+            throw RunError(.cannotWrite, file: statePath, "cannot remove the replaced run's batch state (\(error.localizedDescription))")
+        }
+    }
+
     // MARK: planning and submitting
 
     /// Plans the items that are neither done nor pending into input files of the open (or
-    /// next) wave, submitting each file as soon as it is full.
+    /// next) wave, submitting each file as soon as it is full; a request whose answer is in the
+    /// response cache is answered from there instead.
     mutating func planNewItems() async throws {
-        let skip = done.union(state.pendingIDs)
-        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, skip: skip)
+        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, policy: configuration.policy)
         let wave = state.openWave ?? state.nextWave
         var pack = FilePack()
         let size = configuration.batchSize
-        while true {
-            let items = try await io.run({ () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) })
-            if items.isEmpty { break }
+        var start = 0
+        while start < unplanned.count {
+            let chunk = Array(unplanned[start..<min(unplanned.count, start + size)])
+            start += chunk.count
+            let items = try await io.run({ () throws(DatasetError) -> [DatasetItem] in try reader.items(at: chunk) })
             let request = BatchState.Request(customID: state.newCustomID(), ids: items.map(\.id), round: 0, retries: 0, expiries: 0)
+            var followUps: [BatchState.FollowUp] = []
+            if try await answerFromCache(request, items, order: Self.cacheOrder + state.nextRequest * 100, followUps: &followUps) {
+                state.followUps += followUps
+                continue
+            }
             try await add(request, items: items, to: &pack, wave: wave, consumingFollowUps: false)
         }
+        unplanned = []
+        try await writeCachedFinals()
         if !pack.requests.isEmpty { try await submit(pack, wave: wave, consumingFollowUps: false) }
+    }
+
+    /// Orders of follow-ups of cache hits: after every collected file's.
+    static let cacheOrder = 1 << 50
+
+    /// Answers the follow-ups the response cache knows (and their own follow-ups, in turn),
+    /// leaving in ``BatchState/followUps`` only those to submit.
+    mutating func answerFollowUpsFromCache() async throws {
+        guard responses != nil else { return }
+        var check = state.followUps.filter { $0.customID == nil }
+        var kept = state.followUps.filter { $0.customID != nil }
+        var answered = false
+        while !check.isEmpty {
+            let items = try await loadItems(Set(check.flatMap(\.ids)))
+            var added: [BatchState.FollowUp] = []
+            for up in check {
+                let request = BatchState.Request(customID: "cache", ids: up.ids, round: up.round, retries: up.retries, expiries: up.expiries)
+                if try await answerFromCache(request, up.ids.compactMap { items[$0] }, order: up.order, followUps: &added) {
+                    answered = true
+                } else {
+                    kept.append(up)
+                }
+            }
+            check = added
+        }
+        guard answered else { return }
+        try await writeCachedFinals()
+        state.followUps = kept.sorted { $0.order < $1.order }
+        if FileManager.default.fileExists(atPath: statePath) { try save() }
+    }
+
+    /// Answers `request` from the response cache when it holds the answer: the same verdict,
+    /// finals and follow-ups as a collected answer, counted as a cache hit (no attempt).
+    mutating func answerFromCache(_ request: BatchState.Request, _ items: [DatasetItem], order: Int,
+                                  followUps: inout [BatchState.FollowUp]) async throws -> Bool {
+        guard let responses, items.count == request.ids.count, let cached = await responses.answer(for: configuration.request(for: items)) else { return false }
+        var finals: [(DatasetItem, ItemOutcome)] = []
+        try handle(request, items, .success(cached), order: order, finals: &finals, followUps: &followUps)
+        summary.cacheHits += 1
+        summary.attempts -= 1   // `handle` counts one attempt per answer; a cached answer took none (as in a synchronous run)
+        cachedFinals += finals
+        if cachedFinals.count >= 4096 { try await writeCachedFinals() }
+        return true
+    }
+
+    /// Appends the cache hits' final outcomes to the journal.
+    mutating func writeCachedFinals() async throws {
+        let finals = cachedFinals.filter { !done.contains($0.0.id) }
+        cachedFinals = []
+        try await write(finals)
     }
 
     /// Packs the follow-ups (sorted by their order) into input files of the next wave.
     mutating func planFollowUps() async throws {
+        try await answerFollowUpsFromCache()
+        guard !state.followUps.isEmpty else { return }
         state.followUps.sort { $0.order < $1.order }
         let items = try await loadItems(Set(state.followUps.flatMap(\.ids)))
         let wave = state.nextWave
@@ -173,7 +349,9 @@ struct BatchExecutor {
         report.filesUploaded += 1
         report.bytesUploaded += bytes.count
         try save()
+        #if LLMKIT_TEST_HOOKS
         KillPoint.reach("after-upload")
+        #endif
     }
 
     /// Creates the batch of file `i`, unless one already exists over its input file (created
@@ -199,7 +377,9 @@ struct BatchExecutor {
         state.files[i].batchID = info!.id
         state.files[i].status = info!.status.name
         try save()
+        #if LLMKIT_TEST_HOOKS
         KillPoint.reach("after-create")
+        #endif
     }
 
     /// The batch over `inputFileID`, when the service lists one.

@@ -22,8 +22,10 @@ public protocol BatchService: Sendable {
     func list(after: String?, limit: Int) async throws(LLMError) -> (batches: [BatchInfo], hasMore: Bool)
     /// Asks to cancel a batch.
     func cancel(_ id: String) async throws(LLMError) -> BatchInfo
-    /// The bytes of a file (a batch's output or error file).
-    func content(ofFile id: String) async throws(LLMError) -> [UInt8]
+    /// Streams a file (a batch's output or error file) to `path` (created or truncated), never
+    /// holding it whole; returns its size. More than `maximumBytes` fails with
+    /// `.responseTooLarge` while it arrives; on any error the partial file is removed.
+    func download(file id: String, to path: String, maximumBytes: Int) async throws(LLMError) -> Int
     /// One line of an output or error file as an answer or an error; `nil` when the line is
     /// not a batch result at all.
     func decodeResult(_ line: ArraySlice<UInt8>, model: String) -> BatchResultLine?
@@ -109,10 +111,14 @@ public struct BatchResultLine: Sendable {
     /// The line says the request did not run before the completion window expired
     /// (`batch_expired`): it is submitted again, not failed.
     public var expired: Bool
+    /// The line says the request did not run because its batch was cancelled
+    /// (`batch_cancelled`): its items fail with ``LLMError/Kind/cancelled``, never asked again.
+    public var cancelled: Bool
 
-    public init(customID: String, result: Result<CompletionResponse, LLMError>, expired: Bool = false) {
+    public init(customID: String, result: Result<CompletionResponse, LLMError>, expired: Bool = false, cancelled: Bool = false) {
         self.customID = customID
         self.result = result
         self.expired = expired
+        self.cancelled = cancelled
     }
 }

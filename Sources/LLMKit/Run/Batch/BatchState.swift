@@ -76,6 +76,8 @@ public struct BatchState: Sendable, Equatable {
 
     /// The state file of an output.
     public static func path(forOutput output: String) -> String { output + ".batches.json" }
+    /// The folder a run downloads its batches' result files to (emptied as they are collected).
+    public static func downloadFolder(forOutput output: String) -> String { output + ".batches" }
 
     /// The lowest wave with a file not yet collected.
     var openWave: Int? { files.filter { !$0.collected }.map(\.wave).min() }

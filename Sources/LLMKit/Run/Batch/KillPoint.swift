@@ -1,10 +1,12 @@
+#if LLMKIT_TEST_HOOKS
 import Foundation
 import Synchronization
 
 /// Crash tests' hook: when the environment variable `LLMKIT_TEST_KILL_AT` names a point
 /// (`after-upload`, `after-create`, `during-download`), optionally with the occurrence to
 /// stop at (`after-create:2`), the process sends itself SIGKILL there: no cleanup, no flush,
-/// as a power cut or `kill -9` would. Unset (always, outside tests) it costs one lookup.
+/// as a power cut or `kill -9` would. Compiled only with `LLMKIT_TEST_HOOKS` (Package.swift
+/// defines it for debug builds, which the tests use): a release build has no such hook.
 enum KillPoint {
     static let variable = "LLMKIT_TEST_KILL_AT"
 
@@ -25,3 +27,4 @@ enum KillPoint {
         if count == target.occurrence { kill(getpid(), SIGKILL) }
     }
 }
+#endif

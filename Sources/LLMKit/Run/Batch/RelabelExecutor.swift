@@ -43,10 +43,23 @@ public struct BatchSettings: Sendable {
     public var expiryResubmissions: Int
     /// Attempts of one service call (upload, create, poll, download) on errors that may pass.
     public var callAttempts: Int
+    /// The wait between those attempts when the server names none: the library's backoff
+    /// with jitter (``RetryPolicy/backoff(retry:random:)``; its `maxAttempts` is not used).
+    public var retryPolicy: RetryPolicy
+    /// 4 GiB: the largest result file downloaded by default.
+    public static let defaultMaximumDownloadBytes = 4 << 30
+    /// Bytes of one downloaded result file at most: it is streamed to disk (`<out>.batches/`)
+    /// and a larger one fails the download while it arrives (`response_too_large`).
+    public var maximumDownloadBytes: Int
+    /// Bytes of one line of a result file at most (one answer); a longer line is skipped
+    /// unread, as if the request had no result.
+    public var maximumLineBytes: Int
 
     public init(service: any BatchService, maximumRequestsPerFile: Int = documentedMaximumRequests, maximumBytesPerFile: Int = defaultMaximumBytes,
                 pollInterval: Duration = .seconds(5), maximumPollInterval: Duration = .seconds(60), reaskSynchronously: Bool = false,
-                lineRetries: Int = 1, expiryResubmissions: Int = 3, callAttempts: Int = 6) {
+                lineRetries: Int = 1, expiryResubmissions: Int = 3, callAttempts: Int = 6,
+                retryPolicy: RetryPolicy = .exponential(maxAttempts: 6, base: .milliseconds(500), cap: .seconds(30)),
+                maximumDownloadBytes: Int = defaultMaximumDownloadBytes, maximumLineBytes: Int = 32 << 20) {
         self.service = service
         self.maximumRequestsPerFile = max(1, maximumRequestsPerFile)
         self.maximumBytesPerFile = max(1, maximumBytesPerFile)
@@ -56,6 +69,9 @@ public struct BatchSettings: Sendable {
         self.lineRetries = max(0, lineRetries)
         self.expiryResubmissions = max(0, expiryResubmissions)
         self.callAttempts = max(1, callAttempts)
+        self.retryPolicy = retryPolicy
+        self.maximumDownloadBytes = max(1, maximumDownloadBytes)
+        self.maximumLineBytes = max(1, maximumLineBytes)
     }
 }
 
@@ -82,6 +98,12 @@ public struct BatchRunSummary: Sendable, Equatable {
     public var validationErrors: [String] = []
     /// The state file.
     public var stateFile = ""
+    /// Full passes over the dataset (1: items are read again by offset, never by a pass).
+    public var datasetPasses = 0
+    /// Bytes of result files downloaded (streamed to disk).
+    public var bytesDownloaded = 0
+    /// Batches of a replaced run cancelled by `--overwrite` before this run submitted anything.
+    public var batchesCancelled = 0
 
     public init() {}
 }
