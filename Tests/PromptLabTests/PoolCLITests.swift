@@ -124,4 +124,19 @@ import TestSupport
         #expect(again["cache_hits"] == again["requests"] && again["attempts"] == 0, "every answer from the pool's cache: \(again)")
         #expect(servers[2].counts.requests == 0, "the new endpoint was never asked")
     }
+
+    @Test func aRepeatedBaseURLIsCheckedLikeTheEndpointsFile() async throws {
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(10, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        for bad in ["notaurl", "ftp://x/v1"] {
+            let arguments = Self.arguments([], dataset: dataset, out: out, extra: ["--base-url", "http://127.0.0.1:9/v1", "--base-url", bad, "--max-attempts", "1"])
+            let r = try await CLI.run(arguments, environment: Self.environment)
+            #expect(r.status != 0 && r.stderr.contains("'\(bad)' is not an http:// or https:// URL"), "\(bad): \(r.stderr)")
+            let file = dir.appendingPathComponent("endpoints.txt").path
+            try "http://127.0.0.1:9/v1\n\(bad)\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let f = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file]), environment: Self.environment)
+            #expect(f.status != 0 && f.stderr.contains("endpoints.txt:2: field 'url': '\(bad)' is not an http:// or https:// URL"), "\(bad): \(f.stderr)")
+        }
+    }
 }

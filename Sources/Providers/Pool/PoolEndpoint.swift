@@ -16,9 +16,21 @@ public struct PoolEndpoint: Sendable, Equatable {
         self.maxConcurrency = maxConcurrency
     }
 
+    /// Why `url` cannot be an endpoint's base URL, or `nil` when it can: it must be an
+    /// `http://` or `https://` URL with a host. The endpoints file and `--base-url` are checked
+    /// with this one rule.
+    public static func problem(withBaseURL url: String) -> String? {
+        let scheme = url.prefix(while: { $0 != ":" }).lowercased()
+        guard scheme == "http" || scheme == "https", let host = URLComponents(string: url)?.host, !host.isEmpty else {
+            return "'\(url)' is not an http:// or https:// URL"
+        }
+        return nil
+    }
+
     /// Reads an endpoints file: one endpoint per line, `URL [WEIGHT [MAX_CONCURRENCY]]`
-    /// separated by spaces or tabs; blank lines and lines starting with `#` are skipped. A bad
-    /// line throws ``DatasetError`` naming the file, the line and the field.
+    /// separated by spaces or tabs; blank lines are skipped, and a `#` at the start of a field
+    /// starts a comment that runs to the end of the line (`http://a:8080/v1 2  # the big box`).
+    /// A bad line throws ``DatasetError`` naming the file, the line and the field.
     public static func parseFile(_ path: String) throws(DatasetError) -> [PoolEndpoint] {
         try FileChecks.requireRegularFile(path)
         let text: String
@@ -27,12 +39,10 @@ public struct PoolEndpoint: Sendable, Equatable {
         }
         var endpoints: [PoolEndpoint] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
-            guard let url = fields.first, !url.hasPrefix("#") else { continue }
+            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).prefix(while: { !$0.hasPrefix("#") }).map(String.init)
+            guard let url = fields.first else { continue }
             let line = index + 1
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw DatasetError(file: path, line: line, field: "url", reason: "'\(url)' is not an http:// or https:// URL")
-            }
+            if let problem = problem(withBaseURL: url) { throw DatasetError(file: path, line: line, field: "url", reason: problem) }
             guard fields.count <= 3 else { throw DatasetError(file: path, line: line, reason: "expected URL [WEIGHT [MAX_CONCURRENCY]], found \(fields.count) fields") }
             var endpoint = PoolEndpoint(baseURL: url)
             if fields.count >= 2 {

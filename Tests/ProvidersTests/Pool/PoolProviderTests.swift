@@ -1,0 +1,90 @@
+import Foundation
+import LLMKit
+import Synchronization
+import Testing
+import TestSupport
+@testable import Providers
+
+/// An endpoint of a pool in memory: it reports `served` at prepare, counts its sends and
+/// answers with `answer` (or throws).
+final class StubEndpoint: LLMProvider {
+    let id: ProviderID = "stub"
+    let baseURL: String
+    let served: String?
+    let answer: @Sendable (CompletionRequest) async throws -> CompletionResponse
+    private let count = Mutex(0)
+    var sends: Int { count.withLock { $0 } }
+    var capabilities: ProviderCapabilities { ProviderCapabilities(parallelSlots: 4) }
+
+    init(_ baseURL: String, served: String? = "m", answer: @escaping @Sendable (CompletionRequest) async throws -> CompletionResponse = StubEndpoint.good) {
+        self.baseURL = baseURL
+        self.served = served
+        self.answer = answer
+    }
+
+    func prepare() async throws -> ProviderCapabilities {
+        var capabilities = capabilities
+        capabilities.servedModel = served
+        return capabilities
+    }
+
+    func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
+        count.withLock { $0 += 1 }
+        return try await answer(request)
+    }
+
+    /// A good answer naming the model asked for.
+    static let good: @Sendable (CompletionRequest) async throws -> CompletionResponse = { request in
+        CompletionResponse(text: "{}", model: request.model)
+    }
+
+    /// Fails every request with `kind`.
+    static func failing(_ kind: LLMError.Kind) -> @Sendable (CompletionRequest) async throws -> CompletionResponse {
+        { _ in throw LLMError(kind, "stub failure (\(kind))") }
+    }
+
+    /// Answers with `model` (`nil`: no model in the answer).
+    static func answering(model: String?) -> @Sendable (CompletionRequest) async throws -> CompletionResponse {
+        { _ in CompletionResponse(text: "{}", model: model) }
+    }
+}
+
+/// The events a request reported.
+final class EventLog: Sendable {
+    let events = Mutex<[RelabelEvent]>([])
+}
+
+@Suite struct PoolProviderTests {
+    static let request = CompletionRequest(model: "m", messages: [.user("hi")])
+
+    static func pool(_ stubs: [StubEndpoint], model: String? = "m", settings: PoolSettings = PoolSettings(failuresToTakeOut: 3, coolDown: .seconds(60)))
+        -> PoolProvider {
+        PoolProvider(id: "stub", members: stubs.map { (PoolEndpoint(baseURL: $0.baseURL), $0 as any LLMProvider) }, model: model, settings: settings)
+    }
+
+    // MARK: 6. An endpoint that breaks its answers goes out like one that refuses connections.
+
+    // MARK: 4. The model an endpoint reports and answers with is checked, and recorded.
+
+    // MARK: 9. Every send to every endpoint is an attempt.
+
+    // MARK: 5. Waits for a cool-down are bounded and reported.
+
+    // MARK: 1 and 4. One endpoint is that endpoint; a pool's identity names its endpoints.
+
+    static func registry() -> ProviderRegistry {
+        var registry = ProviderRegistry()
+        registry.register("stub", summary: "in memory") { configuration in
+            StubEndpoint(configuration.baseURL ?? "http://default/v1")
+        }
+        return registry
+    }
+
+    // MARK: 9. The endpoints file.
+
+    @Test func anInlineCommentInAnEndpointsFileIsAComment() throws {
+        let file = Repo.temporaryDirectory().appendingPathComponent("endpoints.txt").path
+        try "http://a/v1 2 3 # the fast box\nhttp://b/v1\t# slow\n  # indented\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try PoolEndpoint.parseFile(file) == [PoolEndpoint(baseURL: "http://a/v1", weight: 2, maxConcurrency: 3), PoolEndpoint(baseURL: "http://b/v1")])
+    }
+}
