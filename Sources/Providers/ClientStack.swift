@@ -27,7 +27,9 @@ public struct ClientStack: Sendable {
     /// Record every answer into this folder, in this mode.
     public var record: (directory: URL, mode: RecordMode)?
     /// Two or more endpoints make a pool (``PoolProvider``): one provider per endpoint, the
-    /// configuration's base URL replaced by each endpoint's.
+    /// configuration's base URL replaced by each endpoint's. One endpoint is that endpoint: the
+    /// provider talks to its base URL (whatever the configuration or the environment says) and
+    /// its maximum concurrency, when given, is the run's. None: the configuration's base URL.
     public var endpoints: [PoolEndpoint] = []
     /// The pool's circuit breaker and model check.
     public var pool = PoolSettings()
@@ -62,6 +64,8 @@ public struct ClientStack: Sendable {
     /// model is given and the backend names none).
     public func make(registry: ProviderRegistry) async throws -> Prepared {
         let live: any LLMProvider
+        var configuration = configuration
+        if endpoints.count == 1 { configuration.baseURL = endpoints[0].baseURL }
         if endpoints.count > 1 {
             let members = try endpoints.map { endpoint throws -> (PoolEndpoint, any LLMProvider) in
                 var each = configuration
@@ -72,7 +76,8 @@ public struct ClientStack: Sendable {
         } else {
             live = try registry.make(provider, configuration: configuration)
         }
-        let capabilities = try await live.prepare()
+        var capabilities = try await live.prepare()
+        if endpoints.count == 1, let limit = endpoints[0].maxConcurrency { capabilities.parallelSlots = limit }
         guard let model = configuration.model ?? capabilities.servedModel else {
             throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: "model"))
         }

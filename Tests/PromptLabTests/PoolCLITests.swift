@@ -125,6 +125,25 @@ import TestSupport
         #expect(servers[2].counts.requests == 0, "the new endpoint was never asked")
     }
 
+    @Test func aOneLineEndpointsFileIsThatEndpoint() async throws {
+        let servers = try Self.servers(2, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let (endpoint, decoy) = (servers[0], servers[1])
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(40, in: dir)
+        let file = dir.appendingPathComponent("endpoints.txt").path
+        try "\(endpoint.baseURL) 1 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        var environment = Self.environment
+        environment["OPENAI_BASE_URL"] = decoy.baseURL
+        let r = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file, "--max-attempts", "1"]), environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        #expect(endpoint.counts.requests == 4 && decoy.counts.requests == 0, "the file's endpoint got the corpus, not $OPENAI_BASE_URL")
+        let header = try StrictJSON.parse(String(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")[0]))
+        #expect("\(header)".contains(endpoint.baseURL) && !"\(header)".contains(decoy.baseURL), "the journal records the endpoint: \(header)")
+    }
+
     @Test func aRepeatedBaseURLIsCheckedLikeTheEndpointsFile() async throws {
         let dir = try ResumeCLITests.directory()
         let (dataset, _) = try ResumeCLITests.corpus(10, in: dir)

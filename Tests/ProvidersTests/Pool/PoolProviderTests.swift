@@ -80,6 +80,15 @@ final class EventLog: Sendable {
         return registry
     }
 
+    @Test func oneEndpointIsThatEndpoint() async throws {
+        var stack = ClientStack(provider: "stub", configuration: ProviderConfiguration(model: "m"), cache: .off)
+        stack.endpoints = [PoolEndpoint(baseURL: "http://only/v1", maxConcurrency: 2)]
+        let prepared = try await stack.make(registry: Self.registry())
+        #expect(prepared.baseURL == "http://only/v1")
+        #expect((prepared.client.provider as? StubEndpoint)?.baseURL == "http://only/v1")
+        #expect(prepared.capabilities.parallelSlots == 2, "its max concurrency still applies")
+    }
+
     // MARK: 9. The endpoints file.
 
     @Test func anInlineCommentInAnEndpointsFileIsAComment() throws {
