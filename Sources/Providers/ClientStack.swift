@@ -34,11 +34,6 @@ public struct ClientStack: Sendable {
     /// The pool's circuit breaker and model check.
     public var pool = PoolSettings()
 
-    /// The base URL a pool records in the fingerprint and caches under: a pool is one service
-    /// whatever its members, so the cache, the recordings and `--resume` do not depend on
-    /// which endpoint answered or which endpoints a run had.
-    public static let poolBaseURL = "pool"
-
     public init(provider: String, configuration: ProviderConfiguration = ProviderConfiguration(), cache: Cache = .standard,
                 retry: RetryPolicy = .forRun(), limits: RateLimits? = nil, record: (directory: URL, mode: RecordMode)? = nil) {
         self.provider = provider
@@ -55,7 +50,9 @@ public struct ClientStack: Sendable {
         public var capabilities: ProviderCapabilities
         /// The model to ask for: the one given, else the one the backend serves.
         public var model: String
-        /// The base URL the provider talks to (for the fingerprint and the cache), if it has one.
+        /// Who answers (``LLMProvider/identity``, else the configured base URL): the base URL the
+        /// provider talks to, or a pool's endpoints (their sorted base URLs, space-separated).
+        /// The run's fingerprint records it; the cache keeps answers under it.
         public var baseURL: String?
     }
 
@@ -81,8 +78,7 @@ public struct ClientStack: Sendable {
         guard let model = configuration.model ?? capabilities.servedModel else {
             throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: "model"))
         }
-        let baseURL = live is PoolProvider ? Self.poolBaseURL
-            : (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL
+        let baseURL = live.identity ?? configuration.baseURL
         var middlewares: [any ProviderMiddleware] = []
         if let root = cacheRoot {
             middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: baseURL ?? provider))

@@ -13,8 +13,9 @@ public import LLMKit
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
 /// run's concurrency, and checks that every endpoint reports the same model (llama.cpp's
 /// `/props`, an OpenAI-compatible `/v1/models`), refusing a mixed pool unless allowed.
-/// Fixtures and the response cache key on the request only, so which endpoint answered never
-/// matters to them.
+/// The pool's ``identity`` is its set of endpoints (sorted, space-separated), so the response
+/// cache and a run's fingerprint name the servers that answered, in any order, and another
+/// pool of the same model asks its own servers.
 public final class PoolProvider: LLMProvider {
     public let id: ProviderID
     public let endpoints: [PoolEndpoint]
@@ -24,6 +25,12 @@ public final class PoolProvider: LLMProvider {
     let state: PoolState
 
     public var capabilities: ProviderCapabilities { providers.first?.capabilities ?? ProviderCapabilities() }
+
+    /// Its endpoints' identities (each member's ``LLMProvider/identity``, else its base URL),
+    /// sorted and space-separated: the same for the same endpoints in any order.
+    public var identity: String? {
+        Set(zip(endpoints, providers).map { $1.identity ?? $0.baseURL }).sorted().joined(separator: " ")
+    }
 
     /// A pool over `members` (each endpoint with the provider that talks to it); `model` is the
     /// model the run asks for, when given.

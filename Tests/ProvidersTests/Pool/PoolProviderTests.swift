@@ -89,6 +89,18 @@ final class EventLog: Sendable {
         #expect(prepared.capabilities.parallelSlots == 2, "its max concurrency still applies")
     }
 
+    @Test func aPoolsBaseURLNamesItsEndpointsInAnyOrder() async throws {
+        func baseURL(_ urls: [String]) async throws -> String? {
+            var stack = ClientStack(provider: "stub", configuration: ProviderConfiguration(model: "m"), cache: .off)
+            stack.endpoints = urls.map { PoolEndpoint(baseURL: $0) }
+            return try await stack.make(registry: Self.registry()).baseURL
+        }
+        let ab = try await baseURL(["http://a/v1", "http://b/v1"])
+        #expect(ab == "http://a/v1 http://b/v1")
+        #expect(try await baseURL(["http://b/v1", "http://a/v1", "http://a/v1"]) == ab)
+        #expect(try await baseURL(["http://c/v1", "http://d/v1"]) != ab)
+    }
+
     // MARK: 9. The endpoints file.
 
     @Test func anInlineCommentInAnEndpointsFileIsAComment() throws {
