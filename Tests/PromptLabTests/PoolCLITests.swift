@@ -162,4 +162,25 @@ import TestSupport
             #expect(f.status != 0 && f.stderr.contains("endpoints.txt:2: field 'url': '\(bad)' is not an http:// or https:// URL"), "\(bad): \(f.stderr)")
         }
     }
+
+    @Test(arguments: [false, true])
+    func anEndpointThatStreamsForeverIsTakenOutAndItsRequestsMove(streamed: Bool) async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.models = ["m"]
+        configuration.mix = [.endless: 1]
+        let endless = try FaultServer(configuration)
+        let servers = try Self.servers(1, latency: 0.05)
+        defer { (servers + [endless]).forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(200, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let arguments = Self.arguments([endless, servers[0]], dataset: dataset, out: out, extra: ["--summary-json", json, "--max-response-mib", "0.25", "--pool-cooldown", "60"] + (streamed ? ["--stream"] : []))
+        let r = try await CLI.run(arguments, environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "no item failed response_too_large")
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints[0]["taken_out"] == 1 && (3...6).contains(endless.counts.requests),
+                "taken out after three broken answers (with up to its 4 slots in flight): \(endpoints[0]), \(endless.counts.requests) sent")
+    }
 }

@@ -11,7 +11,7 @@ struct PoolOptions: ParsableArguments {
     @Flag(help: "Accept a pool whose endpoints report different models.")
     var allowMixedModels = false
 
-    @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts or 5xx that take a pool endpoint out.")
+    @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless, not a chat completion) that take a pool endpoint out.")
     var poolFailures: Int = 3
 
     @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it.")

@@ -66,7 +66,8 @@ public struct PoolEndpoint: Sendable, Equatable {
 
 /// How a pool decides an endpoint is down and when to try it again.
 public struct PoolSettings: Sendable, Equatable {
-    /// Consecutive connection failures, timeouts or 5xx that take an endpoint out.
+    /// Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless,
+    /// not a chat completion) that take an endpoint out.
     public var failuresToTakeOut: Int
     /// How long an endpoint stays out before one request probes it.
     public var coolDown: Duration

@@ -3,11 +3,12 @@ public import LLMKit
 
 /// Several servers of the same model as one provider: each request goes to the healthy
 /// endpoint with the most free capacity (free slots × weight); an endpoint that fails
-/// ``PoolSettings/failuresToTakeOut`` times in a row with a connection failure, a timeout or
-/// a 5xx is taken out for ``PoolSettings/coolDown``, then one request probes it (back in on
-/// success, out again on failure). A request that fails with an error that may pass is moved
-/// to another endpoint at once; only when every endpoint has failed it does the error reach
-/// the retry middleware outside the pool.
+/// ``PoolSettings/failuresToTakeOut`` times in a row with a connection failure, a timeout, a
+/// 5xx or a broken answer (larger than the limit, an endless stream, a body that is not a chat
+/// completion) is taken out for ``PoolSettings/coolDown``, then one request probes it (back in
+/// on success, out again on failure). A request that fails with one of those, or with another
+/// error that may pass (a 429), is moved to another endpoint at once; only when every
+/// endpoint has failed it does the error reach the retry middleware outside the pool.
 ///
 /// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
@@ -105,7 +106,8 @@ public final class PoolProvider: LLMProvider {
                 return response
             } catch let wrapped {
                 await state.release(i, error: wrapped.kind, seconds: (ContinuousClock.now - started).seconds)
-                if wrapped.kind == .cancelled || Task.isCancelled || !wrapped.isRetryable { throw wrapped }
+                if wrapped.kind == .cancelled || Task.isCancelled { throw wrapped }
+                guard wrapped.isRetryable || PoolState.endpointFaults.contains(wrapped.kind) else { throw wrapped }
                 last = wrapped
                 excluded.insert(i)
             }

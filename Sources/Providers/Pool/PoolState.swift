@@ -61,9 +61,15 @@ actor PoolState {
         }
     }
 
-    /// Ends one request on endpoint `i`: `error` is `nil` on success. Connection failures,
-    /// timeouts and 5xx count towards taking the endpoint out; a probe's outcome brings it
-    /// back or sends it out again.
+    /// The errors that say the endpoint, not the request, is at fault: it refused or dropped the
+    /// connection, timed out, answered 5xx or not ready, or broke its answer (larger than the
+    /// limit, an endless stream, a body that is not a chat completion). They count towards
+    /// taking it out, and the request moves to another endpoint.
+    static let endpointFaults: Set<LLMError.Kind> = [.transport, .timeout, .serverError, .unavailable, .responseTooLarge, .invalidOutput]
+
+    /// Ends one request on endpoint `i`: `error` is `nil` on success. An ``endpointFaults``
+    /// error counts towards taking the endpoint out; a probe's outcome brings it back or sends
+    /// it out again.
     func release(_ i: Int, error: LLMError.Kind?, seconds: Double) {
         slots[i].inFlight -= 1
         slots[i].statistics.latencies.append(seconds)
@@ -78,7 +84,7 @@ actor PoolState {
             return
         }
         slots[i].statistics.errors += 1
-        guard [LLMError.Kind.transport, .timeout, .serverError, .unavailable].contains(error) else { return }
+        guard Self.endpointFaults.contains(error) else { return }
         slots[i].failures += 1
         if probe {
             slots[i].outUntil = ContinuousClock.now + settings.coolDown

@@ -64,6 +64,21 @@ final class EventLog: Sendable {
 
     // MARK: 6. An endpoint that breaks its answers goes out like one that refuses connections.
 
+    @Test(arguments: [LLMError.Kind.responseTooLarge, .invalidOutput, .transport])
+    func anEndpointThatBreaksItsAnswersIsTakenOutAndItsRequestsMove(kind: LLMError.Kind) async throws {
+        let broken = StubEndpoint("http://a/v1", answer: StubEndpoint.failing(kind)), healthy = StubEndpoint("http://b/v1")
+        let pool = Self.pool([broken, healthy])
+        _ = try await pool.prepare()
+        for _ in 0..<20 {
+            let response = try await pool.complete(Self.request)
+            #expect(response.model == "m")
+        }
+        let statistics = await pool.statistics()
+        #expect(statistics[0].takenOut == 1 && statistics[0].isOut, "\(kind): \(statistics[0])")
+        #expect(broken.sends == 3, "three broken answers take it out (then it waits for its cool-down)")
+        #expect(healthy.sends == 20)
+    }
+
     // MARK: 4. The model an endpoint reports and answers with is checked, and recorded.
 
     // MARK: 9. Every send to every endpoint is an attempt.
