@@ -163,6 +163,29 @@ import TestSupport
         }
     }
 
+    @Test func anEndpointThatReportsNoModelIsRefusedAndOneAnsweringAnotherModelIsTakenOut() async throws {
+        let servers = try Self.servers(2, latency: 0, models: [["m"], []])
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let refused = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out), environment: Self.environment)
+        #expect(refused.status == 1 && refused.stderr.contains("\(servers[1].baseURL) reports no model"), "\(refused.stderr)")
+        #expect(servers.allSatisfy { $0.counts.requests == 0 })
+
+        var configuration = FaultServer.Configuration()
+        configuration.models = ["m"]
+        configuration.answerModel = "evil-model"
+        let evil = try FaultServer(configuration)
+        defer { evil.stop() }
+        let r = try await CLI.run(Self.arguments([servers[0], evil], dataset: dataset, out: out, extra: ["--summary-json", json]), environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "every item answered by the honest endpoint")
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 2, "\(endpoints[1]), \(evil.counts.requests) sent")
+    }
+
     @Test(arguments: [false, true])
     func anEndpointThatStreamsForeverIsTakenOutAndItsRequestsMove(streamed: Bool) async throws {
         var configuration = FaultServer.Configuration()

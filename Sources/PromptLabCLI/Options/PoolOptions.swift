@@ -8,7 +8,7 @@ struct PoolOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A pool's endpoints, one per line: URL [WEIGHT [MAX_CONCURRENCY]] (llama.cpp endpoints take their slot count from /props).", valueName: "file"))
     var endpoints: String?
 
-    @Flag(help: "Accept a pool whose endpoints report different models.")
+    @Flag(help: "Accept a pool whose endpoints report different models (or none) and answers from any model; each answer keeps its own model.")
     var allowMixedModels = false
 
     @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless, not a chat completion) that take a pool endpoint out.")

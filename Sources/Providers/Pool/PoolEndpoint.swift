@@ -71,7 +71,8 @@ public struct PoolSettings: Sendable, Equatable {
     public var failuresToTakeOut: Int
     /// How long an endpoint stays out before one request probes it.
     public var coolDown: Duration
-    /// Accept endpoints that report different models.
+    /// Accept endpoints that report different models (or none), and answers from any model:
+    /// each answer then keeps the model that gave it.
     public var allowMixedModels: Bool
 
     public init(failuresToTakeOut: Int = 3, coolDown: Duration = .seconds(5), allowMixedModels: Bool = false) {

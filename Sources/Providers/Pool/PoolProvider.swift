@@ -12,8 +12,13 @@ public import LLMKit
 ///
 /// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
-/// run's concurrency, and checks that every endpoint reports the same model (llama.cpp's
-/// `/props`, an OpenAI-compatible `/v1/models`), refusing a mixed pool unless allowed.
+/// run's concurrency, and checks the model each endpoint reports (llama.cpp's `/props`, an
+/// OpenAI-compatible `/v1/models`; see ``checkModels(_:up:)``), refusing a mixed pool unless
+/// ``PoolSettings/allowMixedModels``. The model of every answer is checked too: an answer that
+/// names another model than the one asked for (a dated snapshot of it, `m-2024-08-06`, is
+/// that model) is not used; its endpoint is taken out at once and the request moves on, as
+/// after a broken answer. An answer that names no model gets the model its endpoint reported,
+/// so the run can record which model answered (with mixed models, each answer keeps its own).
 /// The pool's ``identity`` is its set of endpoints (sorted, space-separated), so the response
 /// cache and a run's fingerprint name the servers that answered, in any order, and another
 /// pool of the same model asks its own servers.
@@ -63,7 +68,7 @@ public final class PoolProvider: LLMProvider {
             throw LLMError(.configuration, "The pool has no endpoint.")
         }
         let served = reports.map(\.2)
-        try checkModels(served)
+        try checkModels(served, up: reports.map { if case .success = $0.1 { true } else { false } })
         var total = 0
         for (i, report) in reports.enumerated() {
             var capacity = endpoints[i].maxConcurrency ?? 4
@@ -75,14 +80,43 @@ public final class PoolProvider: LLMProvider {
         return capabilities
     }
 
-    /// Refuses endpoints that report different models (or another model than the one asked
-    /// for), naming each, unless mixed models are allowed.
-    func checkModels(_ served: [String?]) throws(LLMError) {
-        let known = Set(served.compactMap { $0 } + (model.map { [$0] } ?? []))
-        guard known.count > 1, !settings.allowMixedModels else { return }
-        let list = zip(endpoints, served).map { "\($0.baseURL) serves \($1 ?? "an unknown model")" }.joined(separator: "; ")
+    /// Refuses a pool whose endpoints do not all report the same model, naming each, unless
+    /// mixed models are allowed. The rule, over the endpoints that answered at the start
+    /// (`up`): when any of them reports a model, every one must report the model asked for (or,
+    /// when none was given, the first one reported); one that reports none is refused then, as
+    /// its model cannot be confirmed. When none reports a model there is nothing to compare
+    /// before the run, and the answers' models are checked. Endpoints down at the start are
+    /// checked by their answers.
+    func checkModels(_ served: [String?], up: [Bool]) throws(LLMError) {
+        let reported = zip(served, up).filter(\.1).map(\.0)
+        guard !settings.allowMixedModels, let expected = model ?? reported.compactMap({ $0 }).first,
+              reported.contains(where: { $0 != nil }), reported.contains(where: { $0 != expected }) else { return }
+        let list = zip(endpoints, zip(served, up)).compactMap { endpoint, report -> String? in
+            guard report.1 else { return nil }
+            return report.0.map { "\(endpoint.baseURL) serves \($0)" } ?? "\(endpoint.baseURL) reports no model"
+        }.joined(separator: "; ")
         throw LLMError(.configuration, "The pool's endpoints do not all serve \(model.map { "the model \($0)" } ?? "the same model"): \(list).",
                        context: .init(provider: id.name))
+    }
+
+    /// Whether an answer naming `answered` comes from the model `asked`: the same name, or a
+    /// dated snapshot of it (`gpt-4o-2024-08-06` for `gpt-4o`: the name, a dash, then digits and
+    /// dashes only), as OpenAI names the model that answered an alias.
+    static func isSameModel(_ answered: String, as asked: String) -> Bool {
+        guard answered != asked else { return true }
+        guard answered.hasPrefix(asked + "-") else { return false }
+        let suffix = answered.dropFirst(asked.count + 1)
+        return suffix.first?.isNumber == true && suffix.allSatisfy { $0.isNumber || $0 == "-" }
+    }
+
+    /// Gives an answer without a model the model its endpoint reported, and refuses (`nil`
+    /// otherwise) an answer from another model than the one asked for, unless mixed models are
+    /// allowed.
+    func checkAnswer(_ response: inout CompletionResponse, endpoint i: Int, reported: String?, asked: String) -> LLMError? {
+        if response.model?.isEmpty ?? true { response.model = reported }
+        guard !settings.allowMixedModels, let answered = response.model, !Self.isSameModel(answered, as: asked) else { return nil }
+        return LLMError(.invalidOutput, "\(endpoints[i].baseURL) answered with the model \(answered), not \(asked); a pool without mixed models uses no other model's answer.",
+                        context: .init(provider: id.name, model: asked))
     }
 
     /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
@@ -98,10 +132,16 @@ public final class PoolProvider: LLMProvider {
         var excluded: Set<Int> = []
         var last: LLMError?
         for _ in providers.indices {
-            guard let i = try await state.acquire(excluding: excluded) else { break }
+            guard let (i, reported) = try await state.acquire(excluding: excluded) else { break }
             let started = ContinuousClock.now
             do {
-                let response = try await LLMError.wrapping { try await providers[i].complete(request) }
+                var response = try await LLMError.wrapping { try await providers[i].complete(request) }
+                if let wrong = checkAnswer(&response, endpoint: i, reported: reported, asked: request.model) {
+                    await state.release(i, error: wrong.kind, seconds: (ContinuousClock.now - started).seconds, takeOut: true)
+                    last = wrong
+                    excluded.insert(i)
+                    continue
+                }
                 await state.release(i, error: nil, seconds: (ContinuousClock.now - started).seconds)
                 return response
             } catch let wrapped {

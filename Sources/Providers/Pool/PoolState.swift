@@ -35,9 +35,9 @@ actor PoolState {
         if down { takeOut(i) }
     }
 
-    /// An endpoint for one request, waiting while every usable endpoint is busy (or out and
-    /// cooling down); `nil` when every endpoint is in `excluded`.
-    func acquire(excluding excluded: Set<Int>) async throws -> Int? {
+    /// An endpoint for one request, with the model it reported, waiting while every usable
+    /// endpoint is busy (or out and cooling down); `nil` when every endpoint is in `excluded`.
+    func acquire(excluding excluded: Set<Int>) async throws -> (index: Int, model: String?)? {
         while true {
             try Task.checkCancellation()
             guard excluded.count < slots.count else { return nil }
@@ -53,7 +53,7 @@ actor PoolState {
                 slots[i].inFlight += 1
                 if slots[i].outUntil != nil { slots[i].probing = true }
                 slots[i].statistics.requests += 1
-                return i
+                return (i, slots[i].statistics.model)
             }
             // Everything usable is busy or cooling down: look again shortly (a release or the
             // end of a cool-down frees a slot).
@@ -69,8 +69,8 @@ actor PoolState {
 
     /// Ends one request on endpoint `i`: `error` is `nil` on success. An ``endpointFaults``
     /// error counts towards taking the endpoint out; a probe's outcome brings it back or sends
-    /// it out again.
-    func release(_ i: Int, error: LLMError.Kind?, seconds: Double) {
+    /// it out again. `takeOut` takes it out at once (it answered with another model).
+    func release(_ i: Int, error: LLMError.Kind?, seconds: Double, takeOut outNow: Bool = false) {
         slots[i].inFlight -= 1
         slots[i].statistics.latencies.append(seconds)
         let probe = slots[i].probing
@@ -88,7 +88,7 @@ actor PoolState {
         slots[i].failures += 1
         if probe {
             slots[i].outUntil = ContinuousClock.now + settings.coolDown
-        } else if slots[i].outUntil == nil && slots[i].failures >= settings.failuresToTakeOut {
+        } else if slots[i].outUntil == nil && (outNow || slots[i].failures >= settings.failuresToTakeOut) {
             takeOut(i)
         }
     }

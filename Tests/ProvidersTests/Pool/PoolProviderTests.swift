@@ -81,6 +81,51 @@ final class EventLog: Sendable {
 
     // MARK: 4. The model an endpoint reports and answers with is checked, and recorded.
 
+    @Test func anEndpointAnsweringWithAnotherModelIsTakenOutAndItsAnswerIsNotUsed() async throws {
+        let evil = StubEndpoint("http://a/v1", answer: StubEndpoint.answering(model: "evil-model")), honest = StubEndpoint("http://b/v1")
+        let pool = Self.pool([evil, honest])
+        _ = try await pool.prepare()
+        for _ in 0..<10 {
+            let response = try await pool.complete(Self.request)
+            #expect(response.model == "m")
+        }
+        let statistics = await pool.statistics()
+        #expect(statistics[0].takenOut == 1 && evil.sends == 1, "a wrong model takes the endpoint out at once: \(statistics[0])")
+    }
+
+    @Test func aDatedSnapshotOfTheModelIsTheModel() async throws {
+        let dated = StubEndpoint("http://a/v1", answer: StubEndpoint.answering(model: "m-2024-08-06"))
+        let pool = Self.pool([dated, StubEndpoint("http://b/v1")])
+        _ = try await pool.prepare()
+        #expect(try await pool.complete(Self.request).model == "m-2024-08-06")
+    }
+
+    @Test func anEndpointThatReportsNoModelIsRefusedUnlessMixedModelsAreAllowed() async throws {
+        let silent = StubEndpoint("http://b/v1", served: nil)
+        await #expect(throws: LLMError.self) { try await Self.pool([StubEndpoint("http://a/v1"), silent]).prepare() }
+        do {
+            _ = try await Self.pool([StubEndpoint("http://a/v1"), silent]).prepare()
+        } catch let error as LLMError {
+            #expect(error.kind == .configuration && error.message.contains("http://b/v1 reports no model"), "\(error)")
+        }
+        var mixed = PoolSettings()
+        mixed.allowMixedModels = true
+        _ = try await Self.pool([StubEndpoint("http://a/v1"), silent], settings: mixed).prepare()
+        // No endpoint reporting a model: nothing to compare at the start (the answers are checked).
+        _ = try await Self.pool([StubEndpoint("http://a/v1", served: nil), StubEndpoint("http://b/v1", served: nil)]).prepare()
+    }
+
+    @Test func withMixedModelsAnAnswerWithoutAModelCarriesItsEndpointsReportedModel() async throws {
+        let other = StubEndpoint("http://a/v1", served: "m2", answer: StubEndpoint.answering(model: nil))
+        let pool = Self.pool([other, StubEndpoint("http://b/v1")], settings: PoolSettings(coolDown: .seconds(60), allowMixedModels: true))
+        _ = try await pool.prepare()
+        #expect(try await pool.complete(Self.request).model == "m2")
+        let evil = StubEndpoint("http://c/v1", answer: StubEndpoint.answering(model: "evil-model"))
+        let mixed = Self.pool([evil], settings: PoolSettings(allowMixedModels: true))
+        _ = try await mixed.prepare()
+        #expect(try await mixed.complete(Self.request).model == "evil-model", "the real model is kept for the journal")
+    }
+
     // MARK: 9. Every send to every endpoint is an attempt.
 
     // MARK: 5. Waits for a cool-down are bounded and reported.
