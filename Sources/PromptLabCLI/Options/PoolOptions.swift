@@ -14,7 +14,7 @@ struct PoolOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless, not a chat completion) that take a pool endpoint out.")
     var poolFailures: Int = 3
 
-    @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it.")
+    @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it; with every endpoint out, a request waits twice this at most, then fails as unavailable (retried within --retry-for).")
     var poolCooldown: Double = 5
 
     func validate() throws {

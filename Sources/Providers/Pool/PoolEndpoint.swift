@@ -75,10 +75,16 @@ public struct PoolSettings: Sendable, Equatable {
     /// each answer then keeps the model that gave it.
     public var allowMixedModels: Bool
 
-    public init(failuresToTakeOut: Int = 3, coolDown: Duration = .seconds(5), allowMixedModels: Bool = false) {
+    /// How long one request waits in all while every endpoint it may use is out, before it
+    /// fails with ``LLMError/Kind/unavailable`` (the retry policy then decides): by default
+    /// twice ``coolDown``, time for the earliest cool-down to end and its probe to answer.
+    public var maximumWait: Duration
+
+    public init(failuresToTakeOut: Int = 3, coolDown: Duration = .seconds(5), allowMixedModels: Bool = false, maximumWait: Duration? = nil) {
         self.failuresToTakeOut = max(1, failuresToTakeOut)
         self.coolDown = coolDown
         self.allowMixedModels = allowMixedModels
+        self.maximumWait = maximumWait ?? coolDown * 2
     }
 }
 

@@ -128,15 +128,47 @@ public final class PoolProvider: LLMProvider {
         return listed.first
     }
 
+    /// Sends `request` to the best endpoint, and on an endpoint's fault to the next one, each
+    /// endpoint at most once. When every endpoint it may still use is out, the request waits
+    /// for the earliest cool-down to end (and its probe to answer), reporting the wait to the
+    /// run's ``RequestObserver``, but ``PoolSettings/maximumWait`` in all at most: then it fails
+    /// with ``LLMError/Kind/unavailable`` and the retry middleware outside decides.
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
         var excluded: Set<Int> = []
         var last: LLMError?
-        for _ in providers.indices {
-            guard let (i, reported) = try await state.acquire(excluding: excluded) else { break }
+        var deadline: ContinuousClock.Instant?
+        var reported: ContinuousClock.Instant?
+        while true {
+            let i: Int, servedModel: String?
+            switch try await state.acquire(excluding: excluded) {
+            case .endpoint(let index, let model):
+                (i, servedModel) = (index, model)
+            case .exhausted:
+                throw last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name, model: request.model))
+            case .allOut(let until):
+                let now = ContinuousClock.now
+                let end = deadline ?? now + settings.maximumWait
+                deadline = end
+                guard now < end else {
+                    let why = last.map { " (last error: \($0.message))" } ?? ""
+                    throw LLMError(.unavailable, "Every endpoint of the pool is out and none came back within \(settings.maximumWait)\(why).",
+                                   context: .init(provider: id.name, model: request.model))
+                }
+                // Until the earliest cool-down ends (or, while others probe, the deadline).
+                let wake = min(until ?? end, end)
+                if wake != reported {
+                    // WaitReason has no pool case yet (it lives in Run/): a wait for endpoints
+                    // that were unavailable is the nearest.
+                    RequestObserver.current?.waiting(.retry(after: .unavailable, attempt: 1), for: wake - now)
+                    reported = wake
+                }
+                try await Task.sleep(for: min(wake - now, .milliseconds(20)))
+                continue
+            }
             let started = ContinuousClock.now
             do {
                 var response = try await LLMError.wrapping { try await providers[i].complete(request) }
-                if let wrong = checkAnswer(&response, endpoint: i, reported: reported, asked: request.model) {
+                if let wrong = checkAnswer(&response, endpoint: i, reported: servedModel, asked: request.model) {
                     await state.release(i, error: wrong.kind, seconds: (ContinuousClock.now - started).seconds, takeOut: true)
                     last = wrong
                     excluded.insert(i)
@@ -152,7 +184,6 @@ public final class PoolProvider: LLMProvider {
                 excluded.insert(i)
             }
         }
-        throw last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name))
     }
 
     /// Each endpoint's requests, errors, latency and circuit-breaker history, in endpoint order.

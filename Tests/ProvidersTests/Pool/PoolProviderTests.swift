@@ -130,6 +130,39 @@ final class EventLog: Sendable {
 
     // MARK: 5. Waits for a cool-down are bounded and reported.
 
+    @Test func withEveryEndpointOutARequestWaitsABoundedTimeAndSaysSo() async throws {
+        let a = StubEndpoint("http://a/v1", answer: StubEndpoint.failing(.transport)), b = StubEndpoint("http://b/v1", answer: StubEndpoint.failing(.transport))
+        let coolDown = Duration.milliseconds(500)
+        let pool = Self.pool([a, b], settings: PoolSettings(failuresToTakeOut: 1, coolDown: coolDown))
+        _ = try await pool.prepare()
+        let events = EventLog()
+        let results = await withTaskGroup(of: (Double, LLMError.Kind?).self) { group in
+            for n in 0..<20 {
+                group.addTask {
+                    let observer = RequestObserver(request: n) { event in events.events.withLock { $0.append(event) } }
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await RequestObserver.$current.withValue(observer) { try await pool.complete(Self.request) }
+                        return ((ContinuousClock.now - started).seconds, nil)
+                    } catch let error as LLMError {
+                        return ((ContinuousClock.now - started).seconds, error.kind)
+                    } catch { return ((ContinuousClock.now - started).seconds, .cancelled) }
+                }
+            }
+            var all: [(Double, LLMError.Kind?)] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.allSatisfy { $0.1 == .transport || $0.1 == .unavailable }, "\(results)")
+        let slowest = results.map(\.0).max() ?? 0
+        #expect(slowest < 4 * coolDown.seconds, "each request waits at most twice the cool-down (and a probe): slowest \(slowest) s")
+        let waits = events.events.withLock { $0 }.compactMap { event -> Duration? in
+            if case .waiting(_, _, let duration) = event { return duration }
+            return nil
+        }
+        #expect(!waits.isEmpty && waits.allSatisfy { $0 > .zero && $0 <= coolDown * 2 }, "the waits are reported: \(waits)")
+    }
+
     // MARK: 1 and 4. One endpoint is that endpoint; a pool's identity names its endpoints.
 
     static func registry() -> ProviderRegistry {
