@@ -205,5 +205,8 @@ import TestSupport
         let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
         #expect(endpoints[0]["taken_out"] == 1 && (3...6).contains(endless.counts.requests),
                 "taken out after three broken answers (with up to its 4 slots in flight): \(endpoints[0]), \(endless.counts.requests) sent")
+        let summary = try Self.summary(json)
+        #expect(summary["attempts"]?.intValue == endless.counts.requests + servers[0].counts.requests,
+                "every send to every endpoint is an attempt: \(summary["attempts"].map { "\($0)" } ?? "none")")
     }
 }

@@ -132,10 +132,13 @@ public final class PoolProvider: LLMProvider {
     /// endpoint at most once. When every endpoint it may still use is out, the request waits
     /// for the earliest cool-down to end (and its probe to answer), reporting the wait to the
     /// run's ``RequestObserver``, but ``PoolSettings/maximumWait`` in all at most: then it fails
-    /// with ``LLMError/Kind/unavailable`` and the retry middleware outside decides.
+    /// with ``LLMError/Kind/unavailable`` and the retry middleware outside decides. The
+    /// answer's ``CompletionResponse/attempts`` and an error's ``LLMError/Context/attempt``
+    /// count every send to every endpoint (0: none was sent).
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
         var excluded: Set<Int> = []
         var last: LLMError?
+        var sent = 0
         var deadline: ContinuousClock.Instant?
         var reported: ContinuousClock.Instant?
         while true {
@@ -144,7 +147,9 @@ public final class PoolProvider: LLMProvider {
             case .endpoint(let index, let model):
                 (i, servedModel) = (index, model)
             case .exhausted:
-                throw last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name, model: request.model))
+                var error = last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name, model: request.model))
+                error.context.attempt = sent
+                throw error
             case .allOut(let until):
                 let now = ContinuousClock.now
                 let end = deadline ?? now + settings.maximumWait
@@ -152,20 +157,21 @@ public final class PoolProvider: LLMProvider {
                 guard now < end else {
                     let why = last.map { " (last error: \($0.message))" } ?? ""
                     throw LLMError(.unavailable, "Every endpoint of the pool is out and none came back within \(settings.maximumWait)\(why).",
-                                   context: .init(provider: id.name, model: request.model))
+                                   context: .init(provider: id.name, model: request.model, attempt: sent))
                 }
                 // Until the earliest cool-down ends (or, while others probe, the deadline).
                 let wake = min(until ?? end, end)
                 if wake != reported {
                     // WaitReason has no pool case yet (it lives in Run/): a wait for endpoints
                     // that were unavailable is the nearest.
-                    RequestObserver.current?.waiting(.retry(after: .unavailable, attempt: 1), for: wake - now)
+                    RequestObserver.current?.waiting(.retry(after: .unavailable, attempt: max(1, sent)), for: wake - now)
                     reported = wake
                 }
                 try await Task.sleep(for: min(wake - now, .milliseconds(20)))
                 continue
             }
             let started = ContinuousClock.now
+            sent += 1
             do {
                 var response = try await LLMError.wrapping { try await providers[i].complete(request) }
                 if let wrong = checkAnswer(&response, endpoint: i, reported: servedModel, asked: request.model) {
@@ -175,12 +181,15 @@ public final class PoolProvider: LLMProvider {
                     continue
                 }
                 await state.release(i, error: nil, seconds: (ContinuousClock.now - started).seconds)
+                response.attempts = sent
                 return response
             } catch let wrapped {
                 await state.release(i, error: wrapped.kind, seconds: (ContinuousClock.now - started).seconds)
-                if wrapped.kind == .cancelled || Task.isCancelled { throw wrapped }
-                guard wrapped.isRetryable || PoolState.endpointFaults.contains(wrapped.kind) else { throw wrapped }
-                last = wrapped
+                var error = wrapped
+                error.context.attempt = sent
+                if error.kind == .cancelled || Task.isCancelled { throw error }
+                guard error.isRetryable || PoolState.endpointFaults.contains(error.kind) else { throw error }
+                last = error
                 excluded.insert(i)
             }
         }

@@ -128,6 +128,22 @@ final class EventLog: Sendable {
 
     // MARK: 9. Every send to every endpoint is an attempt.
 
+    @Test func attemptsCountEverySendToEveryEndpoint() async throws {
+        let down = StubEndpoint("http://a/v1", answer: StubEndpoint.failing(.transport)), up = StubEndpoint("http://b/v1")
+        let retry = RetryMiddleware(policy: RetryPolicy(maxAttempts: 3, base: .milliseconds(1), cap: .milliseconds(1)))
+        let client = LLMClient(provider: Self.pool([down, up]), middlewares: [retry])
+        #expect(try await client.complete(Self.request).attempts == 2, "one send to each endpoint")
+
+        let a = StubEndpoint("http://a/v1", answer: StubEndpoint.failing(.serverError)), b = StubEndpoint("http://b/v1", answer: StubEndpoint.failing(.serverError))
+        let failing = LLMClient(provider: Self.pool([a, b], settings: PoolSettings(failuresToTakeOut: 100)), middlewares: [retry])
+        do {
+            _ = try await failing.complete(Self.request)
+            Issue.record("expected an error")
+        } catch {
+            #expect(a.sends + b.sends == 6 && error.context.attempt == 6, "three rounds of two sends: \(error.context)")
+        }
+    }
+
     // MARK: 5. Waits for a cool-down are bounded and reported.
 
     @Test func withEveryEndpointOutARequestWaitsABoundedTimeAndSaysSo() async throws {
