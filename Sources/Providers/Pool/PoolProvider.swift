@@ -49,6 +49,9 @@ public final class PoolProvider: LLMProvider {
         state = PoolState(endpoints: members.map(\.0), settings: settings)
     }
 
+    /// Prepares every endpoint at once, checks their models (``checkModels(_:up:)``) and
+    /// returns the first ready endpoint's capabilities with the pool's total capacity as its
+    /// slot count. Throws the first endpoint's error when none is ready.
     public func prepare() async throws -> ProviderCapabilities {
         let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, String?).self) { group in
             for (i, provider) in providers.enumerated() {
