@@ -186,6 +186,23 @@ import TestSupport
         #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 2, "\(endpoints[1]), \(evil.counts.requests) sent")
     }
 
+    @Test func anEndpointDownAtTheStartIsNotRefusedForItsModelButTakenOut() async throws {
+        let servers = try Self.servers(1, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let dead = try FaultServer(FaultServer.Configuration())
+        let deadURL = dead.baseURL
+        dead.stop()
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(40, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let r = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out, extra: ["--base-url", deadURL, "--summary-json", json]),
+                                  environment: Self.environment)
+        #expect(r.status == 0, "its /v1/models could not be asked: no answer, not 'no model': \(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints[1]["requests"]?.intValue ?? 0 <= 3, "\(endpoints[1])")
+    }
+
     @Test(arguments: [false, true])
     func anEndpointThatStreamsForeverIsTakenOutAndItsRequestsMove(streamed: Bool) async throws {
         var configuration = FaultServer.Configuration()

@@ -13,7 +13,7 @@ public import LLMKit
 /// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
 /// run's concurrency, and checks the model each endpoint reports (llama.cpp's `/props`, an
-/// OpenAI-compatible `/v1/models`; see ``checkModels(_:up:)``), refusing a mixed pool unless
+/// OpenAI-compatible `/v1/models`; see ``checkModels(_:asked:)``), refusing a mixed pool unless
 /// ``PoolSettings/allowMixedModels``. The model of every answer is checked too: an answer that
 /// names another model than the one asked for (a dated snapshot of it, `m-2024-08-06`, is
 /// that model) is not used; its endpoint is taken out at once and the request moves on, as
@@ -49,20 +49,20 @@ public final class PoolProvider: LLMProvider {
         state = PoolState(endpoints: members.map(\.0), settings: settings)
     }
 
-    /// Prepares every endpoint at once, checks their models (``checkModels(_:up:)``) and
+    /// Prepares every endpoint at once, checks their models (``checkModels(_:asked:)``) and
     /// returns the first ready endpoint's capabilities with the pool's total capacity as its
     /// slot count. Throws the first endpoint's error when none is ready.
     public func prepare() async throws -> ProviderCapabilities {
-        let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, String?).self) { group in
+        let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, ModelReport).self) { group in
             for (i, provider) in providers.enumerated() {
                 group.addTask { [model] in
                     do {
                         let capabilities = try await provider.prepare()
                         return (i, .success(capabilities), await Self.reportedModel(provider, capabilities: capabilities, asked: model))
-                    } catch { return (i, .failure(error), nil) }
+                    } catch { return (i, .failure(error), ModelReport(model: nil, answered: false)) }
                 }
             }
-            var all: [(Int, Result<ProviderCapabilities, any Error>, String?)] = []
+            var all: [(Int, Result<ProviderCapabilities, any Error>, ModelReport)] = []
             for await report in group { all.append(report) }
             return all.sorted { $0.0 < $1.0 }
         }
@@ -70,8 +70,8 @@ public final class PoolProvider: LLMProvider {
             if case .failure(let error) = reports.first?.1 { throw error }
             throw LLMError(.configuration, "The pool has no endpoint.")
         }
-        let served = reports.map(\.2)
-        try checkModels(served, up: reports.map { if case .success = $0.1 { true } else { false } })
+        let served = reports.map(\.2.model)
+        try checkModels(served, asked: reports.map(\.2.answered))
         var total = 0
         for (i, report) in reports.enumerated() {
             var capacity = endpoints[i].maxConcurrency ?? 4
@@ -84,17 +84,18 @@ public final class PoolProvider: LLMProvider {
     }
 
     /// Refuses a pool whose endpoints do not all report the same model, naming each, unless
-    /// mixed models are allowed. The rule, over the endpoints that answered at the start
-    /// (`up`): when any of them reports a model, every one must report the model asked for (or,
-    /// when none was given, the first one reported); one that reports none is refused then, as
-    /// its model cannot be confirmed. When none reports a model there is nothing to compare
-    /// before the run, and the answers' models are checked. Endpoints down at the start are
-    /// checked by their answers.
-    func checkModels(_ served: [String?], up: [Bool]) throws(LLMError) {
-        let reported = zip(served, up).filter(\.1).map(\.0)
+    /// mixed models are allowed. The rule, over the endpoints that answered the question at the
+    /// start (`asked`): when any of them reports a model, every one must report the model asked
+    /// for (or, when none was given, the first one reported); one that answered without a
+    /// model (`/v1/models` missing or empty) is refused then, as its model cannot be confirmed.
+    /// When none reports a model there is nothing to compare before the run. Endpoints that
+    /// could not be asked (down, or the question failed in transit) are checked by their
+    /// answers, as every endpoint is.
+    func checkModels(_ served: [String?], asked: [Bool]) throws(LLMError) {
+        let reported = zip(served, asked).filter(\.1).map(\.0)
         guard !settings.allowMixedModels, let expected = model ?? reported.compactMap({ $0 }).first,
               reported.contains(where: { $0 != nil }), reported.contains(where: { $0 != expected }) else { return }
-        let list = zip(endpoints, zip(served, up)).compactMap { endpoint, report -> String? in
+        let list = zip(endpoints, zip(served, asked)).compactMap { endpoint, report -> String? in
             guard report.1 else { return nil }
             return report.0.map { "\(endpoint.baseURL) serves \($0)" } ?? "\(endpoint.baseURL) reports no model"
         }.joined(separator: "; ")
@@ -122,13 +123,27 @@ public final class PoolProvider: LLMProvider {
                         context: .init(provider: id.name, model: asked))
     }
 
+    /// What an endpoint said about its model at the start: `model` (`nil`: none), and whether
+    /// it `answered` the question at all (a failure in transit is no answer).
+    struct ModelReport: Sendable {
+        var model: String?
+        var answered: Bool
+    }
+
     /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
-    /// server the asked model if `/v1/models` lists it, else its only (or first) model.
-    static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> String? {
-        if let served = capabilities.servedModel { return served }
-        guard let openAI = provider as? OpenAIProvider, let listed = try? await openAI.models(), !listed.isEmpty else { return nil }
-        if let asked, listed.contains(asked) { return asked }
-        return listed.first
+    /// server the asked model if `/v1/models` lists it, else its only (or first) model. A
+    /// `/v1/models` that fails with a 4xx (missing) or lists nothing is an answer without a
+    /// model; one that fails otherwise (connection, timeout, 5xx) is no answer.
+    static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> ModelReport {
+        if let served = capabilities.servedModel { return ModelReport(model: served, answered: true) }
+        guard let openAI = provider as? OpenAIProvider else { return ModelReport(model: nil, answered: true) }
+        let listed: [String]
+        do { listed = try await openAI.models() } catch {
+            let status = (error as? LLMError)?.context.httpStatus ?? 0
+            return ModelReport(model: nil, answered: (200..<500).contains(status))
+        }
+        if let asked, listed.contains(asked) { return ModelReport(model: asked, answered: true) }
+        return ModelReport(model: listed.first, answered: true)
     }
 
     /// Sends `request` to the best endpoint, and on an endpoint's fault to the next one, each
