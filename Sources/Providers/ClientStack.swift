@@ -27,15 +27,12 @@ public struct ClientStack: Sendable {
     /// Record every answer into this folder, in this mode.
     public var record: (directory: URL, mode: RecordMode)?
     /// Two or more endpoints make a pool (``PoolProvider``): one provider per endpoint, the
-    /// configuration's base URL replaced by each endpoint's.
+    /// configuration's base URL replaced by each endpoint's. One endpoint is that endpoint: the
+    /// provider talks to its base URL (whatever the configuration or the environment says) and
+    /// its maximum concurrency, when given, is the run's. None: the configuration's base URL.
     public var endpoints: [PoolEndpoint] = []
     /// The pool's circuit breaker and model check.
     public var pool = PoolSettings()
-
-    /// The base URL a pool records in the fingerprint and caches under: a pool is one service
-    /// whatever its members, so the cache, the recordings and `--resume` do not depend on
-    /// which endpoint answered or which endpoints a run had.
-    public static let poolBaseURL = "pool"
 
     public init(provider: String, configuration: ProviderConfiguration = ProviderConfiguration(), cache: Cache = .standard,
                 retry: RetryPolicy = .forRun(), limits: RateLimits? = nil, record: (directory: URL, mode: RecordMode)? = nil) {
@@ -53,7 +50,9 @@ public struct ClientStack: Sendable {
         public var capabilities: ProviderCapabilities
         /// The model to ask for: the one given, else the one the backend serves.
         public var model: String
-        /// The base URL the provider talks to (for the fingerprint and the cache), if it has one.
+        /// Who answers (``LLMProvider/identity``, else the configured base URL): the base URL the
+        /// provider talks to, or a pool's endpoints (their sorted base URLs, space-separated).
+        /// The run's fingerprint records it; the cache keeps answers under it.
         public var baseURL: String?
     }
 
@@ -62,6 +61,8 @@ public struct ClientStack: Sendable {
     /// model is given and the backend names none).
     public func make(registry: ProviderRegistry) async throws -> Prepared {
         let live: any LLMProvider
+        var configuration = configuration
+        if endpoints.count == 1 { configuration.baseURL = endpoints[0].baseURL }
         if endpoints.count > 1 {
             let members = try endpoints.map { endpoint throws -> (PoolEndpoint, any LLMProvider) in
                 var each = configuration
@@ -72,12 +73,12 @@ public struct ClientStack: Sendable {
         } else {
             live = try registry.make(provider, configuration: configuration)
         }
-        let capabilities = try await live.prepare()
+        var capabilities = try await live.prepare()
+        if endpoints.count == 1, let limit = endpoints[0].maxConcurrency { capabilities.parallelSlots = limit }
         guard let model = configuration.model ?? capabilities.servedModel else {
             throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: "model"))
         }
-        let baseURL = live is PoolProvider ? Self.poolBaseURL
-            : (live as? OpenAIProvider)?.baseURL ?? (live as? LlamaCppProvider)?.baseURL ?? configuration.baseURL
+        let baseURL = live.identity ?? configuration.baseURL
         var middlewares: [any ProviderMiddleware] = []
         if let root = cacheRoot {
             middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: baseURL ?? provider))

@@ -106,7 +106,7 @@ import TestSupport
         #expect(bad.status == 1 && bad.stderr.contains("endpoints.txt:1: field 'weight': 'heavy' is not a number above 0"), "\(bad.stderr)")
     }
 
-    @Test func theCacheIsThePoolsNotAnEndpointsSoAnotherPoolOfTheSameModelSendsNothing() async throws {
+    @Test func aPoolsCacheNamesItsEndpointsSoAnotherPoolAsksItsOwnServers() async throws {
         let servers = try Self.servers(3, latency: 0)
         defer { servers.forEach { $0.stop() } }
         let dir = try ResumeCLITests.directory()
@@ -120,8 +120,110 @@ import TestSupport
             return try Self.summary(json)
         }
         #expect(try await run([servers[0], servers[1]])["cache_hits"] == 0)
-        let again = try await run([servers[1], servers[2]])
-        #expect(again["cache_hits"] == again["requests"] && again["attempts"] == 0, "every answer from the pool's cache: \(again)")
-        #expect(servers[2].counts.requests == 0, "the new endpoint was never asked")
+        let sent = servers.map { $0.counts.requests }
+        let reordered = try await run([servers[1], servers[0]])
+        #expect(reordered["cache_hits"] == reordered["requests"] && reordered["attempts"] == 0, "the same endpoints in another order: \(reordered)")
+        #expect(servers.map { $0.counts.requests } == sent, "nothing sent")
+        let other = try await run([servers[1], servers[2]])
+        #expect(other["cache_hits"] == 0, "another pool answers from its own servers: \(other)")
+        #expect(servers[2].counts.requests > 0)
+    }
+
+    @Test func aOneLineEndpointsFileIsThatEndpoint() async throws {
+        let servers = try Self.servers(2, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let (endpoint, decoy) = (servers[0], servers[1])
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(40, in: dir)
+        let file = dir.appendingPathComponent("endpoints.txt").path
+        try "\(endpoint.baseURL) 1 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        var environment = Self.environment
+        environment["OPENAI_BASE_URL"] = decoy.baseURL
+        let r = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file, "--max-attempts", "1"]), environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        #expect(endpoint.counts.requests == 4 && decoy.counts.requests == 0, "the file's endpoint got the corpus, not $OPENAI_BASE_URL")
+        let header = try StrictJSON.parse(String(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")[0]))
+        #expect("\(header)".contains(endpoint.baseURL) && !"\(header)".contains(decoy.baseURL), "the journal records the endpoint: \(header)")
+    }
+
+    @Test func aRepeatedBaseURLIsCheckedLikeTheEndpointsFile() async throws {
+        let dir = try ResumeCLITests.directory()
+        let (dataset, _) = try ResumeCLITests.corpus(10, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        for bad in ["notaurl", "ftp://x/v1"] {
+            let arguments = Self.arguments([], dataset: dataset, out: out, extra: ["--base-url", "http://127.0.0.1:9/v1", "--base-url", bad, "--max-attempts", "1"])
+            let r = try await CLI.run(arguments, environment: Self.environment)
+            #expect(r.status != 0 && r.stderr.contains("'\(bad)' is not an http:// or https:// URL"), "\(bad): \(r.stderr)")
+            let file = dir.appendingPathComponent("endpoints.txt").path
+            try "http://127.0.0.1:9/v1\n\(bad)\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let f = try await CLI.run(Self.arguments([], dataset: dataset, out: out, extra: ["--endpoints", file]), environment: Self.environment)
+            #expect(f.status != 0 && f.stderr.contains("endpoints.txt:2: field 'url': '\(bad)' is not an http:// or https:// URL"), "\(bad): \(f.stderr)")
+        }
+    }
+
+    @Test func anEndpointThatReportsNoModelIsRefusedAndOneAnsweringAnotherModelIsTakenOut() async throws {
+        let servers = try Self.servers(2, latency: 0, models: [["m"], []])
+        defer { servers.forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let refused = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out), environment: Self.environment)
+        #expect(refused.status == 1 && refused.stderr.contains("\(servers[1].baseURL) reports no model"), "\(refused.stderr)")
+        #expect(servers.allSatisfy { $0.counts.requests == 0 })
+
+        var configuration = FaultServer.Configuration()
+        configuration.models = ["m"]
+        configuration.answerModel = "evil-model"
+        let evil = try FaultServer(configuration)
+        defer { evil.stop() }
+        let r = try await CLI.run(Self.arguments([servers[0], evil], dataset: dataset, out: out, extra: ["--summary-json", json]), environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "every item answered by the honest endpoint")
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 2, "\(endpoints[1]), \(evil.counts.requests) sent")
+    }
+
+    @Test func anEndpointDownAtTheStartIsNotRefusedForItsModelButTakenOut() async throws {
+        let servers = try Self.servers(1, latency: 0)
+        defer { servers.forEach { $0.stop() } }
+        let dead = try FaultServer(FaultServer.Configuration())
+        let deadURL = dead.baseURL
+        dead.stop()
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(40, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let r = try await CLI.run(Self.arguments(servers, dataset: dataset, out: out, extra: ["--base-url", deadURL, "--summary-json", json]),
+                                  environment: Self.environment)
+        #expect(r.status == 0, "its /v1/models could not be asked: no answer, not 'no model': \(r.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints[1]["requests"]?.intValue ?? 0 <= 3, "\(endpoints[1])")
+    }
+
+    @Test(arguments: [false, true])
+    func anEndpointThatStreamsForeverIsTakenOutAndItsRequestsMove(streamed: Bool) async throws {
+        var configuration = FaultServer.Configuration()
+        configuration.models = ["m"]
+        configuration.mix = [.endless: 1]
+        let endless = try FaultServer(configuration)
+        let servers = try Self.servers(1, latency: 0.05)
+        defer { (servers + [endless]).forEach { $0.stop() } }
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(200, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path, json = dir.appendingPathComponent("s.json").path
+        let arguments = Self.arguments([endless, servers[0]], dataset: dataset, out: out, extra: ["--summary-json", json, "--max-response-mib", "0.25", "--pool-cooldown", "60"] + (streamed ? ["--stream"] : []))
+        let r = try await CLI.run(arguments, environment: Self.environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "no item failed response_too_large")
+        let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
+        #expect(endpoints[0]["taken_out"] == 1 && (3...6).contains(endless.counts.requests),
+                "taken out after three broken answers (with up to its 4 slots in flight): \(endpoints[0]), \(endless.counts.requests) sent")
+        let summary = try Self.summary(json)
+        #expect(summary["attempts"]?.intValue == endless.counts.requests + servers[0].counts.requests,
+                "every send to every endpoint is an attempt: \(summary["attempts"].map { "\($0)" } ?? "none")")
     }
 }

@@ -293,7 +293,7 @@ extension FaultServer.Core {
     func chat(_ request: LoopbackHTTPServer.Request) -> Action {
         let c = configuration
         guard request.method == "POST", request.route.hasSuffix("/chat/completions"),
-              let body = try? StrictJSON.parse(bytes: request.body), let parsed = FaultServer.ChatRequest(body)
+              let body = try? StrictJSON.parse(bytes: request.body), var parsed = FaultServer.ChatRequest(body)
         else {
             let now = c.clock()
             let headers = state.withLock { s -> [(String, String)] in
@@ -304,6 +304,7 @@ extension FaultServer.Core {
             return .json(400, #"{"error":{"message":"expected a chat completion with a json_schema response_format","type":"invalid_request_error","param":null,"code":null}}"#,
                          headers: headers)
         }
+        if let model = c.answerModel { parsed.model = .string(model) }
 
         // Limits, then the fault draw, under one lock.
         let now = c.clock()

@@ -115,6 +115,9 @@ public final class FaultServer: @unchecked Sendable {
         /// The models `GET /v1/models` lists (`nil`: the route answers 404, as on servers
         /// without it).
         public var models: [String]?
+        /// The model its chat answers name (`nil`: the model asked for, as OpenAI-compatible
+        /// servers do).
+        public var answerModel: String?
         /// The wall clock in Unix seconds, for timestamps, limits, the timeline and the batch
         /// lifecycle (tests inject a ``ManualClock``). Delays (latency, chunk delays) are real.
         public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }

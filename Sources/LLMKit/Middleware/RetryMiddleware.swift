@@ -56,7 +56,9 @@ public struct RetryPolicy: Sendable, Hashable {
 /// the delay the server asked for (`retry-after-ms`, `retry-after`, `x-ratelimit-reset-*`,
 /// capped) or the policy's backoff. Obeys `x-should-retry`. Never retries exhausted quota,
 /// authentication or bad requests. Each attempt is logged; the response's ``CompletionResponse/attempts``
-/// and the error's ``LLMError/Context/attempt`` say how many were made.
+/// and the error's ``LLMError/Context/attempt`` say how many requests were sent: the sum of what
+/// each attempt reports from inside (its response's `attempts`, its error's `attempt`, else 1),
+/// so a step that sends to several servers per attempt, as a pool does, is counted in full.
 public struct RetryMiddleware: ProviderMiddleware {
     public let policy: RetryPolicy
     let clock: any MiddlewareClock
@@ -88,14 +90,16 @@ public struct RetryMiddleware: ProviderMiddleware {
 
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
         var attempt = 1
+        var sent = 0
         let started = clock.now()
         while true {
             do {
                 var response = try await next(request)
-                response.attempts = attempt
+                response.attempts = sent + response.attempts
                 return response
             } catch var error as LLMError {
-                error.context.attempt = attempt
+                sent += error.context.attempt ?? 1
+                error.context.attempt = sent
                 let wait = attempt < policy.maxAttempts ? delay(after: error, retry: attempt) : nil
                 guard let wait, policy.budget.map({ clock.now() - started + wait <= $0 }) ?? true else {
                     if attempt > 1 { logger.warning("giving up after \(attempt) attempts: \(error.description)") }

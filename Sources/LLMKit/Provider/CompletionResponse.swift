@@ -86,7 +86,8 @@ public struct CompletionResponse: Sendable, Hashable {
     /// Response headers that matter for retries, rate limits and support (lower-case names):
     /// see ``CompletionResponse/keptHeaderNames``.
     public var headers: [String: String]
-    /// How many attempts it took (set by the retry middleware; 1 otherwise).
+    /// How many requests were sent for it (set by the retry middleware and a pool, which may
+    /// send one attempt to several servers; 1 otherwise).
     public var attempts: Int
     /// The HTTP answer this was decoded from, when the provider speaks HTTP (for recording).
     public var raw: RawResponse?

@@ -48,7 +48,8 @@ public struct ProviderCapabilities: Sendable, Hashable {
 ///    is wrapped as ``LLMError/Kind/transport`` with the original in
 ///    ``LLMError/underlyingError``, and retried.
 /// 4. Optionally implement ``prepare()``: wait until the backend is ready and report what it
-///    can do (slot count, the served model).
+///    can do (slot count, the served model), and ``identity``: the server you talk to, when
+///    answers depend on it (the cache and the run's fingerprint key on it).
 /// 5. Register it: `registry.register("mine", summary: "...") { config in MyProvider(...) }`,
 ///    and build your own `promptlab` with `PromptLabCLI.main(registry:)` (see
 ///    `Examples/CustomProvider`).
@@ -60,6 +61,15 @@ public protocol LLMProvider: Sendable {
     /// The registered name.
     var id: ProviderID { get }
     var capabilities: ProviderCapabilities { get }
+    /// Who answers, when more than the provider's name and the request decide the answer: the
+    /// endpoint (an HTTP provider's base URL), a pool's set of endpoints, or anything else that
+    /// changes the answers to the same request. The response cache keeps answers per provider
+    /// name and identity, and a run's fingerprint records it as the run's base URL, so one
+    /// server's answers are never served as another's and `--resume` goes on only against the
+    /// same one. Providers with the same name and identity must give interchangeable answers.
+    /// The default, `nil`, says the name and the request are all that matter (a tool that also
+    /// knows a configured base URL may use that instead).
+    var identity: String? { get }
     /// Sends one request and returns the answer, or throws (preferably ``LLMError``).
     func complete(_ request: CompletionRequest) async throws -> CompletionResponse
     /// Called once before a run: wait until the backend is ready and report what it can do
@@ -69,6 +79,8 @@ public protocol LLMProvider: Sendable {
 
 extension LLMProvider {
     public func prepare() async throws -> ProviderCapabilities { capabilities }
+    /// `nil`: the provider's name and the request decide its answers.
+    public var identity: String? { nil }
 }
 
 /// The rest of the chain after a middleware.

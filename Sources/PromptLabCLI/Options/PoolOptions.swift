@@ -8,13 +8,13 @@ struct PoolOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A pool's endpoints, one per line: URL [WEIGHT [MAX_CONCURRENCY]] (llama.cpp endpoints take their slot count from /props).", valueName: "file"))
     var endpoints: String?
 
-    @Flag(help: "Accept a pool whose endpoints report different models.")
+    @Flag(help: "Accept a pool whose endpoints report different models (or none) and answers from any model; each answer keeps its own model.")
     var allowMixedModels = false
 
-    @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts or 5xx that take a pool endpoint out.")
+    @Option(parsing: .unconditional, help: "Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless, not a chat completion) that take a pool endpoint out.")
     var poolFailures: Int = 3
 
-    @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it.")
+    @Option(parsing: .unconditional, help: "Seconds a pool endpoint stays out before one request probes it; with every endpoint out, a request waits twice this at most, then fails as unavailable (retried within --retry-for).")
     var poolCooldown: Double = 5
 
     func validate() throws {

@@ -69,6 +69,9 @@ struct ProviderOptions: ParsableArguments {
         try Check.range(maxAttempts, "--max-attempts", 1...1000)
         try Check.range(rpm, "--rpm", 0.001...10_000_000)
         try Check.range(tpm, "--tpm", 1...1_000_000_000_000)
+        for url in baseURLs {
+            if let problem = PoolEndpoint.problem(withBaseURL: url) { throw ValidationError("--base-url: \(problem)") }
+        }
         if cache != nil && noCache { throw ValidationError("--cache and --no-cache contradict each other") }
     }
 

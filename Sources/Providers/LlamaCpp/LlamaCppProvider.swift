@@ -20,6 +20,8 @@ public struct LlamaCppProvider: LLMProvider {
     let transport: any HTTPTransport
     /// The base URL, without a trailing slash.
     public var baseURL: String { endpoint.baseURL }
+    /// The base URL: another server may answer the same request differently.
+    public var identity: String? { baseURL }
 
     public init(baseURL: String = defaultBaseURL, transport: any HTTPTransport = CurlTransport.shared,
                 timeout: ProviderConfiguration.Timeout = .default, maximumResponseBytes: Int = 32 << 20, stream: Bool = true, slots: Int? = nil) {

@@ -23,6 +23,8 @@ public struct OpenAIProvider: LLMProvider {
     let endpoint: ChatCompletionsEndpoint
     /// The base URL, without a trailing slash.
     public var baseURL: String { endpoint.baseURL }
+    /// The base URL: another server may answer the same request differently.
+    public var identity: String? { baseURL }
 
     public init(baseURL: String = defaultBaseURL, apiKey: String?, organization: String? = nil, project: String? = nil,
                 transport: any HTTPTransport = CurlTransport.shared, timeout: ProviderConfiguration.Timeout = .default,

@@ -16,9 +16,21 @@ public struct PoolEndpoint: Sendable, Equatable {
         self.maxConcurrency = maxConcurrency
     }
 
+    /// Why `url` cannot be an endpoint's base URL, or `nil` when it can: it must be an
+    /// `http://` or `https://` URL with a host. The endpoints file and `--base-url` are checked
+    /// with this one rule.
+    public static func problem(withBaseURL url: String) -> String? {
+        let scheme = url.prefix(while: { $0 != ":" }).lowercased()
+        guard scheme == "http" || scheme == "https", let host = URLComponents(string: url)?.host, !host.isEmpty else {
+            return "'\(url)' is not an http:// or https:// URL"
+        }
+        return nil
+    }
+
     /// Reads an endpoints file: one endpoint per line, `URL [WEIGHT [MAX_CONCURRENCY]]`
-    /// separated by spaces or tabs; blank lines and lines starting with `#` are skipped. A bad
-    /// line throws ``DatasetError`` naming the file, the line and the field.
+    /// separated by spaces or tabs; blank lines are skipped, and a `#` at the start of a field
+    /// starts a comment that runs to the end of the line (`http://a:8080/v1 2  # the big box`).
+    /// A bad line throws ``DatasetError`` naming the file, the line and the field.
     public static func parseFile(_ path: String) throws(DatasetError) -> [PoolEndpoint] {
         try FileChecks.requireRegularFile(path)
         let text: String
@@ -27,12 +39,10 @@ public struct PoolEndpoint: Sendable, Equatable {
         }
         var endpoints: [PoolEndpoint] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
-            guard let url = fields.first, !url.hasPrefix("#") else { continue }
+            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).prefix(while: { !$0.hasPrefix("#") }).map(String.init)
+            guard let url = fields.first else { continue }
             let line = index + 1
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw DatasetError(file: path, line: line, field: "url", reason: "'\(url)' is not an http:// or https:// URL")
-            }
+            if let problem = problem(withBaseURL: url) { throw DatasetError(file: path, line: line, field: "url", reason: problem) }
             guard fields.count <= 3 else { throw DatasetError(file: path, line: line, reason: "expected URL [WEIGHT [MAX_CONCURRENCY]], found \(fields.count) fields") }
             var endpoint = PoolEndpoint(baseURL: url)
             if fields.count >= 2 {
@@ -56,17 +66,25 @@ public struct PoolEndpoint: Sendable, Equatable {
 
 /// How a pool decides an endpoint is down and when to try it again.
 public struct PoolSettings: Sendable, Equatable {
-    /// Consecutive connection failures, timeouts or 5xx that take an endpoint out.
+    /// Consecutive connection failures, timeouts, 5xx or broken answers (too large, endless,
+    /// not a chat completion) that take an endpoint out.
     public var failuresToTakeOut: Int
     /// How long an endpoint stays out before one request probes it.
     public var coolDown: Duration
-    /// Accept endpoints that report different models.
+    /// Accept endpoints that report different models (or none), and answers from any model:
+    /// each answer then keeps the model that gave it.
     public var allowMixedModels: Bool
 
-    public init(failuresToTakeOut: Int = 3, coolDown: Duration = .seconds(5), allowMixedModels: Bool = false) {
+    /// How long one request waits in all while every endpoint it may use is out, before it
+    /// fails with ``LLMError/Kind/unavailable`` (the retry policy then decides): by default
+    /// twice ``coolDown``, time for the earliest cool-down to end and its probe to answer.
+    public var maximumWait: Duration
+
+    public init(failuresToTakeOut: Int = 3, coolDown: Duration = .seconds(5), allowMixedModels: Bool = false, maximumWait: Duration? = nil) {
         self.failuresToTakeOut = max(1, failuresToTakeOut)
         self.coolDown = coolDown
         self.allowMixedModels = allowMixedModels
+        self.maximumWait = maximumWait ?? coolDown * 2
     }
 }
 

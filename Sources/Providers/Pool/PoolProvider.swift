@@ -3,18 +3,25 @@ public import LLMKit
 
 /// Several servers of the same model as one provider: each request goes to the healthy
 /// endpoint with the most free capacity (free slots × weight); an endpoint that fails
-/// ``PoolSettings/failuresToTakeOut`` times in a row with a connection failure, a timeout or
-/// a 5xx is taken out for ``PoolSettings/coolDown``, then one request probes it (back in on
-/// success, out again on failure). A request that fails with an error that may pass is moved
-/// to another endpoint at once; only when every endpoint has failed it does the error reach
-/// the retry middleware outside the pool.
+/// ``PoolSettings/failuresToTakeOut`` times in a row with a connection failure, a timeout, a
+/// 5xx or a broken answer (larger than the limit, an endless stream, a body that is not a chat
+/// completion) is taken out for ``PoolSettings/coolDown``, then one request probes it (back in
+/// on success, out again on failure). A request that fails with one of those, or with another
+/// error that may pass (a 429), is moved to another endpoint at once; only when every
+/// endpoint has failed it does the error reach the retry middleware outside the pool.
 ///
 /// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
-/// run's concurrency, and checks that every endpoint reports the same model (llama.cpp's
-/// `/props`, an OpenAI-compatible `/v1/models`), refusing a mixed pool unless allowed.
-/// Fixtures and the response cache key on the request only, so which endpoint answered never
-/// matters to them.
+/// run's concurrency, and checks the model each endpoint reports (llama.cpp's `/props`, an
+/// OpenAI-compatible `/v1/models`; see ``checkModels(_:asked:)``), refusing a mixed pool unless
+/// ``PoolSettings/allowMixedModels``. The model of every answer is checked too: an answer that
+/// names another model than the one asked for (a dated snapshot of it, `m-2024-08-06`, is
+/// that model) is not used; its endpoint is taken out at once and the request moves on, as
+/// after a broken answer. An answer that names no model gets the model its endpoint reported,
+/// so the run can record which model answered (with mixed models, each answer keeps its own).
+/// The pool's ``identity`` is its set of endpoints (sorted, space-separated), so the response
+/// cache and a run's fingerprint name the servers that answered, in any order, and another
+/// pool of the same model asks its own servers.
 public final class PoolProvider: LLMProvider {
     public let id: ProviderID
     public let endpoints: [PoolEndpoint]
@@ -24,6 +31,12 @@ public final class PoolProvider: LLMProvider {
     let state: PoolState
 
     public var capabilities: ProviderCapabilities { providers.first?.capabilities ?? ProviderCapabilities() }
+
+    /// Its endpoints' identities (each member's ``LLMProvider/identity``, else its base URL),
+    /// sorted and space-separated: the same for the same endpoints in any order.
+    public var identity: String? {
+        Set(zip(endpoints, providers).map { $1.identity ?? $0.baseURL }).sorted().joined(separator: " ")
+    }
 
     /// A pool over `members` (each endpoint with the provider that talks to it); `model` is the
     /// model the run asks for, when given.
@@ -36,17 +49,20 @@ public final class PoolProvider: LLMProvider {
         state = PoolState(endpoints: members.map(\.0), settings: settings)
     }
 
+    /// Prepares every endpoint at once, checks their models (``checkModels(_:asked:)``) and
+    /// returns the first ready endpoint's capabilities with the pool's total capacity as its
+    /// slot count. Throws the first endpoint's error when none is ready.
     public func prepare() async throws -> ProviderCapabilities {
-        let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, String?).self) { group in
+        let reports = await withTaskGroup(of: (Int, Result<ProviderCapabilities, any Error>, ModelReport).self) { group in
             for (i, provider) in providers.enumerated() {
                 group.addTask { [model] in
                     do {
                         let capabilities = try await provider.prepare()
                         return (i, .success(capabilities), await Self.reportedModel(provider, capabilities: capabilities, asked: model))
-                    } catch { return (i, .failure(error), nil) }
+                    } catch { return (i, .failure(error), ModelReport(model: nil, answered: false)) }
                 }
             }
-            var all: [(Int, Result<ProviderCapabilities, any Error>, String?)] = []
+            var all: [(Int, Result<ProviderCapabilities, any Error>, ModelReport)] = []
             for await report in group { all.append(report) }
             return all.sorted { $0.0 < $1.0 }
         }
@@ -54,8 +70,8 @@ public final class PoolProvider: LLMProvider {
             if case .failure(let error) = reports.first?.1 { throw error }
             throw LLMError(.configuration, "The pool has no endpoint.")
         }
-        let served = reports.map(\.2)
-        try checkModels(served)
+        let served = reports.map(\.2.model)
+        try checkModels(served, asked: reports.map(\.2.answered))
         var total = 0
         for (i, report) in reports.enumerated() {
             var capacity = endpoints[i].maxConcurrency ?? 4
@@ -67,43 +83,134 @@ public final class PoolProvider: LLMProvider {
         return capabilities
     }
 
-    /// Refuses endpoints that report different models (or another model than the one asked
-    /// for), naming each, unless mixed models are allowed.
-    func checkModels(_ served: [String?]) throws(LLMError) {
-        let known = Set(served.compactMap { $0 } + (model.map { [$0] } ?? []))
-        guard known.count > 1, !settings.allowMixedModels else { return }
-        let list = zip(endpoints, served).map { "\($0.baseURL) serves \($1 ?? "an unknown model")" }.joined(separator: "; ")
+    /// Refuses a pool whose endpoints do not all report the same model, naming each, unless
+    /// mixed models are allowed. The rule, over the endpoints that answered the question at the
+    /// start (`asked`): when any of them reports a model, every one must report the model asked
+    /// for (or, when none was given, the first one reported); one that answered without a
+    /// model (`/v1/models` missing or empty) is refused then, as its model cannot be confirmed.
+    /// When none reports a model there is nothing to compare before the run. Endpoints that
+    /// could not be asked (down, or the question failed in transit) are checked by their
+    /// answers, as every endpoint is.
+    func checkModels(_ served: [String?], asked: [Bool]) throws(LLMError) {
+        let reported = zip(served, asked).filter(\.1).map(\.0)
+        guard !settings.allowMixedModels, let expected = model ?? reported.compactMap({ $0 }).first,
+              reported.contains(where: { $0 != nil }), reported.contains(where: { $0 != expected }) else { return }
+        let list = zip(endpoints, zip(served, asked)).compactMap { endpoint, report -> String? in
+            guard report.1 else { return nil }
+            return report.0.map { "\(endpoint.baseURL) serves \($0)" } ?? "\(endpoint.baseURL) reports no model"
+        }.joined(separator: "; ")
         throw LLMError(.configuration, "The pool's endpoints do not all serve \(model.map { "the model \($0)" } ?? "the same model"): \(list).",
                        context: .init(provider: id.name))
     }
 
-    /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
-    /// server the asked model if `/v1/models` lists it, else its only (or first) model.
-    static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> String? {
-        if let served = capabilities.servedModel { return served }
-        guard let openAI = provider as? OpenAIProvider, let listed = try? await openAI.models(), !listed.isEmpty else { return nil }
-        if let asked, listed.contains(asked) { return asked }
-        return listed.first
+    /// Whether an answer naming `answered` comes from the model `asked`: the same name, or a
+    /// dated snapshot of it (`gpt-4o-2024-08-06` for `gpt-4o`: the name, a dash, then digits and
+    /// dashes only), as OpenAI names the model that answered an alias.
+    static func isSameModel(_ answered: String, as asked: String) -> Bool {
+        guard answered != asked else { return true }
+        guard answered.hasPrefix(asked + "-") else { return false }
+        let suffix = answered.dropFirst(asked.count + 1)
+        return suffix.first?.isNumber == true && suffix.allSatisfy { $0.isNumber || $0 == "-" }
     }
 
+    /// Gives an answer without a model the model its endpoint reported, and refuses (`nil`
+    /// otherwise) an answer from another model than the one asked for, unless mixed models are
+    /// allowed.
+    func checkAnswer(_ response: inout CompletionResponse, endpoint i: Int, reported: String?, asked: String) -> LLMError? {
+        if response.model?.isEmpty ?? true { response.model = reported }
+        guard !settings.allowMixedModels, let answered = response.model, !Self.isSameModel(answered, as: asked) else { return nil }
+        return LLMError(.invalidOutput, "\(endpoints[i].baseURL) answered with the model \(answered), not \(asked); a pool without mixed models uses no other model's answer.",
+                        context: .init(provider: id.name, model: asked))
+    }
+
+    /// What an endpoint said about its model at the start: `model` (`nil`: none), and whether
+    /// it `answered` the question at all (a failure in transit is no answer).
+    struct ModelReport: Sendable {
+        var model: String?
+        var answered: Bool
+    }
+
+    /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
+    /// server the asked model if `/v1/models` lists it, else its only (or first) model. A
+    /// `/v1/models` that fails with a 4xx (missing) or lists nothing is an answer without a
+    /// model; one that fails otherwise (connection, timeout, 5xx) is no answer.
+    static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> ModelReport {
+        if let served = capabilities.servedModel { return ModelReport(model: served, answered: true) }
+        guard let openAI = provider as? OpenAIProvider else { return ModelReport(model: nil, answered: true) }
+        let listed: [String]
+        do { listed = try await openAI.models() } catch {
+            let status = (error as? LLMError)?.context.httpStatus ?? 0
+            return ModelReport(model: nil, answered: (200..<500).contains(status))
+        }
+        if let asked, listed.contains(asked) { return ModelReport(model: asked, answered: true) }
+        return ModelReport(model: listed.first, answered: true)
+    }
+
+    /// Sends `request` to the best endpoint, and on an endpoint's fault to the next one, each
+    /// endpoint at most once. When every endpoint it may still use is out, the request waits
+    /// for the earliest cool-down to end (and its probe to answer), reporting the wait to the
+    /// run's ``RequestObserver``, but ``PoolSettings/maximumWait`` in all at most: then it fails
+    /// with ``LLMError/Kind/unavailable`` and the retry middleware outside decides. The
+    /// answer's ``CompletionResponse/attempts`` and an error's ``LLMError/Context/attempt``
+    /// count every send to every endpoint (0: none was sent).
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
         var excluded: Set<Int> = []
         var last: LLMError?
-        for _ in providers.indices {
-            guard let i = try await state.acquire(excluding: excluded) else { break }
+        var sent = 0
+        var deadline: ContinuousClock.Instant?
+        var reported: ContinuousClock.Instant?
+        while true {
+            let i: Int, servedModel: String?
+            switch try await state.acquire(excluding: excluded) {
+            case .endpoint(let index, let model):
+                (i, servedModel) = (index, model)
+            case .exhausted:
+                var error = last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name, model: request.model))
+                error.context.attempt = sent
+                throw error
+            case .allOut(let until):
+                let now = ContinuousClock.now
+                let end = deadline ?? now + settings.maximumWait
+                deadline = end
+                guard now < end else {
+                    let why = last.map { " (last error: \($0.message))" } ?? ""
+                    throw LLMError(.unavailable, "Every endpoint of the pool is out and none came back within \(settings.maximumWait)\(why).",
+                                   context: .init(provider: id.name, model: request.model, attempt: sent))
+                }
+                // Until the earliest cool-down ends (or, while others probe, the deadline).
+                let wake = min(until ?? end, end)
+                if wake != reported {
+                    // WaitReason has no pool case yet (it lives in Run/): a wait for endpoints
+                    // that were unavailable is the nearest.
+                    RequestObserver.current?.waiting(.retry(after: .unavailable, attempt: max(1, sent)), for: wake - now)
+                    reported = wake
+                }
+                try await Task.sleep(for: min(wake - now, .milliseconds(20)))
+                continue
+            }
             let started = ContinuousClock.now
+            sent += 1
             do {
-                let response = try await LLMError.wrapping { try await providers[i].complete(request) }
+                var response = try await LLMError.wrapping { try await providers[i].complete(request) }
+                if let wrong = checkAnswer(&response, endpoint: i, reported: servedModel, asked: request.model) {
+                    await state.release(i, error: wrong.kind, seconds: (ContinuousClock.now - started).seconds, takeOut: true)
+                    last = wrong
+                    excluded.insert(i)
+                    continue
+                }
                 await state.release(i, error: nil, seconds: (ContinuousClock.now - started).seconds)
+                response.attempts = sent
                 return response
             } catch let wrapped {
                 await state.release(i, error: wrapped.kind, seconds: (ContinuousClock.now - started).seconds)
-                if wrapped.kind == .cancelled || Task.isCancelled || !wrapped.isRetryable { throw wrapped }
-                last = wrapped
+                var error = wrapped
+                error.context.attempt = sent
+                if error.kind == .cancelled || Task.isCancelled { throw error }
+                guard error.isRetryable || PoolState.endpointFaults.contains(error.kind) else { throw error }
+                last = error
                 excluded.insert(i)
             }
         }
-        throw last ?? LLMError(.unavailable, "No endpoint of the pool could take the request.", context: .init(provider: id.name))
     }
 
     /// Each endpoint's requests, errors, latency and circuit-breaker history, in endpoint order.

@@ -35,17 +35,37 @@ actor PoolState {
         if down { takeOut(i) }
     }
 
-    /// An endpoint for one request, waiting while every usable endpoint is busy (or out and
-    /// cooling down); `nil` when every endpoint is in `excluded`.
-    func acquire(excluding excluded: Set<Int>) async throws -> Int? {
+    /// What ``acquire(excluding:)`` found.
+    enum Acquisition: Equatable {
+        /// Send to endpoint `index`, which reported `model` at the start.
+        case endpoint(Int, model: String?)
+        /// Every endpoint is excluded: this request has tried them all.
+        case exhausted
+        /// Every endpoint the request may use is out: cooling down until `until` at the
+        /// earliest, or (`nil`) being probed by another request.
+        case allOut(until: ContinuousClock.Instant?)
+    }
+
+    /// An endpoint for one request, waiting while every usable endpoint is busy (a request in
+    /// flight ends by its timeout at the latest). Never waits for a cool-down: when every
+    /// endpoint not in `excluded` is out, it says so (``Acquisition/allOut(until:)``) and the
+    /// caller decides how long to wait.
+    func acquire(excluding excluded: Set<Int>) async throws -> Acquisition {
         while true {
             try Task.checkCancellation()
-            guard excluded.count < slots.count else { return nil }
+            guard excluded.count < slots.count else { return .exhausted }
             let now = ContinuousClock.now
             var best: (index: Int, score: Double)?
-            for i in slots.indices where !excluded.contains(i) && slots[i].inFlight < slots[i].capacity {
+            var allOut = true
+            var earliest: ContinuousClock.Instant?
+            for i in slots.indices where !excluded.contains(i) {
                 let slot = slots[i]
-                if let until = slot.outUntil, until > now || slot.probing { continue }
+                if let until = slot.outUntil, until > now || slot.probing {
+                    if !slot.probing { earliest = min(earliest ?? until, until) }
+                    continue
+                }
+                allOut = false
+                guard slot.inFlight < slot.capacity else { continue }
                 let score = Double(slot.capacity - slot.inFlight) * slot.endpoint.weight
                 if best == nil || score > best!.score { best = (i, score) }
             }
@@ -53,18 +73,24 @@ actor PoolState {
                 slots[i].inFlight += 1
                 if slots[i].outUntil != nil { slots[i].probing = true }
                 slots[i].statistics.requests += 1
-                return i
+                return .endpoint(i, model: slots[i].statistics.model)
             }
-            // Everything usable is busy or cooling down: look again shortly (a release or the
-            // end of a cool-down frees a slot).
+            if allOut { return .allOut(until: earliest) }
+            // Every usable endpoint is busy: look again shortly (a release frees a slot).
             try await Task.sleep(for: .milliseconds(5))
         }
     }
 
-    /// Ends one request on endpoint `i`: `error` is `nil` on success. Connection failures,
-    /// timeouts and 5xx count towards taking the endpoint out; a probe's outcome brings it
-    /// back or sends it out again.
-    func release(_ i: Int, error: LLMError.Kind?, seconds: Double) {
+    /// The errors that say the endpoint, not the request, is at fault: it refused or dropped the
+    /// connection, timed out, answered 5xx or not ready, or broke its answer (larger than the
+    /// limit, an endless stream, a body that is not a chat completion). They count towards
+    /// taking it out, and the request moves to another endpoint.
+    static let endpointFaults: Set<LLMError.Kind> = [.transport, .timeout, .serverError, .unavailable, .responseTooLarge, .invalidOutput]
+
+    /// Ends one request on endpoint `i`: `error` is `nil` on success. An ``endpointFaults``
+    /// error counts towards taking the endpoint out; a probe's outcome brings it back or sends
+    /// it out again. `takeOut` takes it out at once (it answered with another model).
+    func release(_ i: Int, error: LLMError.Kind?, seconds: Double, takeOut outNow: Bool = false) {
         slots[i].inFlight -= 1
         slots[i].statistics.latencies.append(seconds)
         let probe = slots[i].probing
@@ -78,11 +104,11 @@ actor PoolState {
             return
         }
         slots[i].statistics.errors += 1
-        guard [LLMError.Kind.transport, .timeout, .serverError, .unavailable].contains(error) else { return }
+        guard Self.endpointFaults.contains(error) else { return }
         slots[i].failures += 1
         if probe {
             slots[i].outUntil = ContinuousClock.now + settings.coolDown
-        } else if slots[i].outUntil == nil && slots[i].failures >= settings.failuresToTakeOut {
+        } else if slots[i].outUntil == nil && (outNow || slots[i].failures >= settings.failuresToTakeOut) {
             takeOut(i)
         }
     }
