@@ -133,7 +133,9 @@ import Glibc
         #expect(made.status == 0, "\(made.stderr)")
         let other = try Self.server(expire: false)
         defer { other.stop() }
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
         let r = try await CLI.run(Self.arguments(other, dataset: dataset, out: out, extra: ["--resume", "--force-resume"]), environment: Self.environment)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before, "a refused start leaves the output as it was (no forced header)")
         #expect(r.status == 1 && r.stderr.contains("the batches were submitted to \(first.baseURL)"), "\(r.stderr)")
         #expect(!r.stderr.contains("pass --force-resume"), "the option was given: \(r.stderr)")
         #expect(r.stderr.contains("--force-resume does not") && r.stderr.contains("--base-url") && r.stderr.contains("another --out"), "\(r.stderr)")

@@ -107,7 +107,9 @@ import TestSupport
     }
 
     @Test func aPoolsCacheNamesItsEndpointsSoAnotherPoolAsksItsOwnServers() async throws {
-        let servers = try Self.servers(3, latency: 0)
+        // Some latency, so requests overlap and both endpoints of a pool get some (with none, the
+        // first endpoint can answer each request before the next one is sent, and take them all).
+        let servers = try Self.servers(3, latency: 0.05)
         defer { servers.forEach { $0.stop() } }
         let dir = try ResumeCLITests.directory()
         let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)

@@ -42,6 +42,7 @@ public enum LabelExport {
     /// its last line, as scoring and `--resume` read it. Returns the records written, the rows,
     /// and the earlier lines left out.
     public static func export(input: String, output: String, variant: Variant, smoothing: Double) throws(DatasetError) -> (records: Int, rows: Int, superseded: Int) {
+        try FileChecks.requireDistinct(output: output, from: [input])
         // First pass: the last line of each id (ids only; the records are read in the second).
         var last: [String: Int] = [:]
         var count = 0
@@ -51,7 +52,6 @@ public enum LabelExport {
             count += 1
         }
         let reader = try RelabeledRecordReader(path: input)
-        try FileChecks.requireDistinct(output: output, from: [input])
         try FileChecks.createFolder(for: output)
         let writer = try AtomicFileWriter(path: output)
         try writer.writeLine(header)

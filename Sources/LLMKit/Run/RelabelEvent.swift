@@ -80,11 +80,14 @@ public enum WaitReason: Sendable, Equatable, CustomStringConvertible {
     case rateLimit
     /// A retry after an error of `kind` (attempt `attempt` failed).
     case retry(after: LLMError.Kind, attempt: Int)
+    /// Every endpoint of a pool is out: the wait for the earliest one's cool-down to end.
+    case poolCoolDown
 
     public var description: String {
         switch self {
         case .rateLimit: "the rate limit"
         case .retry(let kind, let attempt): "a retry after \(kind) (attempt \(attempt))"
+        case .poolCoolDown: "a pool endpoint to come back (every endpoint is out)"
         }
     }
 }

@@ -193,6 +193,7 @@ public struct RelabelRunner: Sendable {
         if isBatch(job), job.mode == .fresh(overwrite: false), FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)) {
             throw RunError(.outputExists, file: BatchState.path(forOutput: job.output), "batches of an earlier run are recorded here and may still be running")
         }
+        if case .batchAPI(let settings) = job.executor, case .resume = job.mode { try BatchExecutor.checkResume(settings, output: job.output) }
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
             let scan = try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,

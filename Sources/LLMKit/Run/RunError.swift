@@ -27,6 +27,9 @@ public struct RunError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let interrupted = Code("interrupted")
         /// The settings cannot work (no model, an option out of range).
         public static let configuration = Code("configuration")
+        /// The output's batches were submitted to another batch service than this run's: they
+        /// stay with it, whatever a forced resume accepts.
+        public static let batchesElsewhere = Code("batches_elsewhere")
         /// A batch service call (upload, create, poll, download) failed beyond its retries.
         public static let batchService = Code("batch_service")
     }

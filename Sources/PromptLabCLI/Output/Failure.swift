@@ -33,14 +33,11 @@ struct Failure {
     static func hint(_ error: RunError, command: (any ParsableCommand)? = nil) -> String? {
         let relabel = command as? RelabelCommand
         let forced = relabel?.forceResume == true
-        // `<out>.batches.json`: batches stay with the server they were submitted to, whatever
-        // --force-resume says.
-        let batchState = error.file?.hasSuffix(BatchState.path(forOutput: "")) == true
         switch error.code {
         case .outputExists: return "pass --resume to continue it or --overwrite to replace it"
-        case .differentRun where batchState && relabel == nil:
+        case .batchesElsewhere where relabel == nil:
             return "leave out --base-url to reach the server recorded for them"
-        case .differentRun where batchState:
+        case .batchesElsewhere:
             return (forced ? "--force-resume does not move batches to another server: " : "batches stay with the server they were submitted to: ")
                 + "resume with the --base-url they were submitted to, or choose another --out"
         case .differentRun where forced, .unknownRun where forced:

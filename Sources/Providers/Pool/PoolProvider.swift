@@ -180,9 +180,7 @@ public final class PoolProvider: LLMProvider {
                 // Until the earliest cool-down ends (or, while others probe, the deadline).
                 let wake = min(until ?? end, end)
                 if wake != reported {
-                    // WaitReason has no pool case yet (it lives in Run/): a wait for endpoints
-                    // that were unavailable is the nearest.
-                    RequestObserver.current?.waiting(.retry(after: .unavailable, attempt: max(1, sent)), for: wake - now)
+                    RequestObserver.current?.waiting(.poolCoolDown, for: wake - now)
                     reported = wake
                 }
                 try await Task.sleep(for: min(wake - now, .milliseconds(20)))

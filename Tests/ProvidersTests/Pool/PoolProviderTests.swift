@@ -173,7 +173,7 @@ final class EventLog: Sendable {
         let slowest = results.map(\.0).max() ?? 0
         #expect(slowest < 4 * coolDown.seconds, "each request waits at most twice the cool-down (and a probe): slowest \(slowest) s")
         let waits = events.events.withLock { $0 }.compactMap { event -> Duration? in
-            if case .waiting(_, _, let duration) = event { return duration }
+            if case .waiting(_, .poolCoolDown, let duration) = event { return duration }
             return nil
         }
         #expect(!waits.isEmpty && waits.allSatisfy { $0 > .zero && $0 <= coolDown * 2 }, "the waits are reported: \(waits)")

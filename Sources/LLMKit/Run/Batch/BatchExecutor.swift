@@ -65,10 +65,7 @@ struct BatchExecutor {
         switch job.mode {
         case .resume where exists:
             state = try BatchState.load(path: statePath)
-            guard state.baseURL == settings.service.baseURL else {
-                throw RunError(.differentRun, file: statePath, "the batches were submitted to \(state.baseURL), not \(settings.service.baseURL)",
-                               differences: ["batch service: \(state.baseURL) in the output, \(settings.service.baseURL) now"])
-            }
+            try Self.requireSameService(state, settings: settings, statePath: statePath)
             maybeCreated = Set(state.files.filter { $0.batchID == nil }.compactMap(\.fileID))
             report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
         case .fresh(let overwrite) where exists && !overwrite:
@@ -93,6 +90,23 @@ struct BatchExecutor {
         guard bytes <= settings.maximumBytesPerFile else {
             throw RunError(.configuration, "one request (\(firstItems.count) items) takes \(bytes) bytes, more than the \(settings.maximumBytesPerFile) bytes allowed per input file; raise the limit or lower the batch size")
         }
+    }
+
+    /// Refuses to continue batches submitted to another service than `settings`' (checked
+    /// before the run touches its output, and again when the executor loads the state).
+    static func requireSameService(_ state: BatchState, settings: BatchSettings, statePath: String) throws(RunError) {
+        guard state.baseURL == settings.service.baseURL else {
+            throw RunError(.batchesElsewhere, file: statePath, "the batches were submitted to \(state.baseURL), not \(settings.service.baseURL)",
+                           differences: ["batch service: \(state.baseURL) in the output, \(settings.service.baseURL) now"])
+        }
+    }
+
+    /// Checks what a resumed Batch API run can check before it opens its output: that the
+    /// output's batches were submitted to this run's service.
+    static func checkResume(_ settings: BatchSettings, output: String) throws(RunError) {
+        let statePath = BatchState.path(forOutput: output)
+        guard FileManager.default.fileExists(atPath: statePath) else { return }
+        try requireSameService(try BatchState.load(path: statePath), settings: settings, statePath: statePath)
     }
 
     /// Runs every wave to the end; returns this run's totals.

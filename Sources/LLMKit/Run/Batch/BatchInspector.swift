@@ -21,7 +21,7 @@ public struct BatchInspector: Sendable {
         state = try BatchState.load(path: path)
         self.service = service
         guard state.baseURL == service.baseURL else {
-            throw RunError(.differentRun, file: path, "the batches were submitted to \(state.baseURL), not \(service.baseURL)")
+            throw RunError(.batchesElsewhere, file: path, "the batches were submitted to \(state.baseURL), not \(service.baseURL)")
         }
     }
 
