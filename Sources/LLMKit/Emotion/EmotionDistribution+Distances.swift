@@ -3,9 +3,9 @@ import Foundation
 /// Distances and threshold tests between distributions (REFERENCE.md section 3; natural
 /// logarithms throughout).
 ///
-/// Every sum here is an ``ExactSum`` (correctly rounded, independent of the order of the
-/// classes), and every comparison with a threshold tolerates rounding by
-/// ``thresholdTolerance``: "within tau" is `d <= tau + 1e-9`, "above 1/C" is `x > 1/C + 1e-9`.
+/// Every sum here is exact (correctly rounded, independent of the order of the classes), and
+/// every comparison with a threshold tolerates rounding by 1e-9: "within tau" is
+/// `d <= tau + 1e-9`, "above 1/C" is `x > 1/C + 1e-9`.
 extension EmotionDistribution {
     /// The slack every threshold comparison allows for rounding (REFERENCE.md section 3): GPT-4
     /// moves mass in steps of exactly 0.05, which in binary land on either side of 0.05.

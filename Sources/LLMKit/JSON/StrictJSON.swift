@@ -1,7 +1,7 @@
 internal import CJansson
 import Foundation
 
-/// A strict JSON parser over jansson, with a fast path for valid texts (``FastJSON``).
+/// A strict JSON parser over jansson, with a fast path for valid texts (`FastJSON`).
 ///
 /// Stricter than `JSONSerialization`: duplicate object keys are rejected, `NaN`, `Infinity`
 /// and numbers that overflow a double are rejected, trailing content after the value is

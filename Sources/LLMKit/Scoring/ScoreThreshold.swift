@@ -1,7 +1,7 @@
 /// A limit a column's metric must respect (`--fail-under macro_f1=0.6`, `--fail-over unchanged.0.01=0.5`).
-package struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
+public struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
     /// Which side of the bound fails.
-    package enum Direction: String, Sendable, Hashable {
+    public enum Direction: String, Sendable, Hashable {
         /// Fail when the value is below the bound.
         case under
         /// Fail when the value is above the bound.
@@ -9,14 +9,14 @@ package struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The metric checked.
-    package var metric: ScoreMetric
+    public var metric: ScoreMetric
     /// The bound (finite).
-    package var bound: Double
+    public var bound: Double
     /// Which side of the bound fails.
-    package var direction: Direction
+    public var direction: Direction
 
     /// A threshold from its parts.
-    package init(metric: ScoreMetric, bound: Double, direction: Direction) {
+    public init(metric: ScoreMetric, bound: Double, direction: Direction) {
         self.metric = metric
         self.bound = bound
         self.direction = direction
@@ -26,7 +26,7 @@ package struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
     /// `macro_f1`, `unchanged.0.05`, `unchanged.as_shown`, `gold.macro_f1`, `failures.not_json`,
     /// ...); the value must be a finite number. Errors are one line: an unknown name lists the
     /// known ones.
-    package init(parsing rule: String, direction: Direction) throws(ScoringError) {
+    public init(parsing rule: String, direction: Direction) throws(ScoringError) {
         let parts = rule.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
         guard parts.count == 2, !parts[0].isEmpty else {
             throw ScoringError("'\(rule)' is not METRIC=VALUE (e.g. macro_f1=0.6)")
@@ -41,20 +41,20 @@ package struct ScoreThreshold: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The threshold as the option that sets it.
-    package var description: String { "--fail-\(direction.rawValue) \(metric.key)=\(LabelExport.formatValue(bound))" }
+    public var description: String { "--fail-\(direction.rawValue) \(metric.key)=\(LabelExport.formatValue(bound))" }
 
     /// What checking thresholds found.
-    package struct Outcome: Sendable, Hashable {
+    public struct Outcome: Sendable, Hashable {
         /// One line per column × threshold crossed: `label: macro_f1 = 0.55 is below 0.6`.
-        package var failures: [String]
+        public var failures: [String]
         /// One line per column × threshold that could not be checked (the metric is n/a there).
-        package var unchecked: [String]
+        public var unchecked: [String]
         /// Whether no threshold was crossed.
-        package var passed: Bool { failures.isEmpty }
+        public var passed: Bool { failures.isEmpty }
     }
 
     /// Checks every threshold on every column of `report`.
-    package static func check(_ thresholds: [ScoreThreshold], on report: ScoreReport) -> Outcome {
+    public static func check(_ thresholds: [ScoreThreshold], on report: ScoreReport) -> Outcome {
         var outcome = Outcome(failures: [], unchecked: [])
         for threshold in thresholds {
             for column in report.columns {
