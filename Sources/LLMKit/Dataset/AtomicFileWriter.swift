@@ -5,8 +5,8 @@ import Synchronization
 /// lines go to a temporary file beside the target, which is flushed, synced and renamed over
 /// the target by ``commit()``. Without `commit()` (an error, a crash) the target is untouched
 /// and the temporary file is removed.
-public final class AtomicFileWriter {
-    public let path: String
+package final class AtomicFileWriter {
+    package let path: String
     private let temporaryPath: String
     private var handle: FileHandle?
     private var pending: [UInt8] = []
@@ -16,7 +16,7 @@ public final class AtomicFileWriter {
 
     /// `sync: false` skips the fsync before the rename (the file is still complete or absent
     /// after a crash of this process, but not after a power loss): for caches.
-    public init(path: String, sync: Bool = true) throws(DatasetError) {
+    package init(path: String, sync: Bool = true) throws(DatasetError) {
         self.path = path
         self.sync = sync
         let url = URL(fileURLWithPath: path)
@@ -38,14 +38,14 @@ public final class AtomicFileWriter {
     }
 
     /// Appends `text` and a newline.
-    public func writeLine(_ text: String) throws(DatasetError) {
+    package func writeLine(_ text: String) throws(DatasetError) {
         pending.append(contentsOf: text.utf8)
         pending.append(0x0A)
         if pending.count >= 1 << 16 { try flush() }
     }
 
     /// Appends `bytes` and a newline.
-    public func writeLine(bytes: some Collection<UInt8>) throws(DatasetError) {
+    package func writeLine(bytes: some Collection<UInt8>) throws(DatasetError) {
         pending.append(contentsOf: bytes)
         pending.append(0x0A)
         if pending.count >= 1 << 16 { try flush() }
@@ -58,7 +58,7 @@ public final class AtomicFileWriter {
     }
 
     /// Writes `text` (and a newline) to `path` atomically, creating its folder.
-    public static func write(_ text: String, to path: String, sync: Bool = true) throws(DatasetError) {
+    package static func write(_ text: String, to path: String, sync: Bool = true) throws(DatasetError) {
         try FileChecks.createFolder(for: path)
         let writer = try AtomicFileWriter(path: path, sync: sync)
         try writer.writeLine(text)
@@ -67,7 +67,7 @@ public final class AtomicFileWriter {
 
     /// Flushes, syncs and moves the file into place; with `sync`, the folder is synced after the
     /// rename too, so the new file survives a power loss.
-    public func commit() throws(DatasetError) {
+    package func commit() throws(DatasetError) {
         try flush()
         guard let handle else { return }
         do {

@@ -13,24 +13,24 @@ import Darwin
 /// naming the line and the byte offset in the file (a UTF-16 file is named as such), never a
 /// silent U+FFFD. Only regular files are read (a FIFO would block, a directory is a mistake).
 /// Not thread-safe: one reader belongs to one task at a time.
-public final class LineReader {
+final class LineReader {
     /// The path as given, for error messages.
-    public let path: String
+    let path: String
     /// The 1-based number of the line last returned (0 before the first).
-    public private(set) var lineNumber = 0
+    private(set) var lineNumber = 0
     /// Whether the last line returned ended without a newline (a torn last line of a journal).
-    public private(set) var lastLineWasUnterminated = false
+    private(set) var lastLineWasUnterminated = false
     /// The bytes the last line took in the file, terminator included.
-    public private(set) var lastLineByteCount = 0
+    private(set) var lastLineByteCount = 0
     /// The byte offset in the file where the last line returned starts.
-    public private(set) var lastLineOffset = 0
+    private(set) var lastLineOffset = 0
     private var offset = 0
     private var file: UnsafeMutablePointer<FILE>?
     private var buffer: UnsafeMutablePointer<CChar>?
     private var capacity = 0
 
     /// Opens `path` for reading, or throws a ``DatasetError`` naming it.
-    public init(path: String) throws(DatasetError) {
+    init(path: String) throws(DatasetError) {
         self.path = path
         try FileChecks.requireRegularFile(path, role: "file")
         guard let handle = fopen(path, "rb") else {
@@ -63,7 +63,7 @@ public final class LineReader {
     }
 
     /// The next line without its terminator, or `nil` at the end of the file.
-    public func nextLine() throws(DatasetError) -> String? {
+    func nextLine() throws(DatasetError) -> String? {
         guard let file else { return nil }
         let length = getline(&buffer, &capacity, file)
         if length < 0 {

@@ -42,13 +42,16 @@ public enum Emotion: Int, CaseIterable, Sendable, Hashable, Comparable, CustomSt
         self = match
     }
 
+    /// The class's ``name``.
     public var description: String { name }
+    /// Orders classes as the paper and the CSV columns do.
     public static func < (a: Emotion, b: Emotion) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// A primary-emotion answer as corpora write it: one of the 8 classes, or an answer that is
 /// recognised and excluded from the distribution ("Other", "No agreement").
 public enum EmotionLabel: Sendable, Hashable {
+    /// One of the 8 classes.
     case emotion(Emotion)
     /// "Other" / `O`: the annotator typed a description instead; excluded from the votes.
     case other

@@ -3,16 +3,16 @@ import Foundation
 /// Distances and threshold tests between distributions (REFERENCE.md section 3; natural
 /// logarithms throughout).
 ///
-/// Every sum here is an ``ExactSum`` (correctly rounded, independent of the order of the
-/// classes), and every comparison with a threshold tolerates rounding by
-/// ``thresholdTolerance``: "within tau" is `d <= tau + 1e-9`, "above 1/C" is `x > 1/C + 1e-9`.
+/// Every sum here is exact (correctly rounded, independent of the order of the classes), and
+/// every comparison with a threshold tolerates rounding by 1e-9: "within tau" is
+/// `d <= tau + 1e-9`, "above 1/C" is `x > 1/C + 1e-9`.
 extension EmotionDistribution {
     /// The slack every threshold comparison allows for rounding (REFERENCE.md section 3): GPT-4
     /// moves mass in steps of exactly 0.05, which in binary land on either side of 0.05.
-    public static let thresholdTolerance = 1e-9
+    package static let thresholdTolerance = 1e-9
 
     /// 1/C, the threshold of the macro-F1 binarisation.
-    public static let uniformShare = 1.0 / Double(Emotion.count)
+    package static let uniformShare = 1.0 / Double(Emotion.count)
 
     /// `max_i |p_i - q_i|`: the quantity the unchanged rate thresholds at tau.
     public func maxAbsoluteDifference(to other: EmotionDistribution) -> Double {
@@ -66,7 +66,7 @@ extension EmotionDistribution {
     /// distance depend on how the values were renormalised). A class with zero mass on one side
     /// contributes `0.5 x ln 2`. Each class term is >= 0 (clipped), the terms are summed exactly,
     /// so the distance is never NaN and does not depend on the order of the classes.
-    public static func jsDivergence(_ p: [Double], _ q: [Double]) -> Double {
+    package static func jsDivergence(_ p: [Double], _ q: [Double]) -> Double {
         precondition(p.count == q.count, "distributions must have the same length")
         var terms: [Double] = []
         terms.reserveCapacity(p.count)

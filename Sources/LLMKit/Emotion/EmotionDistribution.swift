@@ -81,7 +81,7 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
     /// The tie tolerance of the argmax: values within 1e-9 of the maximum count as maximal
     /// (REFERENCE.md section 3). The same rounding rule as every threshold
     /// (``thresholdTolerance``), so the two cannot drift apart.
-    public static var argmaxTolerance: Double { thresholdTolerance }
+    package static var argmaxTolerance: Double { thresholdTolerance }
 
     /// Every class whose value is within 1e-9 of the maximum, in ``Emotion`` order.
     public var argmaxSet: [Emotion] {
@@ -95,6 +95,7 @@ public struct EmotionDistribution: Sendable, Hashable, CustomStringConvertible {
         !Set(argmaxSet).isDisjoint(with: other.argmaxSet)
     }
 
+    /// The 8 values by name, in ``Emotion`` order (`{angry: 0.4, sad: 0.4, ...}`).
     public var description: String {
         "{" + Emotion.allCases.map { "\($0.name): \(JSONSerializer.format(values[$0.rawValue]))" }.joined(separator: ", ") + "}"
     }

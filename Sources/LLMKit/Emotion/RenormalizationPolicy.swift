@@ -19,6 +19,7 @@ public struct RenormalizationPolicy: Sendable, Hashable {
     /// What to do beyond ``tolerance``.
     public var outOfTolerance: OutOfTolerance
 
+    /// A policy; `tolerance` must be finite and >= 0.
     public init(tolerance: Double = 0.02, outOfTolerance: OutOfTolerance = .flag) {
         precondition(tolerance >= 0 && tolerance.isFinite, "tolerance must be finite and >= 0")
         self.tolerance = tolerance
@@ -46,6 +47,7 @@ public enum DistributionError: Error, Sendable, Hashable, CustomStringConvertibl
     /// A vote list with no vote for any of the 8 classes.
     case noVotes
 
+    /// What is wrong, for messages (`expected 8 values, found 7`).
     public var description: String {
         switch self {
         case .wrongCount(let n): "expected 8 values, found \(n)"

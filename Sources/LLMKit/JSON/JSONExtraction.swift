@@ -19,12 +19,12 @@ public struct JSONExtraction: Sendable, Hashable {
     public var strippedAnything: Bool { !leadingText.isEmpty || !trailingText.isEmpty || fence != nil }
 
     /// Why no JSON object could be found.
-    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+    enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         case empty
         case noObject
         case unterminatedObject
 
-        public var description: String {
+        var description: String {
             switch self {
             case .empty: "the answer is empty"
             case .noObject: "the answer contains no JSON object"
@@ -40,7 +40,7 @@ public struct JSONExtraction: Sendable, Hashable {
     /// code fence whose content holds an object; else the first balanced `{...}` (brackets
     /// inside strings are skipped). The JSON text itself is not validated here: that is
     /// ``StrictJSON``'s job. Scanning works on UTF-8 bytes.
-    public static func extract(from text: String) throws(Failure) -> JSONExtraction {
+    static func extract(from text: String) throws(Failure) -> JSONExtraction {
         let trimmed = text.trimmingWhitespace()
         guard let first = trimmed.utf8.first else { throw .empty }
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "["),

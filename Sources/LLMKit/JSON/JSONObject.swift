@@ -67,6 +67,7 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         index = built
     }
 
+    /// Iterates the members in order.
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
         members.makeIterator()
     }

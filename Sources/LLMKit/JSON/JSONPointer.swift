@@ -1,25 +1,25 @@
 import Foundation
 
 /// JSON Pointer (RFC 6901) helpers.
-public enum JSONPointer {
+enum JSONPointer {
     /// Escapes one reference token (`~` → `~0`, `/` → `~1`).
-    public static func escape(_ token: String) -> String {
+    static func escape(_ token: String) -> String {
         guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
         return token.replacingAll("~", with: "~0").replacingAll("/", with: "~1")
     }
 
     /// Appends a member name or index to a pointer.
-    public static func appending(_ pointer: String, _ token: String) -> String {
+    static func appending(_ pointer: String, _ token: String) -> String {
         pointer + "/" + escape(token)
     }
 
     /// Appends an array index to a pointer.
-    public static func appending(_ pointer: String, _ index: Int) -> String {
+    static func appending(_ pointer: String, _ index: Int) -> String {
         pointer + "/" + String(index)
     }
 
     /// Splits a pointer (`""`, `"/a/0"`) into unescaped tokens; `nil` when it does not start with `/`.
-    public static func tokens(_ pointer: String) -> [String]? {
+    static func tokens(_ pointer: String) -> [String]? {
         if pointer.isEmpty { return [] }
         guard pointer.hasPrefix("/") else { return nil }
         return pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
@@ -28,7 +28,7 @@ public enum JSONPointer {
     }
 
     /// The value at `pointer` inside `root`, or `nil`.
-    public static func resolve(_ pointer: String, in root: JSONValue) -> JSONValue? {
+    static func resolve(_ pointer: String, in root: JSONValue) -> JSONValue? {
         guard let tokens = tokens(pointer) else { return nil }
         var current = root
         for token in tokens {

@@ -5,9 +5,9 @@
 /// (`1.0` and `1` both become `1`), other reals in Swift's shortest round-trip form with the
 /// exponent written `e-7`/`e+21`. Equal values therefore always produce equal bytes, which is
 /// what request hashing needs.
-public enum JSONSerializer {
+package enum JSONSerializer {
     /// Output layout.
-    public enum Style: Sendable {
+    package enum Style: Sendable {
         /// Keys in insertion order, no whitespace.
         case compact
         /// Keys sorted, no whitespace, stable number formatting.
@@ -17,7 +17,7 @@ public enum JSONSerializer {
     }
 
     /// Serialises `value` in the given style.
-    public static func string(_ value: JSONValue, style: Style = .compact) -> String {
+    package static func string(_ value: JSONValue, style: Style = .compact) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         write(value, style: style, indent: 0, into: &out)
@@ -25,12 +25,12 @@ public enum JSONSerializer {
     }
 
     /// Appends `value`'s JSON text to `out` (UTF-8 bytes).
-    public static func append(_ value: JSONValue, style: Style = .compact, to out: inout [UInt8]) {
+    package static func append(_ value: JSONValue, style: Style = .compact, to out: inout [UInt8]) {
         write(value, style: style, indent: 0, into: &out)
     }
 
     /// The stable textual form of a number.
-    public static func format(_ number: JSONNumber) -> String {
+    package static func format(_ number: JSONNumber) -> String {
         switch number {
         case .integer(let i): return String(i)
         case .real(let d): return format(d)
@@ -38,7 +38,7 @@ public enum JSONSerializer {
     }
 
     /// The stable textual form of a finite double (see ``JSONSerializer``).
-    public static func format(_ d: Double) -> String {
+    package static func format(_ d: Double) -> String {
         precondition(d.isFinite, "JSON cannot represent \(d)")
         if d == 0 { return "0" }
         if d.rounded(.towardZero) == d, abs(d) < 9_007_199_254_740_992 {
@@ -200,5 +200,5 @@ extension JSONValue: CustomStringConvertible {
     /// Compact JSON text.
     public var description: String { JSONSerializer.string(self, style: .compact) }
     /// Canonical JSON text: sorted keys, no whitespace, stable numbers (see ``JSONSerializer``).
-    public var canonicalString: String { JSONSerializer.string(self, style: .canonical) }
+    package var canonicalString: String { JSONSerializer.string(self, style: .canonical) }
 }

@@ -4,11 +4,17 @@
 /// (``JSONNumber``), but compare mathematically: `1` equals `1.0`, as JSON Schema's
 /// `enum` and `const` require.
 public enum JSONValue: Sendable, Hashable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number.
     case number(JSONNumber)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object, its members in order.
     case object(JSONObject)
 
     /// The value's JSON type name as JSON Schema spells it (`"integer"` is reported as `"number"`).
@@ -69,7 +75,9 @@ public enum JSONValue: Sendable, Hashable {
 ///
 /// Equality and hashing are mathematical, so `.integer(1) == .real(1.0)`.
 public enum JSONNumber: Sendable, Hashable, CustomStringConvertible {
+    /// An integer literal that fits in 64 bits.
     case integer(Int64)
+    /// A finite real.
     case real(Double)
 
     /// The value as a `Double` (integers beyond 2^53 round).
@@ -101,6 +109,7 @@ public enum JSONNumber: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Mathematical equality: `.integer(1) == .real(1.0)`.
     public static func == (lhs: JSONNumber, rhs: JSONNumber) -> Bool {
         switch (lhs, rhs) {
         case (.integer(let a), .integer(let b)): return a == b
@@ -111,10 +120,12 @@ public enum JSONNumber: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Hashes the value as a `Double`, consistently with `==`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(doubleValue)
     }
 
+    /// The number's stable JSON text (`1`, `0.25`, `1e-07`).
     public var description: String { JSONSerializer.format(self) }
 }
 
@@ -122,12 +133,19 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
+    /// `nil` as `null`.
     public init(nilLiteral: ()) { self = .null }
+    /// A boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal.
     public init(integerLiteral value: Int64) { self = .number(.integer(value)) }
+    /// A floating-point literal.
     public init(floatLiteral value: Double) { self = .number(.real(value)) }
+    /// A string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An array literal.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// A dictionary literal, keeping the literal's key order.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements))
     }
@@ -153,6 +171,7 @@ extension JSONValue {
         }
     }
 
+    /// Hashes consistently with `==` (code points, mathematical numbers, member order ignored).
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)

@@ -1,7 +1,7 @@
 internal import CJansson
 import Foundation
 
-/// A strict JSON parser over jansson, with a fast path for valid texts (``FastJSON``).
+/// A strict JSON parser over jansson, with a fast path for valid texts (`FastJSON`).
 ///
 /// Stricter than `JSONSerialization`: duplicate object keys are rejected, `NaN`, `Infinity`
 /// and numbers that overflow a double are rejected, trailing content after the value is
@@ -105,7 +105,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     /// Up to 40 characters of the text around the error, newlines shown as `⏎`.
     public var excerpt: String
 
-    public init(line: Int, column: Int, offset: Int, reason: String, excerpt: String) {
+    package init(line: Int, column: Int, offset: Int, reason: String, excerpt: String) {
         self.line = line
         self.column = column
         self.offset = offset
@@ -145,6 +145,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.init(line: line, column: column, offset: offset, reason: reason, excerpt: excerpt)
     }
 
+    /// `invalid JSON at line L, column C: reason (near "excerpt")`.
     public var description: String {
         "invalid JSON at line \(line), column \(column): \(reason) (near \"\(excerpt)\")"
     }
@@ -161,5 +162,5 @@ extension String {
 
 extension StrictJSON {
     /// The linked jansson's version, e.g. `2.14`.
-    public static var janssonVersion: String { String(cString: jansson_version_str()) }
+    package static var janssonVersion: String { String(cString: jansson_version_str()) }
 }

@@ -14,9 +14,13 @@ public protocol MiddlewareClock: Sendable {
 /// Real time: `ContinuousClock` and the system's wall clock.
 public struct SystemMiddlewareClock: MiddlewareClock {
     private let origin = ContinuousClock.now
+    /// A clock whose origin is now.
     public init() {}
+    /// Time since this clock was made.
     public func now() -> Duration { ContinuousClock.now - origin }
+    /// `Task.sleep(for:)`.
     public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+    /// `Date()`.
     public func wallTime() -> Date { Date() }
 }
 

@@ -1,9 +1,9 @@
-public import Foundation
+package import Foundation
 
 /// Reading the retry and rate-limit headers OpenAI-compatible servers send (REFERENCE.md 4).
-public enum RateLimitHeaders {
+package enum RateLimitHeaders {
     /// Parses a Go-style duration as in `x-ratelimit-reset-*`: `1s`, `6m0s`, `20ms`, `1h2m3.5s`, `250us`.
-    public static func goDuration(_ text: String) -> Duration? {
+    package static func goDuration(_ text: String) -> Duration? {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
         guard !rest.isEmpty else { return nil }
         var total = 0.0
@@ -22,7 +22,7 @@ public enum RateLimitHeaders {
     /// The delay a server asked for: `retry-after-ms`, else `retry-after` in seconds
     /// (fractions allowed) or as an HTTP date (relative to `now`), else — for a rate limit —
     /// the `x-ratelimit-reset-*` of the exhausted limit (both when neither says which).
-    public static func requestedDelay(_ headers: [String: String], now: Date) -> Duration? {
+    package static func requestedDelay(_ headers: [String: String], now: Date) -> Duration? {
         if let ms = headers["retry-after-ms"].flatMap(Double.init), ms >= 0 { return .seconds(double: ms / 1000) }
         if let value = headers["retry-after"] {
             if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .seconds(double: seconds) }
@@ -38,7 +38,7 @@ public enum RateLimitHeaders {
     }
 
     /// Parses an IMF-fixdate (`Wed, 21 Oct 2015 07:28:00 GMT`).
-    public static func httpDate(_ text: String) -> Date? {
+    package static func httpDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -3,8 +3,11 @@ import Logging
 
 /// Client-side limits: requests per minute and tokens per minute.
 public struct RateLimits: Sendable, Hashable {
+    /// Requests per minute (`nil`: no request limit).
     public var requestsPerMinute: Double?
+    /// Tokens per minute, counted as the server counts them (`nil`: no token limit).
     public var tokensPerMinute: Double?
+    /// Limits; `nil` leaves that dimension unlimited.
     public init(requestsPerMinute: Double? = nil, tokensPerMinute: Double? = nil) {
         self.requestsPerMinute = requestsPerMinute
         self.tokensPerMinute = tokensPerMinute
@@ -19,7 +22,7 @@ public struct RateLimits: Sendable, Hashable {
 /// Pacing, not a bucket: each request reserves the next free start time (one request every
 /// 60/RPM seconds, and its tokens at TPM/60 a second), so there is no burst at the start and in
 /// any second at most the per-second share plus one request goes out; with enough requests
-/// waiting, the limit is used to ``headroom`` (98%). The 2% left is what keeps a server that
+/// waiting, the limit is used to 98% (`headroom`). The 2% left is what keeps a server that
 /// enforces the limit per second from refusing a request that arrives a few milliseconds early
 /// because the one before it was sent a few milliseconds late: a request costing more than a
 /// second's share of tokens is only admitted once the bucket is full again, so without slack
@@ -43,8 +46,9 @@ public actor RateLimiter {
     private let logger = Logger(label: "llmkit.ratelimit")
 
     /// The share of each limit the pacing uses.
-    public static let headroom = 0.98
+    package static let headroom = 0.98
 
+    /// A limiter pacing to `limits` on `clock`.
     public init(limits: RateLimits, clock: any MiddlewareClock = SystemMiddlewareClock()) {
         self.clock = clock
         self.limits = limits
@@ -57,7 +61,7 @@ public actor RateLimiter {
 
     /// Reserves the next start for a request costing `estimatedTokens` and waits for it,
     /// reporting the wait to the request's ``RequestObserver``.
-    public func acquire(estimatedTokens: Int) async throws {
+    package func acquire(estimatedTokens: Int) async throws {
         let wait = reserve(estimatedTokens: estimatedTokens)
         guard wait > .zero else { return }
         if wait >= .seconds(2) { logger.info("waiting \(wait) for the client-side rate limit") }
@@ -82,7 +86,7 @@ public actor RateLimiter {
     /// names no limit), counted from `sent`, when the request left (the server measured what
     /// was left when the request arrived, not when its answer got here); a `retry-after` on a
     /// refusal holds every caller until then.
-    public func observe(headers: [String: String], refused: Bool = false, typicalTokens: Int = 0, sent: Duration? = nil) {
+    package func observe(headers: [String: String], refused: Bool = false, typicalTokens: Int = 0, sent: Duration? = nil) {
         let now = clock.now()
         let measured = min(sent ?? now, now)
         func refill(_ kind: String, needed: Double) -> Duration? {
@@ -110,26 +114,31 @@ public actor RateLimiter {
 /// Puts every request through a shared ``RateLimiter``: waits for its start, sends, and
 /// follows the server's rate-limit headers on answers and refusals alike.
 public struct RateLimitMiddleware: ProviderMiddleware {
+    /// The limiter shared by every caller of the client.
     public let limiter: RateLimiter
 
+    /// A middleware pacing requests through `limiter` (share one limiter between the
+    /// middlewares of clients that spend the same limits).
     public init(limiter: RateLimiter) { self.limiter = limiter }
 
     /// The tokens a request counts against a token limit when it arrives, as OpenAI estimates
     /// it (and the fault server counts it): the UTF-8 bytes of the messages' text at 4 bytes a
     /// token, 4 tokens per message, plus the answer's token limit.
-    public static func estimatedTokens(_ request: CompletionRequest) -> Int {
+    package static func estimatedTokens(_ request: CompletionRequest) -> Int {
         let bytes = request.messages.reduce(0) { $0 + $1.content.utf8.count }
         return (bytes + 3) / 4 + 4 * request.messages.count + (request.maxTokens ?? 0)
     }
 
     /// Why `request` could never be sent under these limits (its estimate is more tokens than
     /// a whole minute allows), or `nil` when it can.
-    public func refusal(for request: CompletionRequest) -> String? {
+    package func refusal(for request: CompletionRequest) -> String? {
         let estimate = Self.estimatedTokens(request)
         guard let tpm = limiter.limits.tokensPerMinute, Double(estimate) > tpm else { return nil }
         return "one request of a full batch is estimated at \(estimate) tokens (its prompt and answer budget), more than the \(Int(tpm)) tokens per minute allowed: it would wait forever; raise the token limit or lower the batch size or the token budget"
     }
 
+    /// Waits for the request's start, sends it and follows the rate-limit headers of the
+    /// answer or refusal.
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
         let estimate = Self.estimatedTokens(request)
         try await limiter.acquire(estimatedTokens: estimate)

@@ -16,6 +16,7 @@ public struct RetryPolicy: Sendable, Hashable {
     /// but ``maxAttempts``). A retry whose wait would end beyond it is not made.
     public var budget: Duration?
 
+    /// A policy; `maxAttempts` below 1 counts as 1 and `jitter` is clamped to [0, 1].
     public init(maxAttempts: Int, base: Duration = .milliseconds(500), cap: Duration = .seconds(8), jitter: Double = 0.25,
                 maximumServerDelay: Duration = .seconds(60), budget: Duration? = nil) {
         self.maxAttempts = max(1, maxAttempts)
@@ -45,7 +46,7 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 
     /// The computed delay before retry number `retry` (1-based), with `random` in [0, 1).
-    public func backoff(retry: Int, random: Double) -> Duration {
+    package func backoff(retry: Int, random: Double) -> Duration {
         let exponent = Double(1 << min(30, max(0, retry - 1)))
         let raw = min(base.seconds * exponent, cap.seconds)
         return .seconds(double: raw * (1 - jitter * random))
@@ -60,11 +61,14 @@ public struct RetryPolicy: Sendable, Hashable {
 /// each attempt reports from inside (its response's `attempts`, its error's `attempt`, else 1),
 /// so a step that sends to several servers per attempt, as a pool does, is counted in full.
 public struct RetryMiddleware: ProviderMiddleware {
+    /// When and how long to wait between attempts.
     public let policy: RetryPolicy
     let clock: any MiddlewareClock
     let logger: Logger
     let random: @Sendable () -> Double
 
+    /// A retry middleware; `clock`, `logger` and `random` (the jitter's source, in [0, 1))
+    /// are injectable for tests.
     public init(policy: RetryPolicy = .exponential(), clock: any MiddlewareClock = SystemMiddlewareClock(),
                 logger: Logger = Logger(label: "llmkit.retry"), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.policy = policy
@@ -74,7 +78,7 @@ public struct RetryMiddleware: ProviderMiddleware {
     }
 
     /// Whether `error` should be retried, and after how long; `nil` means give up.
-    public func delay(after error: LLMError, retry: Int) -> Duration? {
+    package func delay(after error: LLMError, retry: Int) -> Duration? {
         guard !error.kind.isFatal, error.kind != .badRequest, error.kind != .cancelled else { return nil }
         let headers = error.raw?.headers ?? [:]
         switch headers["x-should-retry"]?.lowercased() {
@@ -88,6 +92,8 @@ public struct RetryMiddleware: ProviderMiddleware {
         return policy.backoff(retry: retry, random: random())
     }
 
+    /// Sends `request`, and again after a delay while the error is retryable, the attempts
+    /// last and the policy's budget allows.
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
         var attempt = 1
         var sent = 0

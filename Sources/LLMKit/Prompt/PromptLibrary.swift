@@ -10,6 +10,7 @@ public struct PromptLibrary: Sendable {
     /// The built-in versions: file name → text.
     public var builtins: [String: String]
 
+    /// A library searching `directories` in order, then `builtins`.
     public init(directories: [URL], builtins: [String: String] = BuiltinPrompts.files) {
         self.directories = directories
         self.builtins = builtins
@@ -17,7 +18,9 @@ public struct PromptLibrary: Sendable {
 
     /// Where one version comes from.
     public enum Source: Sendable, Equatable {
+        /// A file in one of the user's folders.
         case file(URL)
+        /// A built-in version, by file name.
         case builtin(fileName: String)
     }
 

@@ -2,17 +2,20 @@ public import Foundation
 
 /// A prompt file that cannot be used, with the file and line at fault.
 public struct PromptLoadError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file at fault (`(built-in) name.prompt` for a built-in version).
     public var file: String
     /// 1-based line, when the problem has one.
     public var line: Int?
+    /// What is wrong.
     public var reason: String
 
-    public init(file: String, line: Int?, reason: String) {
+    package init(file: String, line: Int?, reason: String) {
         self.file = file
         self.line = line
         self.reason = reason
     }
 
+    /// `file:line: reason`, or `file: reason` without a line.
     public var description: String {
         if let line { return "\(file):\(line): \(reason)" }
         return "\(file): \(reason)"
@@ -21,9 +24,9 @@ public struct PromptLoadError: Error, Sendable, Equatable, CustomStringConvertib
 
 extension PromptVersion {
     /// Placeholders allowed in the system text (the same for every batch, so servers can cache it).
-    public static let systemPlaceholders: Set<String> = ["emotions", "separator", "batch_size"]
+    package static let systemPlaceholders: Set<String> = ["emotions", "separator", "batch_size"]
     /// Placeholders allowed in the user text.
-    public static let userPlaceholders: Set<String> = systemPlaceholders.union(["count", "data"])
+    package static let userPlaceholders: Set<String> = systemPlaceholders.union(["count", "data"])
 
     /// Loads a prompt version file.
     ///

@@ -2,7 +2,9 @@ import Foundation
 
 /// The messages and schema for one batch, ready to become a ``CompletionRequest``.
 public struct RenderedBatch: Sendable, Hashable {
+    /// The system message, then the user message with the numbered data points.
     public var messages: [ChatMessage]
+    /// The answer's shape for this batch's count.
     public var responseSchema: ResponseSchema
     /// The number of items (indices 1...count).
     public var count: Int
@@ -15,7 +17,7 @@ public struct RenderedBatch: Sendable, Hashable {
 
 extension PromptVersion {
     /// The longest description text written for one item, in characters.
-    public static let maximumDescriptionLength = 300
+    package static let maximumDescriptionLength = 300
 
     /// Renders a batch: numbered data points `N. descriptions#d1,...,d8` joined by the separator,
     /// the user template filled in, and the response schema for `items.count` entries.
@@ -37,7 +39,7 @@ extension PromptVersion {
     }
 
     /// One data point: `3. Slightly Angry, calm#0.4,0.4,0.0,0.0,0.0,0.2,0.0,0.0`.
-    public func dataPoint(number: Int, _ item: DatasetItem) -> String {
+    package func dataPoint(number: Int, _ item: DatasetItem) -> String {
         var bytes: [UInt8] = []
         appendDataPoint(number: number, item, visibleSeparator: visibleSeparator, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
@@ -72,7 +74,7 @@ extension PromptVersion {
     /// double quotes single quotes, so no description reads as JSON; whitespace is collapsed;
     /// the text is cut at ``maximumDescriptionLength`` characters. What remains (words,
     /// commas, even instructions) is data inside one numbered point.
-    public func sanitize(_ description: String) -> String {
+    package func sanitize(_ description: String) -> String {
         sanitize(description, visibleSeparator: visibleSeparator)
     }
 
@@ -123,7 +125,7 @@ extension PromptVersion {
 
     /// A reference value with at most ``decimals`` decimals and at least one (`0.0`, `0.25`, `0.0833`):
     /// `%.Nf` rounding (to nearest, ties to even on the exact binary value) without trailing zeros.
-    public func formatValue(_ value: Double) -> String {
+    package func formatValue(_ value: Double) -> String {
         Self.format(value, decimals: decimals)
     }
 

@@ -38,12 +38,17 @@ public struct PromptVersion: Sendable, Hashable {
     /// The user text template; `{{data}}` and `{{count}}` are filled per batch.
     public var userTemplate: String
 
-    /// Defaults for what a file does not say.
+    // Defaults for what a file does not say.
+    /// Items per batch unless a file says otherwise.
     public static let defaultBatchSize = 30
+    /// What joins the data points unless a file says otherwise.
     public static let defaultSeparator = " | "
+    /// Decimals the references are shown with unless a file says otherwise.
     public static let defaultDecimals = 4
+    /// The longest reason, in characters, unless a file says otherwise.
     public static let defaultReasonLimit = 160
 
+    /// A version from its parts; everything but the name and the system text has a default.
     public init(name: String, summary: String = "", batchSize: Int = defaultBatchSize, separator: String = defaultSeparator,
                 asksForReason: Bool = true, decimals: Int = defaultDecimals, reasonLimit: Int = defaultReasonLimit,
                 reasonOverflow: ReasonOverflow = .cut, systemText: String, userTemplate: String = "{{data}}") {

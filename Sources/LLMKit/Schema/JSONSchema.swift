@@ -13,29 +13,29 @@ import Foundation
 /// draft 2020-12 specifies by default. Any other keyword (`not`, `if`, `allOf`, `$id`,
 /// `prefixItems`, ...) makes loading fail with ``SchemaLoadError``: a validator that silently
 /// ignored a keyword would accept values the schema's author meant to reject.
-public struct JSONSchema: Sendable {
+package struct JSONSchema: Sendable {
     /// The schema document as given.
-    public let document: JSONValue
+    package let document: JSONValue
     let nodes: [Node]
     /// Compiled node index for each schema location (a normalised JSON pointer).
     let locations: [String: Int]
 
     /// The draft 2020-12 meta-schema URI that `$schema` may name.
-    public static let draft202012 = "https://json-schema.org/draft/2020-12/schema"
+    package static let draft202012 = "https://json-schema.org/draft/2020-12/schema"
 
     /// The keywords that are checked.
-    public static let assertionKeywords: Set<String> = [
+    package static let assertionKeywords: Set<String> = [
         "type", "enum", "const", "properties", "required", "additionalProperties", "items",
         "minItems", "maxItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
         "multipleOf", "pattern", "minLength", "maxLength", "anyOf", "$ref", "$defs",
     ]
     /// The keywords that are accepted and not asserted.
-    public static let annotationKeywords: Set<String> = [
+    package static let annotationKeywords: Set<String> = [
         "$schema", "title", "description", "$comment", "default", "examples", "format",
     ]
 
     /// Loads and checks a schema document.
-    public init(_ document: JSONValue) throws(SchemaLoadError) {
+    package init(_ document: JSONValue) throws(SchemaLoadError) {
         var compiler = Compiler(document: document)
         _ = try compiler.compile(document, at: "")
         try compiler.resolvePendingReferences()
@@ -45,7 +45,7 @@ public struct JSONSchema: Sendable {
     }
 
     /// Loads a schema from JSON text.
-    public init(json text: String) throws(SchemaLoadError) {
+    package init(json text: String) throws(SchemaLoadError) {
         let value: JSONValue
         do { value = try StrictJSON.parse(text) } catch {
             throw SchemaLoadError(pointer: "", keyword: nil, reason: error.description)
@@ -54,7 +54,7 @@ public struct JSONSchema: Sendable {
     }
 
     /// Validates `instance`, returning every violation found (empty when valid).
-    public func validate(_ instance: JSONValue) -> [SchemaViolation] {
+    package func validate(_ instance: JSONValue) -> [SchemaViolation] {
         var violations: [SchemaViolation] = []
         var validator = Validator(schema: self)
         validator.check(instance, node: 0, into: &violations)
@@ -62,25 +62,25 @@ public struct JSONSchema: Sendable {
     }
 
     /// Whether `instance` is valid.
-    public func isValid(_ instance: JSONValue) -> Bool { validate(instance).isEmpty }
+    package func isValid(_ instance: JSONValue) -> Bool { validate(instance).isEmpty }
 }
 
 /// A schema that cannot be used, with the location and keyword at fault.
-public struct SchemaLoadError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct SchemaLoadError: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON pointer of the schema location at fault (`""` is the root).
-    public var pointer: String
+    package var pointer: String
     /// The keyword at fault, when one is.
-    public var keyword: String?
+    package var keyword: String?
     /// What is wrong.
-    public var reason: String
+    package var reason: String
 
-    public init(pointer: String, keyword: String?, reason: String) {
+    package init(pointer: String, keyword: String?, reason: String) {
         self.pointer = pointer
         self.keyword = keyword
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         let at = pointer.isEmpty ? "the schema root" : "schema location #\(pointer)"
         if let keyword { return "\(at): keyword '\(keyword)': \(reason)" }
         return "\(at): \(reason)"
@@ -88,24 +88,24 @@ public struct SchemaLoadError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// One way a value fails a schema.
-public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
+package struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
     /// JSON pointer of the failing value inside the instance (`""` is the whole value).
-    public var instancePath: String
+    package var instancePath: String
     /// The keyword that failed (`"type"`, `"required"`, `"maximum"`, `"false"` for a false schema, ...).
-    public var keyword: String
+    package var keyword: String
     /// JSON pointer of the failing keyword inside the schema.
-    public var schemaPath: String
+    package var schemaPath: String
     /// A short explanation.
-    public var message: String
+    package var message: String
 
-    public init(instancePath: String, keyword: String, schemaPath: String, message: String) {
+    package init(instancePath: String, keyword: String, schemaPath: String, message: String) {
         self.instancePath = instancePath
         self.keyword = keyword
         self.schemaPath = schemaPath
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         "\(instancePath.isEmpty ? "(root)" : instancePath): \(message) [\(keyword)]"
     }
 }

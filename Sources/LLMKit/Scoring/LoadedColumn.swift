@@ -1,20 +1,20 @@
 /// One output file aligned with a ``ScoringDataset``: one ``ScoredItem`` per dataset item,
 /// in dataset order, and what did not fit.
-public struct LoadedColumn: Sendable {
+package struct LoadedColumn: Sendable {
     /// The output file.
-    public var path: String
+    package var path: String
     /// Aligned with the dataset's items; items the file lacks are failed (`missing_from_output`).
-    public var items: [ScoredItem]
+    package var items: [ScoredItem]
     /// The prompt version ids the records name (relabeled JSONL), in order of appearance.
-    public var promptIDs: [String]
+    package var promptIDs: [String]
     /// Records whose id the dataset lacks (ignored).
-    public var extraIDs: [String]
+    package var extraIDs: [String]
     /// Ids with more than one record (the last record is scored), with their lines.
-    public var duplicates: [(id: String, lines: [Int])]
+    package var duplicates: [(id: String, lines: [Int])]
     /// Dataset items with no record.
-    public var missing: Int
+    package var missing: Int
     /// Problems that do not stop scoring, one sentence each, naming the file.
-    public var warnings: [String]
+    package var warnings: [String]
 }
 
 extension Scoring {
@@ -27,7 +27,7 @@ extension Scoring {
     ///   an error naming the id and line (the output was made from another dataset).
     /// - Ids the dataset lacks, ids with several records (the last one is scored) and dataset
     ///   items the file lacks: counted, and reported in ``LoadedColumn/warnings``.
-    public static func loadColumn(_ path: String, dataset: ScoringDataset, policy: RenormalizationPolicy = .default) throws(DatasetError) -> LoadedColumn {
+    package static func loadColumn(_ path: String, dataset: ScoringDataset, policy: RenormalizationPolicy = .default) throws(DatasetError) -> LoadedColumn {
         var column = LoadedColumn(
             path: path,
             items: dataset.items.map { ScoredItem(id: $0.id, descriptions: $0.descriptions, reference: $0.reference, gold: $0.gold,

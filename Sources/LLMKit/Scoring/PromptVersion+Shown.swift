@@ -5,7 +5,7 @@ extension PromptVersion {
     /// copies what it was shown returns these values; "unchanged (as shown)" compares the
     /// renormalised answer with them within 1e-9, so a copy scores as unchanged at any decimals
     /// (1/3 shown as 0.3333 at 4 decimals, 0.333333333 at 9).
-    public func shownReference(_ reference: EmotionDistribution) -> EmotionDistribution {
+    package func shownReference(_ reference: EmotionDistribution) -> EmotionDistribution {
         let shown = reference.values.map { Double(formatValue($0)) ?? $0 }
         // A rendered reference is finite, >= 0 and has a positive sum (its maximum is >= 1/8),
         // so renormalising under the flagging policy cannot fail.

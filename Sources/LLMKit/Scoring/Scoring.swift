@@ -1,11 +1,10 @@
 import Foundation
 
-/// Scoring relabeled outputs against their dataset: loading and aligning files
-/// (``loadDataset(_:format:policy:limit:gold:)``, ``loadColumn(_:dataset:policy:)``), one
-/// ``Scorecard`` per column (``column(label:items:prompt:batchSize:repeats:cost:source:seed:)``),
-/// paired comparisons with Holm's correction (``report(dataset:columns:warnings:seed:)``), and
-/// the whole `promptlab score --relabeled` / `compare` path in one call
-/// (``scoreFiles(_:)``). Thresholds: ``ScoreThreshold``.
+/// Scoring relabeled outputs against their dataset: the whole `promptlab score --relabeled` /
+/// `compare` path in one call (``scoreFiles(_:)``: loading and aligning the files, one
+/// ``Scorecard`` per column, paired comparisons with Holm's correction), or from items already
+/// in memory: one column (``column(label:items:prompt:batchSize:repeats:cost:source:seed:)``)
+/// and a report comparing columns (``report(dataset:columns:warnings:seed:)``).
 public enum Scoring {
     /// The seed of every bootstrap interval unless one is given.
     public static let defaultSeed: UInt64 = 20261128
@@ -79,7 +78,7 @@ extension Scoring {
     /// The prompt a column's scores use: `explicit` when given (with a warning when the records
     /// name another version), else the version the records name when `library` resolves it,
     /// else none (with a warning saying what is n/a and how to fix it).
-    public static func resolvePrompt(for column: LoadedColumn, explicit: PromptVersion?, library: PromptLibrary) -> (version: PromptVersion?, warning: String?) {
+    package static func resolvePrompt(for column: LoadedColumn, explicit: PromptVersion?, library: PromptLibrary) -> (version: PromptVersion?, warning: String?) {
         let file = column.path
         let several = column.promptIDs.count > 1 ? " (the records name \(column.promptIDs.count) prompt versions: \(column.promptIDs.joined(separator: ", ")))" : ""
         if let explicit {
@@ -136,7 +135,7 @@ extension Scoring {
     }
 
     /// Renames columns in order (`--label`, repeatable). Give one label per column, or none.
-    public static func relabelColumns(_ columns: inout [ScoreReport.Column], labels: [String]) throws(ScoringError) {
+    package static func relabelColumns(_ columns: inout [ScoreReport.Column], labels: [String]) throws(ScoringError) {
         try checkLabels(labels, columns: columns.count)
         for (i, label) in labels.enumerated() { columns[i].card.label = label }
     }

@@ -1,20 +1,21 @@
-/// The items a score is computed over, read once with the line each came from.
+/// The items a score is computed over, read once with the line each came from
+/// (``Scoring/loadDataset(_:format:policy:limit:gold:)``).
 public struct ScoringDataset: Sendable {
     /// The dataset file.
-    public var path: String
+    package var path: String
     /// The items, in file order (the first `limit` when a limit was given).
-    public var items: [DatasetItem]
+    package var items: [DatasetItem]
     /// The line each item starts on, aligned with ``items``.
-    public var lines: [Int]
+    package var lines: [Int]
     /// Ids in the file past the limit: records for them are not scored, and not reported as
     /// strangers either.
-    public var idsBeyondLimit: Set<String>
+    package var idsBeyondLimit: Set<String>
     /// What the reader noticed that does not stop scoring (gold ids not in the dataset, ...).
-    public var warnings: [String]
+    package var warnings: [String]
     private var positions: [String: Int]
 
     /// The position of `id` in ``items``.
-    public func index(of id: String) -> Int? { positions[id] }
+    package func index(of id: String) -> Int? { positions[id] }
 
     init(path: String, items: [DatasetItem], lines: [Int], idsBeyondLimit: Set<String>, warnings: [String] = []) {
         self.path = path

@@ -5,7 +5,7 @@ public struct ScoringError: Error, Sendable, Equatable, CustomStringConvertible 
     public var message: String
 
     /// An error with its message.
-    public init(_ message: String) { self.message = message }
+    package init(_ message: String) { self.message = message }
 
     /// The message.
     public var description: String { message }

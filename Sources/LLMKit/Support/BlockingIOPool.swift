@@ -28,7 +28,7 @@ public final class BlockingIOPool: Sendable {
     /// Runs `body` on one of the pool's threads and returns its result (or throws its error,
     /// typed as `body` throws it). The caller suspends (it does not block a thread) until the
     /// work is done; cancelling the caller does not interrupt work that has started.
-    public func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    package func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
         let result: Result<T, E> = await withCheckedContinuation { continuation in
             submit {
                 do throws(E) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
@@ -38,7 +38,7 @@ public final class BlockingIOPool: Sendable {
     }
 
     /// Queues `work` without waiting for it.
-    public func submit(_ work: @escaping @Sendable () -> Void) {
+    package func submit(_ work: @escaping @Sendable () -> Void) {
         wakeup.lock()
         state.withLock { $0.queue.append(work) }
         wakeup.signal()

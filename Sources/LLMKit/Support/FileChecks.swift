@@ -10,9 +10,9 @@ import Darwin
 /// an input must be a regular file (a FIFO would block forever, a directory or a device is a
 /// mistake), and an output must not be one of the inputs, by any name (the same path, a hard
 /// link, or a symbolic link to it).
-public enum FileChecks {
+package enum FileChecks {
     /// Throws unless `path` names a readable regular file (symbolic links are followed).
-    public static func requireRegularFile(_ path: String, role: String = "input") throws(DatasetError) {
+    package static func requireRegularFile(_ path: String, role: String = "input") throws(DatasetError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw DatasetError(file: path, reason: "cannot read the \(role) (\(String(cString: strerror(errno))))")
@@ -23,7 +23,7 @@ public enum FileChecks {
 
     /// Makes `path` ready to be written: its folder created and writable, and `path` itself,
     /// when it exists, a regular file (a directory given as an output is named as such).
-    public static func prepareOutput(_ path: String) throws(DatasetError) {
+    package static func prepareOutput(_ path: String) throws(DatasetError) {
         var info = stat()
         if stat(path, &info) == 0, let what = notARegularFile(info) {
             throw DatasetError(file: path, reason: "the output is \(what), not a file; give a file name")
@@ -45,7 +45,7 @@ public enum FileChecks {
     }
 
     /// The device and inode `path` refers to (following links), or `nil` when it does not exist.
-    public static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+    package static func identity(_ path: String) -> (device: UInt64, inode: UInt64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return (UInt64(info.st_dev), UInt64(info.st_ino))
@@ -53,7 +53,7 @@ public enum FileChecks {
 
     /// Throws when `output` is the same file as one of `inputs` (same path, hard link or
     /// symbolic link), naming both. Inputs that do not exist are ignored.
-    public static func requireDistinct(output: String, from inputs: [String]) throws(DatasetError) {
+    package static func requireDistinct(output: String, from inputs: [String]) throws(DatasetError) {
         guard let out = identity(output) else { return }
         for input in inputs {
             guard let identity = identity(input), identity == out else { continue }
@@ -63,7 +63,7 @@ public enum FileChecks {
 
     /// Throws when two of `outputs` are the same file, naming both: the second would replace
     /// the first.
-    public static func requireDistinct(outputs: [String]) throws(DatasetError) {
+    package static func requireDistinct(outputs: [String]) throws(DatasetError) {
         for (i, output) in outputs.enumerated() {
             for other in outputs[..<i] where sameFile(output, other) {
                 throw DatasetError(file: output, reason: "the same file is asked for as two outputs (\(other) and \(output)); give each its own file")
@@ -94,7 +94,7 @@ public enum FileChecks {
 
     /// Throws unless the folder that will hold `path` can be written, with one line naming it
     /// and the cause.
-    public static func requireWritableFolder(for path: String) throws(DatasetError) {
+    package static func requireWritableFolder(for path: String) throws(DatasetError) {
         let dir = folder(of: path)
         guard access(dir, W_OK | X_OK) == 0 else {
             throw DatasetError(file: path, reason: "cannot write in \(dir) (\(String(cString: strerror(errno))))")
@@ -108,7 +108,7 @@ public enum FileChecks {
     }
 
     /// Creates the folder that will hold `path` (and its parents), with a one-line error.
-    public static func createFolder(for path: String) throws(DatasetError) {
+    package static func createFolder(for path: String) throws(DatasetError) {
         guard let slash = path.lastIndex(of: "/") else { return }
         let folder = String(path[..<slash])
         guard !folder.isEmpty else { return }

@@ -3,26 +3,27 @@ import Synchronization
 /// Removes credentials from text the project stores or prints.
 ///
 /// Providers register the secret values they send (API keys, organisation and project ids,
-/// any credential header); every error message, failure message, recorded or cached body and
-/// log line is passed through ``scrub(_:)`` before it is written, so a server that echoes the
-/// `Authorization` header back in an error body cannot put a key into `--out`, a fixture or a
-/// log. Process-wide, because a secret must not leak through any path.
+/// any credential header) with ``register(_:)``; every error message, failure message,
+/// recorded or cached body and log line is scrubbed of them before it is written, so a server
+/// that echoes the `Authorization` header back in an error body cannot put a key into `--out`,
+/// a fixture or a log. Process-wide, because a secret must not leak through any path.
 public final class SecretRedactor: Sendable {
     /// The process-wide redactor every writer uses.
     public static let shared = SecretRedactor()
 
     /// What a secret is replaced with.
-    public static let marker = "[REDACTED]"
+    package static let marker = "[REDACTED]"
 
     /// Secrets shorter than this are not registered (they would match ordinary words).
-    public static let minimumLength = 8
+    package static let minimumLength = 8
 
     private let secrets = Mutex<[String]>([])
 
     /// An empty redactor (tests use their own; the project uses ``shared``).
-    public init() {}
+    package init() {}
 
-    /// Adds a secret value; values shorter than ``minimumLength`` are ignored.
+    /// Adds a secret value; values shorter than 8 UTF-8 bytes are ignored (they would match
+    /// ordinary words).
     public func register(_ secret: String) {
         let value = secret.trimmingWhitespace()
         guard value.utf8.count >= Self.minimumLength else { return }
@@ -36,10 +37,10 @@ public final class SecretRedactor: Sendable {
     }
 
     /// Whether any secret is registered (writers skip the scan when none is).
-    public var isEmpty: Bool { secrets.withLock { $0.isEmpty } }
+    package var isEmpty: Bool { secrets.withLock { $0.isEmpty } }
 
     /// `text` with every registered secret replaced by ``marker``.
-    public func scrub(_ text: String) -> String {
+    package func scrub(_ text: String) -> String {
         let list = secrets.withLock { $0 }
         guard !list.isEmpty else { return text }
         var out = text

@@ -5,6 +5,7 @@
 /// have tied maxima; they get their own row and column rather than being forced onto the first
 /// tied class (which would make the numbers depend on the order of the emotions).
 public enum ArgmaxClass: Sendable, Hashable, CustomStringConvertible {
+    /// A single maximal emotion.
     case emotion(Emotion)
     /// Two or more classes share the maximum.
     case tie
@@ -45,12 +46,12 @@ public struct ClassTransitions: Sendable, Hashable {
     public var counts: [[Int]]
 
     /// An empty matrix.
-    public init() {
+    package init() {
         counts = Array(repeating: Array(repeating: 0, count: ArgmaxClass.all.count), count: ArgmaxClass.all.count)
     }
 
     /// The matrix of `(adjusted, reference)` pairs.
-    public init<S: Sequence>(pairs: S) where S.Element == (EmotionDistribution, EmotionDistribution) {
+    package init<S: Sequence>(pairs: S) where S.Element == (EmotionDistribution, EmotionDistribution) {
         self.init()
         for (adjusted, reference) in pairs { counts[ArgmaxClass(reference).index][ArgmaxClass(adjusted).index] += 1 }
     }
@@ -71,7 +72,7 @@ public struct ClassTransitions: Sendable, Hashable {
     public var total: Int { counts.reduce(0) { $0 + $1.reduce(0, +) } }
 
     /// As JSON: `{"classes": [...9 names], "counts": [[...9]...9]}` (rows: the reference).
-    public var json: JSONValue {
+    package var json: JSONValue {
         ["classes": .array(ArgmaxClass.all.map { .string($0.name) }),
          "counts": .array(counts.map { .array($0.map(JSONValue.int)) })]
     }

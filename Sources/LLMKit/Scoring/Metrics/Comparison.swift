@@ -31,7 +31,7 @@ public struct Comparison: Sendable {
     /// columns relabeled (a metric that needs more, such as the shown reference, on the items
     /// where both columns have it; it is left out when there are none). All metrics share the
     /// bootstrap's resampled indices (one seeded draw per resample).
-    public static func compare(_ a: [ScoredItem], labelA: String, _ b: [ScoredItem], labelB: String, seed: UInt64 = 20261128) -> Comparison {
+    package static func compare(_ a: [ScoredItem], labelA: String, _ b: [ScoredItem], labelB: String, seed: UInt64 = 20261128) -> Comparison {
         precondition(a.count == b.count, "compare columns over the same items")
         let both = a.indices.filter { a[$0].adjusted != nil && b[$0].adjusted != nil && a[$0].id == b[$0].id }
         let pa = both.map { a[$0] }, pb = both.map { b[$0] }
@@ -91,7 +91,7 @@ public struct Comparison: Sendable {
     }
 
     /// Applies Holm's correction across comparisons, metric by metric (matched by name).
-    public static func holmAdjust(_ comparisons: inout [Comparison]) {
+    package static func holmAdjust(_ comparisons: inout [Comparison]) {
         guard comparisons.count > 1 else { return }
         let names = comparisons.flatMap { $0.metrics.map(\.name) }
         let distinct = names.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
@@ -106,5 +106,5 @@ public struct Comparison: Sendable {
     }
 
     /// `1e-06`, `0.01`, `0.05`: how taus are named in keys.
-    public static func tauName(_ tau: Double) -> String { tau < 1e-3 ? "1e-06" : JSONSerializer.format(tau) }
+    package static func tauName(_ tau: Double) -> String { tau < 1e-3 ? "1e-06" : JSONSerializer.format(tau) }
 }

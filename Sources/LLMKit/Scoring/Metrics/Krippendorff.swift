@@ -5,13 +5,13 @@
 /// `alpha = 1 - sum(o*d) / sum(e*d)`; nominal `d = [c != k]`, interval `d = (v_c - v_k)^2`
 /// (REFERENCE.md section 3). Oracle (Wikipedia's 3 coders x 15 units): nominal
 /// 0.691358024691358, interval 0.8108448928121059.
-public enum Krippendorff {
+enum Krippendorff {
     /// The distance between values: nominal (`[c != k]`) or interval (`(v_c - v_k)^2`).
-    public enum Metric: Sendable { case nominal, interval }
+    enum Metric: Sendable { case nominal, interval }
 
     /// `data[coder][unit]`, `nil` for a missing value. Returns NaN when there is no pairable
     /// value or no disagreement is possible (every value the same).
-    public static func alpha(_ data: [[Double?]], metric: Metric) -> Double {
+    static func alpha(_ data: [[Double?]], metric: Metric) -> Double {
         guard let units = data.first?.count else { return .nan }
         var values: [Double] = []
         for row in data { for case let v? in row where !values.contains(v) { values.append(v) } }

@@ -130,7 +130,7 @@ extension ScoreMetric {
     }
 
     /// The failure kinds a scored column can report: the contract's, and items missing from the output.
-    public static let failureKinds: [String] = ItemFailure.Kind.all.map(\.name) + ["missing_from_output"]
+    package static let failureKinds: [String] = ItemFailure.Kind.all.map(\.name) + ["missing_from_output"]
 
     private static let failureCounts: [ScoreMetric] = failureKinds.map { kind in
         ScoreMetric("failures.\(kind)", "failed: \(kind)", .count, section: .failures,

@@ -95,7 +95,7 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
     /// The metric as it appears in a column of the score JSON: an `{"value", "low", "high", "n"}`
     /// object for rates, means and scores, an integer for counts, a number for values, `null`
     /// when the metric does not apply.
-    public func json(in card: Scorecard) -> JSONValue {
+    package func json(in card: Scorecard) -> JSONValue {
         guard let e = read(card) else { return .null }
         switch kind {
         case .rate, .mean, .score: return e.json
@@ -105,7 +105,7 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The value as a table cell: `12.6% [11.8, 13.4]`, `0.1564 [0.1534, 0.1598]`, `6602`, or `n/a`.
-    public func cell(in card: Scorecard) -> String {
+    package func cell(in card: Scorecard) -> String {
         guard let e = read(card) else { return "n/a" }
         if !e.value.isFinite { return e.n > 0 || kind == .value ? (undefinedText ?? "n/a") : "n/a" }
         switch kind {
@@ -123,7 +123,7 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
 
     /// A paired difference as a table cell: percentage points for rates
     /// (`+1.2 pp [-0.5, +3.0]`), the metric's decimals otherwise.
-    public func differenceCell(_ e: Estimate) -> String {
+    package func differenceCell(_ e: Estimate) -> String {
         guard e.value.isFinite else { return "n/a" }
         if kind == .rate { return String(format: "%+.1f pp [%+.1f, %+.1f]", 100 * e.value, 100 * e.low, 100 * e.high) }
         let d = decimals

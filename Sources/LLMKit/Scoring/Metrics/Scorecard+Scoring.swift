@@ -67,7 +67,7 @@ extension Scorecard {
     }
 
     /// Argmax agreement, JSD, JS distance and macro-F1 of (p, target) pairs.
-    public static func agreement(_ pairs: [(EmotionDistribution, EmotionDistribution)], seed: UInt64 = 20261128) -> Agreement {
+    package static func agreement(_ pairs: [(EmotionDistribution, EmotionDistribution)], seed: UInt64 = 20261128) -> Agreement {
         let jsd = pairs.map { $0.0.jsDivergence(to: $0.1) }
         let f1 = MacroF1Counts(pairs.map(\.0), pairs.map(\.1))
         // The two JS means share one bootstrap; macro-F1 (a corpus statistic) has its own with
@@ -84,7 +84,7 @@ extension Scorecard {
     /// (``EmotionDistribution/isAboveUniform(_:)``); per class `F1 = 2TP / (2TP + FP + FN)` (0
     /// when the denominator is 0); the unweighted mean over the C classes (summed exactly), over
     /// the whole corpus.
-    public static func macroF1(_ predicted: [EmotionDistribution], _ target: [EmotionDistribution]) -> Double {
+    package static func macroF1(_ predicted: [EmotionDistribution], _ target: [EmotionDistribution]) -> Double {
         MacroF1Counts(predicted, target).value
     }
 
@@ -92,7 +92,7 @@ extension Scorecard {
     /// (consecutive groups of `batchSize` items in output order). Two answers are the same when
     /// every value is within 1e-9 (``EmotionDistribution/isWithin(_:of:)`` at tau 0); "distinct"
     /// counts the groups this links (connected components), which does not depend on order.
-    public static func diversityPerBatch(_ items: [ScoredItem], batchSize: Int) -> [Double] {
+    package static func diversityPerBatch(_ items: [ScoredItem], batchSize: Int) -> [Double] {
         let size = max(1, batchSize)
         return stride(from: 0, to: items.count, by: size).compactMap { start in
             let batch = items[start..<min(items.count, start + size)].compactMap(\.adjusted)
@@ -120,7 +120,7 @@ extension Scorecard {
     /// Krippendorff's alpha and mean pairwise JS distance over runs (`runs[run][item]`). The
     /// nominal alpha takes the argmax *set* as the category (a tie is a category of its own),
     /// so it does not depend on the order of the emotions.
-    public static func consistency(_ runs: [[EmotionDistribution?]], seed: UInt64 = 20261128) -> Consistency {
+    package static func consistency(_ runs: [[EmotionDistribution?]], seed: UInt64 = 20261128) -> Consistency {
         let units = runs.first?.count ?? 0
         func category(_ d: EmotionDistribution) -> Double { Double(d.argmaxSet.reduce(0) { $0 | (1 << $1.rawValue) }) }
         let nominal = Krippendorff.alpha(runs.map { run in run.map { $0.map(category) } }, metric: .nominal)

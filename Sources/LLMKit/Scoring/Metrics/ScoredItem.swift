@@ -37,23 +37,23 @@ public struct ScoredItem: Sendable {
     }
 
     /// `max_i |p_i - r_i| <= tau + 1e-9`; `nil` when the item was not relabeled.
-    public func isUnchanged(tau: Double) -> Bool? {
+    package func isUnchanged(tau: Double) -> Bool? {
         adjusted.map { $0.isWithin(tau, of: reference) }
     }
 
     /// The answer equals the reference as shown (renormalised values within 1e-9); `nil` when
     /// the item was not relabeled or the shown reference is unknown.
-    public var isUnchangedAsShown: Bool? {
+    package var isUnchangedAsShown: Bool? {
         guard let adjusted, let shown else { return nil }
         return adjusted.isWithin(0, of: shown)
     }
 
     /// The set of maximal classes (values within 1e-9 of the maximum) is the same in the answer
     /// and the reference; `nil` when the item was not relabeled.
-    public var isArgmaxUnchanged: Bool? { adjusted.map { $0.argmaxSet == reference.argmaxSet } }
+    package var isArgmaxUnchanged: Bool? { adjusted.map { $0.argmaxSet == reference.argmaxSet } }
 
     /// The edit size `TV(p, r)`; `nil` when the item was not relabeled.
-    public var totalVariation: Double? { adjusted.map { $0.totalVariation(to: reference) } }
+    package var totalVariation: Double? { adjusted.map { $0.totalVariation(to: reference) } }
 }
 
 /// What a run cost, when it was run here (not known for scored files).

@@ -12,7 +12,7 @@ public struct Estimate: Sendable, Hashable {
     public var n: Int
 
     /// An estimate from its parts.
-    public init(value: Double, low: Double, high: Double, n: Int) {
+    package init(value: Double, low: Double, high: Double, n: Int) {
         self.value = value
         self.low = low
         self.high = high
@@ -20,20 +20,20 @@ public struct Estimate: Sendable, Hashable {
     }
 
     /// As JSON: `{"value", "low", "high", "n"}` (`null` values when n = 0).
-    public var json: JSONValue {
+    package var json: JSONValue {
         ["value": .double(value), "low": .double(low), "high": .double(high), "n": .int(n)]
     }
 }
 
 /// Interval estimates used by the scores (REFERENCE.md section 3).
-public enum Statistics {
+package enum Statistics {
     /// z for a two-sided 95% interval.
-    public static let z95 = 1.959963984540054
+    package static let z95 = 1.959963984540054
 
     /// Wilson score interval for k successes out of n:
     /// `(p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)`. Oracles: 12/100 → (0.06999406,
     /// 0.19812099); 0/10 → (0, 0.27753280).
-    public static func wilson(_ k: Int, _ n: Int, z: Double = z95) -> Estimate {
+    package static func wilson(_ k: Int, _ n: Int, z: Double = z95) -> Estimate {
         guard n > 0 else { return Estimate(value: .nan, low: .nan, high: .nan, n: 0) }
         let nn = Double(n), p = Double(k) / nn, z2 = z * z
         let center = p + z2 / (2 * nn)
@@ -43,14 +43,14 @@ public enum Statistics {
     }
 
     /// The mean of `values` with a percentile bootstrap interval (B resamples, seeded).
-    public static func bootstrapMean(_ values: [Double], resamples: Int = 1000, seed: UInt64 = 20261128) -> Estimate {
+    package static func bootstrapMean(_ values: [Double], resamples: Int = 1000, seed: UInt64 = 20261128) -> Estimate {
         bootstrapMeans([values], resamples: resamples, seed: seed)[0]
     }
 
     /// ``bootstrapMean(_:resamples:seed:)`` of several series over the same items (equal
     /// lengths), drawing each resample's indices once for all of them: the same numbers as
     /// separate calls, at a fraction of the cost.
-    public static func bootstrapMeans(_ series: [[Double]], resamples: Int = 1000, seed: UInt64 = 20261128) -> [Estimate] {
+    package static func bootstrapMeans(_ series: [[Double]], resamples: Int = 1000, seed: UInt64 = 20261128) -> [Estimate] {
         let count = series.first?.count ?? 0
         precondition(series.allSatisfy { $0.count == count }, "bootstrapMeans needs series over the same items")
         guard count > 0 else { return series.map { _ in Estimate(value: .nan, low: .nan, high: .nan, n: 0) } }
@@ -77,14 +77,14 @@ public enum Statistics {
     /// Paired bootstrap of a statistic difference: resamples item indices with replacement,
     /// computes `statistic(a) - statistic(b)` on the same indices, returns the observed
     /// difference with the percentile interval.
-    public static func pairedBootstrap(count: Int, resamples: Int = 1000, seed: UInt64 = 20261128,
+    package static func pairedBootstrap(count: Int, resamples: Int = 1000, seed: UInt64 = 20261128,
                                        statistic: ([Int]) -> (Double, Double)) -> Estimate {
         withoutActuallyEscaping(statistic) { pairedBootstrap(count: count, resamples: resamples, seed: seed, statistics: [$0])[0] }
     }
 
     /// ``pairedBootstrap(count:resamples:seed:statistic:)`` of several statistics over the same
     /// items, drawing each resample's indices once (the same numbers as separate calls).
-    public static func pairedBootstrap(count: Int, resamples: Int = 1000, seed: UInt64 = 20261128,
+    package static func pairedBootstrap(count: Int, resamples: Int = 1000, seed: UInt64 = 20261128,
                                        statistics: [([Int]) -> (Double, Double)]) -> [Estimate] {
         pairedBootstrap(count: count, resamples: resamples, seed: seed, observed: nil, statistics: statistics)
     }
@@ -112,7 +112,7 @@ public enum Statistics {
     }
 
     /// The q-quantile of sorted values, linear interpolation (numpy's default).
-    public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    package static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down)), upper = min(sorted.count - 1, lower + 1)
@@ -122,7 +122,7 @@ public enum Statistics {
     /// Exact two-sided McNemar test from the discordant counts b and c:
     /// `p = min(1, 2 * sum_{k <= min(b,c)} C(b+c, k) 0.5^(b+c))`. Oracles: (1, 5) → 0.21875;
     /// (10, 0) → 2/1024; (5, 0) → 0.0625.
-    public static func mcnemarExact(b: Int, c: Int) -> Double {
+    package static func mcnemarExact(b: Int, c: Int) -> Double {
         let n = b + c
         guard n > 0 else { return 1 }
         // Sum binomial probabilities in log space so large n does not overflow.
@@ -137,7 +137,7 @@ public enum Statistics {
     }
 
     /// Holm's step-down adjustment of p-values (same order as given).
-    public static func holm(_ pValues: [Double]) -> [Double] {
+    package static func holm(_ pValues: [Double]) -> [Double] {
         let order = pValues.indices.sorted { pValues[$0] < pValues[$1] }
         var adjusted = [Double](repeating: 1, count: pValues.count)
         var running = 0.0
@@ -149,7 +149,7 @@ public enum Statistics {
     }
 
     /// Median and 95th percentile (linear interpolation).
-    public static func p50p95(_ values: [Double]) -> (p50: Double, p95: Double) {
+    package static func p50p95(_ values: [Double]) -> (p50: Double, p95: Double) {
         let sorted = values.sorted()
         return (percentile(sorted, 0.5), percentile(sorted, 0.95))
     }
@@ -157,12 +157,12 @@ public enum Statistics {
 
 /// SplitMix64: a small, fast, seedable generator, for reproducible resampling, tests and
 /// fault injection.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The generator's state.
-    public var state: UInt64
+    package var state: UInt64
     /// A generator started at `seed` (the same seed gives the same sequence).
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -3,7 +3,7 @@ import Foundation
 extension ScoreReport {
     /// Summary metrics shown in tables: every ``ScoreMetric/Section/summary`` metric, leaving out
     /// the optional groups (gold, self-consistency, cost) that no column has.
-    public var tableMetrics: [ScoreMetric] {
+    package var tableMetrics: [ScoreMetric] {
         ScoreMetric.section(.summary).filter { metric in
             guard let group = metric.group, ["gold", "self_consistency", "cost"].contains(group) else { return true }
             return columns.contains { metric.estimate(in: $0.card) != nil }
@@ -13,10 +13,10 @@ extension ScoreReport {
     /// Rows of the side-by-side table: (label, one cell per column). The registry's summary
     /// metrics, with two rows that are not metrics, their labels indented: the failures by kind
     /// (under "valid") and the decimals the references were shown at (under "unchanged: as shown").
-    public var rows: [(String, [String])] { topicRows.flatMap(\.1) }
+    package var rows: [(String, [String])] { topicRows.flatMap(\.1) }
 
     /// ``rows`` under their topics (``ScoreMetric/topic``), in order.
-    public var topicRows: [(String, [(String, [String])])] {
+    package var topicRows: [(String, [(String, [String])])] {
         var groups: [(String, [(String, [String])])] = []
         for metric in tableMetrics {
             var rows = [(metric.label, columns.map { metric.cell(in: $0.card) })]
@@ -41,7 +41,7 @@ extension ScoreReport {
 
     /// Rows of the per-class table: (class, one cell per column: the unchanged rate at tau 0.01
     /// among items whose reference points to that class, and how many there are).
-    public var classRows: [(String, [String])] {
+    package var classRows: [(String, [String])] {
         ScoreMetric.section(.byClass).map { metric in
             (metric.label, columns.map { metric.cell(in: $0.card) + " (n \(metric.estimate(in: $0.card)?.n ?? 0))" })
         }
@@ -49,7 +49,7 @@ extension ScoreReport {
 
     /// The comparison rows: (comparison, metric, difference with interval, p, Holm p). Rate
     /// differences are in percentage points.
-    public var comparisonRows: [[String]] {
+    package var comparisonRows: [[String]] {
         comparisons.flatMap { c in
             c.metrics.map { m in
                 let d = ScoreMetric.named(m.name)?.differenceCell(m.difference) ?? String(format: "%+.4f", m.difference.value)
@@ -62,7 +62,7 @@ extension ScoreReport {
 
     /// The paired differences whose 95% interval excludes 0 (`comparison: metric difference
     /// [low, high]`): what the data can tell apart at this size.
-    public var separatingDifferences: [String] {
+    package var separatingDifferences: [String] {
         comparisons.flatMap { c in
             c.metrics.compactMap { m -> String? in
                 let d = m.difference
@@ -74,7 +74,7 @@ extension ScoreReport {
     }
 
     /// One line saying which paired differences exclude 0, or that none does.
-    public var separationLine: String? {
+    package var separationLine: String? {
         guard !comparisons.isEmpty else { return nil }
         let found = separatingDifferences
         if found.isEmpty { return "no paired difference has a 95% interval that excludes 0: at this size, the columns cannot be told apart" }
@@ -82,7 +82,7 @@ extension ScoreReport {
     }
 
     /// The notes under every table: which laziness number is which, the tolerance, the tie rule, the intervals.
-    public var notes: [String] { [Self.lazinessNote, Self.toleranceRule, Self.tieRule, Self.intervalNote] }
+    package var notes: [String] { [Self.lazinessNote, Self.toleranceRule, Self.tieRule, Self.intervalNote] }
 
     /// A plain-text table for terminals.
     public var text: String {

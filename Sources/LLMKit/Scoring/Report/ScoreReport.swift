@@ -30,7 +30,7 @@ public struct ScoreReport: Sendable {
     public var warnings: [String]
 
     /// A report from its parts (``Scoring/report(dataset:columns:warnings:seed:)`` builds one with the comparisons).
-    public init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
+    package init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
         self.dataset = dataset
         self.columns = columns
         self.comparisons = comparisons
@@ -38,21 +38,21 @@ public struct ScoreReport: Sendable {
     }
 
     /// The JSON format written by ``json``.
-    public static let format = "llmkit-score/2"
+    package static let format = "llmkit-score/2"
 
     /// The tie rule, stated wherever argmax numbers are shown.
-    public static let tieRule = "argmax agreement: p and the reference share at least one maximal class; values within 1e-9 of the maximum count as maximal"
+    package static let tieRule = "argmax agreement: p and the reference share at least one maximal class; values within 1e-9 of the maximum count as maximal"
 
     /// The tolerance rule, stated wherever thresholded numbers are shown.
-    public static let toleranceRule = "every threshold tolerates rounding by 1e-9 (within tau: max|p-r| <= tau + 1e-9; above 1/8: x > 1/8 + 1e-9; "
+    package static let toleranceRule = "every threshold tolerates rounding by 1e-9 (within tau: max|p-r| <= tau + 1e-9; above 1/8: x > 1/8 + 1e-9; "
         + "maximal: within 1e-9 of the maximum); sums are exact, so no number depends on the order of the 8 values"
 
     /// Which laziness number is which.
-    public static let lazinessNote = "unchanged (as shown): the answer equals the reference as the prompt rendered it (at the prompt's decimals, "
+    package static let lazinessNote = "unchanged (as shown): the answer equals the reference as the prompt rendered it (at the prompt's decimals, "
         + "renormalised, within 1e-9): what a lazy model copies; unchanged (tau t): max|p-r| <= t + 1e-9 against the exact reference"
 
     /// The interval note.
-    public static let intervalNote = "rates: Wilson 95%; means and macro-F1: bootstrap 95% (1,000 resamples, seeded)"
+    package static let intervalNote = "rates: Wilson 95%; means and macro-F1: bootstrap 95% (1,000 resamples, seeded)"
 
     // MARK: JSON
 
@@ -77,7 +77,7 @@ public struct ScoreReport: Sendable {
     }
 
     /// How the transition matrix is built.
-    public static let transitionNote = "rows: the reference's argmax class, columns: the answer's; 'tie' when two or more classes "
+    package static let transitionNote = "rows: the reference's argmax class, columns: the answer's; 'tie' when two or more classes "
         + "are within 1e-9 of the maximum; over relabeled items"
 
     static func json(_ column: Column) -> JSONValue {
@@ -137,7 +137,7 @@ public struct ScoreReport: Sendable {
         /// Refuses, before any scoring, outputs that would replace one another or one of
         /// `inputs` (by any name: path, hard link or symbolic link), and outputs that cannot be
         /// written (a directory, a folder without write access); creates their folders.
-        public func check(against inputs: [String]) throws(DatasetError) {
+        package func check(against inputs: [String]) throws(DatasetError) {
             try FileChecks.requireDistinct(outputs: paths)
             for path in paths {
                 try FileChecks.requireDistinct(output: path, from: inputs)
