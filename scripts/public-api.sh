@@ -9,7 +9,7 @@ rev=${1:-}
 pattern='^[[:space:]]*(@[A-Za-z_]+(\([^)]*\))?[[:space:]]+)*(public|open)[[:space:]]+(\S+[[:space:]]+)*(func|var|let|init|struct|class|enum|protocol|actor|typealias|case|subscript|static|extension|final|convenience|mutating|nonisolated|required|indirect)\b'
 count() {
   if [ -n "$rev" ]; then
-    git grep -hE "$pattern" "$rev" -- "$1" | wc -l
+    git grep -hE "$pattern" "$rev" -- "$1/*.swift" | wc -l
   else
     grep -rhE "$pattern" --include='*.swift' "$1" | wc -l
   fi
