@@ -185,7 +185,8 @@ import TestSupport
         let lines = try ResumeCLITests.linesByID(out)
         #expect(lines.ids == ids && lines.lines.values.allSatisfy { $0.contains("\"status\":\"relabeled\"") }, "every item answered by the honest endpoint")
         let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
-        #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 2, "\(endpoints[1]), \(evil.counts.requests) sent")
+        // Taken out at its first wrong answer: what it got is at most what was in flight by then (its 4 slots).
+        #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 4, "\(endpoints[1]), \(evil.counts.requests) sent")
     }
 
     @Test func anEndpointDownAtTheStartIsNotRefusedForItsModelButTakenOut() async throws {

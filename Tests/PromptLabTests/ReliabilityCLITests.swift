@@ -191,7 +191,7 @@ import Glibc
             if user.contains("1. typed 0#") {
                 return .json(500, #"{"error":{"message":"internal error for Authorization: \#(auth)","type":"server_error"}}"#)
             }
-            let content = BatchResponseSchema.answer((0..<count).map { _ in ([0, 0, 0, 0, 0, 1, 0, 0], "seen with \(auth)") })
+            let content = ChunkAnswerSchema.answer((0..<count).map { _ in ([0, 0, 0, 0, 0, 1, 0, 0], "seen with \(auth)") })
             let completion: JSONValue = ["id": "c", "object": "chat.completion", "model": "m",
                                          "choices": [["index": 0, "finish_reason": "stop", "message": ["role": "assistant", "content": .string(content)]]],
                                          "usage": ["prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20]]

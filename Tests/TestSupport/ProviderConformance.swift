@@ -49,7 +49,7 @@ public enum ProviderConformance {
         var problems: [String] = []
         if response.finishReason != .stop { problems.append("finish reason \(response.finishReason) for a batch of \(items.count) (expected stop)") }
         if let usage = response.usage, usage.promptTokens < 0 || usage.completionTokens < 0 { problems.append("negative token counts") }
-        let parsed = BatchResponseParser(count: items.count, prompt: prompt).parse(response.text ?? "")
+        let parsed = ChunkAnswerParser(count: items.count, prompt: prompt).parse(response.text ?? "")
         if parsed.outcomes.count != items.count { problems.append("\(parsed.outcomes.count) outcomes for \(items.count) items") }
         if expectAllRelabeled {
             for (i, outcome) in parsed.outcomes.enumerated() {

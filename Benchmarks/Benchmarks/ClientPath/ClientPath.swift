@@ -2,10 +2,10 @@
 // (issue 12). One operation = one request of 30 items. What each benchmark calls is listed
 // in the README's "Benchmarks" section, so it can be re-pointed when the API moves.
 //
-//   render          PromptVersion.render(_:) + RenderedBatch.request(model:temperature:seed:maxTokens:)
+//   render          PromptVersion.render(_:) + RenderedChunk.request(model:temperature:seed:maxTokens:)
 //   encode          OpenAIProvider.httpRequest(for:) (the JSON body bytes libcurl sends)
 //   decode          ChatCompletionsWire.decode(_:provider:model:) of the whole HTTP body
-//   parse           BatchResponseParser(count:prompt:).parse(_:) (extract, strict JSON, schema, renormalise, align)
+//   parse           ChunkAnswerParser(count:prompt:).parse(_:) (extract, strict JSON, schema, renormalise, align)
 //   journal lines   RelabeledRecord.appendJSONLine(to:) for 30 records
 //   whole request   all of the above in a row, as the pipeline does for one request
 import Benchmark
@@ -85,7 +85,7 @@ struct Fixture: Sendable {
         // The headers nginx sends with the answer in bench/client.sh.
         let headers = ["server": "nginx/1.22.1", "date": "Sun, 29 Nov 2026 02:38:49 GMT", "content-type": "application/json",
                        "content-length": String(httpBody.count), "connection": "keep-alive"]
-        let parsed = BatchResponseParser(count: 30, prompt: version).parse(answer)
+        let parsed = ChunkAnswerParser(count: 30, prompt: version).parse(answer)
         precondition(parsed.failedPositions.isEmpty, "the fixture's answer must be valid")
         let versionID = version.id
         let records = zip(items, parsed.outcomes).map { item, outcome in
@@ -132,7 +132,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("parse + validate + renormalise 30 items", configuration: slow) { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(BatchResponseParser(count: 30, prompt: f.version).parse(f.answer))
+            blackHole(ChunkAnswerParser(count: 30, prompt: f.version).parse(f.answer))
         }
     }
 
@@ -154,7 +154,7 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(f.provider.httpRequest(for: request))
             let response = try ChatCompletionsWire.decode(HTTPResponse(status: 200, headers: f.headers, body: f.httpBody),
                                                           provider: "openai", model: "bench")
-            let parsed = BatchResponseParser(count: 30, prompt: f.version).parse(response.text ?? "", invalidUTF8: response.bodyWasInvalidUTF8)
+            let parsed = ChunkAnswerParser(count: 30, prompt: f.version).parse(response.text ?? "", invalidUTF8: response.bodyWasInvalidUTF8)
             bytes.removeAll(keepingCapacity: true)
             for (item, outcome) in zip(f.items, parsed.outcomes) {
                 RelabeledRecord(id: item.id, reference: item.reference, outcome: outcome, promptVersion: f.versionID,

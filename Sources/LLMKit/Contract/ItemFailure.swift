@@ -1,4 +1,4 @@
-/// Why one batch item (or one entry of the answer) could not be used.
+/// Why one chunk item (or one entry of the answer) could not be used.
 public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// The cause, in a form tests and summaries can count. A struct of static members over a
     /// private enum (like ``LLMError/Kind``): a new kind breaks no client's `switch`. Its
@@ -18,7 +18,7 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingIndex = Kind(.missingIndex)
         /// The answer has two or more entries for this index; none is trusted.
         public static let duplicateIndex = Kind(.duplicateIndex)
-        /// An entry's index is not one of the batch's (0, N+1, ...): a stray entry.
+        /// An entry's index is not one of the chunk's (0, N+1, ...): a stray entry.
         public static let indexOutOfRange = Kind(.indexOutOfRange)
         /// An entry lacks a required key or has a key the contract does not allow.
         public static let wrongKey = Kind(.wrongKey)
@@ -59,7 +59,7 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
         /// Every kind, in declaration order.
         public static var all: [Kind] { Code.allCases.map(Kind.init) }
 
-        /// Whether asking the model again (in a smaller batch) may fix it: a missing or invalid
+        /// Whether asking the model again (in a smaller chunk) may fix it: a missing or invalid
         /// entry. Not provider errors, truncation or refusals.
         public var isReaskable: Bool { ![.providerError, .truncated, .refused].contains(self) }
 
@@ -91,7 +91,7 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// One batch item's result: adjusted labels, or a failure with its reason.
+/// One chunk item's result: adjusted labels, or a failure with its reason.
 public enum ItemOutcome: Sendable, Hashable {
     case relabeled(Relabel)
     case failed(ItemFailure)

@@ -1,4 +1,4 @@
-/// The most tokens an honest answer to a batch can need, sent as `max_tokens` /
+/// The most tokens an honest answer to a chunk can need, sent as `max_tokens` /
 /// `max_completion_tokens` so that a model that never stops (rambling, repeating, writing past
 /// the closing brace) costs at most that, and stops at once when streaming.
 ///
@@ -18,8 +18,8 @@
 ///
 /// With the prompt's defaults (4 decimals, reasons of at most 160 characters) an item may use
 /// 194 tokens; Gemma 3 270M's honest answers used 97 to 128. A truncated answer
-/// (`finish_reason: length`) still splits the batch, so an honest but long answer gets through
-/// in smaller batches.
+/// (`finish_reason: length`) still splits the chunk, so an honest but long answer gets through
+/// in smaller chunks.
 public enum TokenBudget {
     /// Tokens of the root object and the template's end.
     public static let rootTokens = 80
@@ -33,12 +33,12 @@ public enum TokenBudget {
         return Int((raw * margin).rounded(.up))
     }
 
-    /// The budget of a batch of `count` items.
+    /// The budget of a chunk of `count` items.
     public static func tokens(count: Int, decimals: Int, reasonLimit: Int?) -> Int {
         rootTokens + count * perItem(decimals: decimals, reasonLimit: reasonLimit)
     }
 
-    /// The budget of a batch of `count` items rendered with `prompt`.
+    /// The budget of a chunk of `count` items rendered with `prompt`.
     public static func tokens(count: Int, prompt: PromptVersion) -> Int {
         tokens(count: count, decimals: prompt.decimals, reasonLimit: prompt.askedReasonLimit)
     }

@@ -33,7 +33,7 @@ public struct DryRunEstimate: Sendable, Equatable {
         var estimate = DryRunEstimate()
         let perItem = TokenEstimate.expectedCompletionPerItem(configuration.prompt)
         while true {
-            let items = try cursor.next(configuration.batchSize)
+            let items = try cursor.next(configuration.chunkSize)
             if items.isEmpty { return estimate }
             let request = configuration.request(for: items)
             estimate.items += items.count

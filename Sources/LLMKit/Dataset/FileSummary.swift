@@ -43,7 +43,7 @@ public struct FileSummary: Sendable, Equatable {
                         summary.relabeled += 1
                         if normalized.sumWasOff { summary.sumOff += 1 }
                     } catch {
-                        summary.failedByKind[BatchResponseParser.failure(for: error).kind, default: 0] += 1
+                        summary.failedByKind[ChunkAnswerParser.failure(for: error).kind, default: 0] += 1
                     }
                 }
                 return summary

@@ -134,7 +134,7 @@ public struct RateLimitMiddleware: ProviderMiddleware {
     package func refusal(for request: CompletionRequest) -> String? {
         let estimate = Self.estimatedTokens(request)
         guard let tpm = limiter.limits.tokensPerMinute, Double(estimate) > tpm else { return nil }
-        return "one request of a full batch is estimated at \(estimate) tokens (its prompt and answer budget), more than the \(Int(tpm)) tokens per minute allowed: it would wait forever; raise the token limit or lower the batch size or the token budget"
+        return "one request of a full chunk is estimated at \(estimate) tokens (its prompt and answer budget), more than the \(Int(tpm)) tokens per minute allowed: it would wait forever; raise the token limit or lower the items per request or the token budget"
     }
 
     /// Waits for the request's start, sends it and follows the rate-limit headers of the

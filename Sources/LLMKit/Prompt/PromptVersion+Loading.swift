@@ -23,7 +23,7 @@ public struct PromptLoadError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 extension PromptVersion {
-    /// Placeholders allowed in the system text (the same for every batch, so servers can cache it).
+    /// Placeholders allowed in the system text (the same for every chunk, so servers can cache it).
     package static let systemPlaceholders: Set<String> = ["emotions", "separator", "batch_size"]
     /// Placeholders allowed in the user text.
     package static let userPlaceholders: Set<String> = systemPlaceholders.union(["count", "data"])
@@ -54,7 +54,7 @@ extension PromptVersion {
     /// key, section or placeholder fails with the file and line.
     ///
     /// Any other file (`Prompt.txt`) is taken whole, unchanged, as the system text, with the
-    /// defaults for the rest: name from the file name, batch size 30, separator `" | "`,
+    /// defaults for the rest: name from the file name, chunk size 30, separator `" | "`,
     /// a reason per item, user text `{{data}}`.
     public static func load(contentsOf url: URL) throws(PromptLoadError) -> PromptVersion {
         let file = url.path
@@ -154,7 +154,7 @@ extension PromptVersion {
         case "summary": summary = value
         case "batch_size":
             guard let n = Int(value), (1...500).contains(n) else { return "batch_size must be an integer from 1 to 500, not '\(value)'" }
-            batchSize = n
+            chunkSize = n
         case "separator":
             guard !value.trimmingWhitespace().isEmpty else { return "separator must contain a visible character" }
             for forbidden in ["#", ",", "\n", "{", "}"] where value.contains(forbidden) {
@@ -196,12 +196,12 @@ extension PromptVersion {
         }
     }
 
-    /// Replaces the placeholders that do not change between batches.
+    /// Replaces the placeholders that do not change between chunks.
     func substituteStatic(in text: String) -> String {
         text.replacingPlaceholders([
             "emotions": Emotion.allCases.map(\.name).joined(separator: ", "),
             "separator": separator.trimmingWhitespace(),
-            "batch_size": String(batchSize),
+            "batch_size": String(chunkSize),
         ])
     }
 }

@@ -1,15 +1,15 @@
 import Foundation
 
-/// The messages and schema for one batch, ready to become a ``CompletionRequest``.
-public struct RenderedBatch: Sendable, Hashable {
+/// The messages and schema for one chunk, ready to become a ``CompletionRequest``.
+public struct RenderedChunk: Sendable, Hashable {
     /// The system message, then the user message with the numbered data points.
     public var messages: [ChatMessage]
-    /// The answer's shape for this batch's count.
+    /// The answer's shape for this chunk's count.
     public var responseSchema: ResponseSchema
     /// The number of items (indices 1...count).
     public var count: Int
 
-    /// A request for `model` with this batch's messages and schema.
+    /// A request for `model` with this chunk's messages and schema.
     public func request(model: String, temperature: Double? = nil, seed: Int? = nil, maxTokens: Int? = nil) -> CompletionRequest {
         CompletionRequest(model: model, messages: messages, responseSchema: responseSchema, temperature: temperature, seed: seed, maxTokens: maxTokens)
     }
@@ -19,10 +19,10 @@ extension PromptVersion {
     /// The longest description text written for one item, in characters.
     package static let maximumDescriptionLength = 300
 
-    /// Renders a batch: numbered data points `N. descriptions#d1,...,d8` joined by the separator,
+    /// Renders a chunk: numbered data points `N. descriptions#d1,...,d8` joined by the separator,
     /// the user template filled in, and the response schema for `items.count` entries.
-    public func render(_ items: [DatasetItem]) -> RenderedBatch {
-        precondition(!items.isEmpty, "a batch has at least one item")
+    public func render(_ items: [DatasetItem]) -> RenderedChunk {
+        precondition(!items.isEmpty, "a chunk has at least one item")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(items.count * 96)
         let visibleSeparator = self.visibleSeparator
@@ -32,9 +32,9 @@ extension PromptVersion {
         }
         let data = String(decoding: bytes, as: UTF8.self)
         let user = userTemplate.replacingPlaceholders(["data": data, "count": String(items.count)])
-        return RenderedBatch(
+        return RenderedChunk(
             messages: [.system(systemText), .user(user)],
-            responseSchema: BatchResponseSchema.responseSchema(count: items.count, includeReason: asksForReason, reasonLimit: askedReasonLimit),
+            responseSchema: ChunkAnswerSchema.responseSchema(count: items.count, includeReason: asksForReason, reasonLimit: askedReasonLimit),
             count: items.count)
     }
 

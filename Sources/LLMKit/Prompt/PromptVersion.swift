@@ -1,6 +1,6 @@
 import Foundation
 
-/// A prompt version: the system and user text, how batches are written, and a content id.
+/// A prompt version: the system and user text, how chunks are written, and a content id.
 ///
 /// See ``PromptVersion/load(contentsOf:)`` for the file format. The ``id`` is the name plus
 /// a short content hash (`paper-reason@3f2a9c1b`), so two runs with the same id used the same
@@ -11,7 +11,7 @@ public struct PromptVersion: Sendable, Hashable {
     /// One line saying what the version is for.
     public var summary: String
     /// Items per request (30 in the paper).
-    public var batchSize: Int
+    public var chunkSize: Int
     /// What joins data points in the user message (`" | "`; the paper's released prompt says `|`).
     public var separator: String
     /// Whether the version asks for a reason per item (the schema then requires `reason`).
@@ -33,14 +33,14 @@ public struct PromptVersion: Sendable, Hashable {
         /// Fail the item with `reason_too_long`.
         case reject
     }
-    /// The system text (placeholders already substituted: it is the same for every batch).
+    /// The system text (placeholders already substituted: it is the same for every chunk).
     public var systemText: String
-    /// The user text template; `{{data}}` and `{{count}}` are filled per batch.
+    /// The user text template; `{{data}}` and `{{count}}` are filled per chunk.
     public var userTemplate: String
 
     // Defaults for what a file does not say.
-    /// Items per batch unless a file says otherwise.
-    public static let defaultBatchSize = 30
+    /// Items per chunk unless a file says otherwise.
+    public static let defaultChunkSize = 30
     /// What joins the data points unless a file says otherwise.
     public static let defaultSeparator = " | "
     /// Decimals the references are shown with unless a file says otherwise.
@@ -49,12 +49,12 @@ public struct PromptVersion: Sendable, Hashable {
     public static let defaultReasonLimit = 160
 
     /// A version from its parts; everything but the name and the system text has a default.
-    public init(name: String, summary: String = "", batchSize: Int = defaultBatchSize, separator: String = defaultSeparator,
+    public init(name: String, summary: String = "", chunkSize: Int = defaultChunkSize, separator: String = defaultSeparator,
                 asksForReason: Bool = true, decimals: Int = defaultDecimals, reasonLimit: Int = defaultReasonLimit,
                 reasonOverflow: ReasonOverflow = .cut, systemText: String, userTemplate: String = "{{data}}") {
         self.name = name
         self.summary = summary
-        self.batchSize = batchSize
+        self.chunkSize = chunkSize
         self.separator = separator
         self.asksForReason = asksForReason
         self.decimals = decimals
@@ -67,7 +67,7 @@ public struct PromptVersion: Sendable, Hashable {
     /// The first 8 hex digits of the SHA-256 of everything that shapes a request.
     public var contentHash: String {
         let content: JSONValue = [
-            "name": .string(name), "batch_size": .int(batchSize), "separator": .string(separator),
+            "name": .string(name), "batch_size": .int(chunkSize), "separator": .string(separator),
             "reason": .bool(asksForReason), "decimals": .int(decimals), "reason_limit": .int(reasonLimit),
             "reason_overflow": .string(reasonOverflow.rawValue), "system": .string(systemText),
             "user": .string(userTemplate),

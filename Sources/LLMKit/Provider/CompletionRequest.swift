@@ -40,7 +40,7 @@ public struct ResponseSchema: Sendable, Hashable {
 ///
 /// It holds no secrets: API keys and organisation ids live in the provider's configuration,
 /// so the canonical encoding can be written to fixtures and cache files as it is. A relabel
-/// request also carries its batch's ``items`` in structured form, so a provider written in
+/// request also carries its chunk's ``items`` in structured form, so a provider written in
 /// Swift need not parse the prompt text; they are not part of the canonical encoding (the
 /// messages already say the same).
 public struct CompletionRequest: Sendable, Hashable {
@@ -53,7 +53,7 @@ public struct CompletionRequest: Sendable, Hashable {
     public var seed: Int?
     /// Upper bound on generated tokens.
     public var maxTokens: Int?
-    /// The batch's items, in order (index 1 is `items[0]`), when the request relabels a batch.
+    /// The chunk's items, in order (index 1 is `items[0]`), when the request relabels a chunk.
     public var items: [DatasetItem] = []
 
     public init(model: String, messages: [ChatMessage], responseSchema: ResponseSchema? = nil,

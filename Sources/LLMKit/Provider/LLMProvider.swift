@@ -6,22 +6,22 @@ public struct ProviderID: Sendable, Hashable, CustomStringConvertible, Expressib
     public var description: String { name }
 }
 
-/// What a provider can do, so the pipeline can choose batch sizes and concurrency.
+/// What a provider can do, so the pipeline can choose chunk sizes and concurrency.
 public struct ProviderCapabilities: Sendable, Hashable {
     /// Whether the provider constrains decoding to ``CompletionRequest/responseSchema``.
     public var constrainsOutput: Bool
     /// How many requests the provider serves at once (llama.cpp's slots), when known.
     public var parallelSlots: Int?
-    /// The largest batch worth sending, when limited.
-    public var maximumBatchSize: Int?
+    /// The largest chunk worth sending, when limited.
+    public var maximumChunkSize: Int?
     /// The model the backend serves, when it says (llama.cpp's `/props`, the recordings of a
     /// fixture folder): the default when no model is given.
     public var servedModel: String?
 
-    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumBatchSize: Int? = nil, servedModel: String? = nil) {
+    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumChunkSize: Int? = nil, servedModel: String? = nil) {
         self.constrainsOutput = constrainsOutput
         self.parallelSlots = parallelSlots
-        self.maximumBatchSize = maximumBatchSize
+        self.maximumChunkSize = maximumChunkSize
         self.servedModel = servedModel
     }
 }
@@ -37,12 +37,12 @@ public struct ProviderCapabilities: Sendable, Hashable {
 ///    to `--provider`) and ``capabilities``.
 /// 2. Implement ``complete(_:)``: turn the request into whatever your backend wants, and its
 ///    answer into a ``CompletionResponse``. The rendered prompt is in
-///    ``CompletionRequest/messages``; a relabel batch's items are also in
+///    ``CompletionRequest/messages``; a relabel chunk's items are also in
 ///    ``CompletionRequest/items`` in structured form, so a provider need not parse the prompt.
 ///    Put the model's text in ``CompletionResponse/text`` exactly as it came (the pipeline
 ///    extracts, validates and renormalises it: do not repair anything), and say why it
 ///    stopped (``FinishReason/length`` when a token limit cut it: the pipeline then splits the
-///    batch). Report ``TokenUsage`` when you know it.
+///    chunk). Report ``TokenUsage`` when you know it.
 /// 3. Throw ``LLMError`` with the right ``LLMError/Kind``: retries and the run's stop rules
 ///    depend on it (``LLMError/Kind/isRetryable``, ``LLMError/Kind/isFatal``). Any other error
 ///    is wrapped as ``LLMError/Kind/transport`` with the original in

@@ -21,7 +21,7 @@ struct DatasetScan: Sendable {
     var itemsWithinLimit: Int
     /// Hex SHA-256 of the file's bytes.
     var sha256: String
-    /// The first `batch` items (for sizing the largest request before the run).
+    /// The first `chunk` items (for sizing the largest request before the run).
     var firstItems: [DatasetItem]
 
     init(path: String, format: DatasetFormat?, policy: RenormalizationPolicy, limit: Int?, keepFirst: Int) throws(DatasetError) {
@@ -84,7 +84,7 @@ struct DatasetScan: Sendable {
     }
 }
 
-/// Reads a dataset batch by batch for a run, on the I/O pool: up to `limit` items from the
+/// Reads a dataset chunk by chunk for a run, on the I/O pool: up to `limit` items from the
 /// start, without the ids in `skip`, or only the ids in `only`.
 final class DatasetCursor: Sendable {
     private struct State {

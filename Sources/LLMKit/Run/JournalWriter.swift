@@ -3,11 +3,11 @@ import Synchronization
 
 /// Appends lines to a file descriptor and makes them durable in groups (group commit) on a
 /// thread of its own, so neither `write` nor `fsync` runs on a cooperative thread or holds up
-/// the loop that hands out batches.
+/// the loop that hands out chunks.
 ///
-/// Each ``enqueue(_:onDurable:)`` is one batch's lines: the writer thread takes everything
-/// queued, writes it with one `write` per batch in order, syncs once (`fdatasync`), then calls
-/// each batch's `onDurable`. A batch therefore counts as done only once it is on disk, and a
+/// Each ``enqueue(_:onDurable:)`` is one chunk's lines: the writer thread takes everything
+/// queued, writes it with one `write` per chunk in order, syncs once (`fdatasync`), then calls
+/// each chunk's `onDurable`. A chunk therefore counts as done only once it is on disk, and a
 /// kill at any moment leaves whole lines (the last may be torn; resume cuts it). Syncs are at
 /// least ``minimumSyncInterval`` apart, so a fast run syncs a few hundred times a second at
 /// most, each time for everything that arrived meanwhile. The queue is bounded:
@@ -37,7 +37,7 @@ final class JournalWriter: Sendable {
         var failure: DatasetError?
         var closing = false
         var stopped = false
-        /// Callers waiting for room or for a count of durable batches.
+        /// Callers waiting for room or for a count of durable chunks.
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var drainWaiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var statistics = Statistics()
@@ -62,7 +62,7 @@ final class JournalWriter: Sendable {
         thread.start()
     }
 
-    /// Queues one batch's bytes; `onDurable` is called on the writer thread once they are
+    /// Queues one chunk's bytes; `onDurable` is called on the writer thread once they are
     /// synced. Suspends while the queue is full. Throws the first write error.
     func enqueue(_ bytes: [UInt8], onDurable: @escaping @Sendable () -> Void) async throws(DatasetError) {
         let started = ContinuousClock.now
@@ -96,7 +96,7 @@ final class JournalWriter: Sendable {
         }
     }
 
-    /// Waits until every batch queued so far is durable, then throws the first write error, if any.
+    /// Waits until every chunk queued so far is durable, then throws the first write error, if any.
     func drain() async throws(DatasetError) {
         let started = ContinuousClock.now
         await withCheckedContinuation { continuation in
@@ -133,7 +133,7 @@ final class JournalWriter: Sendable {
     private func loop() {
         var lastSync = ContinuousClock.now - .seconds(1)
         while true {
-            // Let a few milliseconds of batches gather before the next sync.
+            // Let a few milliseconds of chunks gather before the next sync.
             let next = lastSync + minimumSyncInterval
             if ContinuousClock.now < next, !state.withLock({ $0.closing }) {
                 Thread.sleep(forTimeInterval: (next - ContinuousClock.now).seconds)

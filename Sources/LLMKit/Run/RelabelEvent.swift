@@ -13,19 +13,19 @@ public enum RelabelEvent: Sendable {
     case waiting(request: Int, reason: WaitReason, duration: Duration)
     /// A request got its answer or its final error.
     case requestFinished(RequestOutcome)
-    /// A batch's lines are on disk.
-    case batchDurable(BatchDone)
+    /// A chunk's lines are on disk.
+    case chunkDurable(ChunkDone)
     /// The items whose requests failed with errors that may pass (rate limits, 5xx, timeouts)
     /// are asked once more before the run ends.
     case finalPass(items: Int)
-    /// A Batch API run polled one of its batches.
+    /// A Batch API run polled one of its chunks.
     case batchPolled(BatchProgress)
     /// The run ended; the totals of this run.
     case finished(RelabelSummary)
 }
 
-/// A batch whose lines are on disk: its item counts.
-public struct BatchDone: Sendable, Equatable {
+/// A chunk whose lines are on disk: its item counts.
+public struct ChunkDone: Sendable, Equatable {
     public var items: Int
     public var relabeled: Int
     public var failed: Int
@@ -44,7 +44,7 @@ public struct RelabelStart: Sendable, Equatable {
     public var datasetItems: Int
     /// What the output held when resumed.
     public var resumed: RelabelJournal.Resumed
-    /// The token budget of a full batch's request.
+    /// The token budget of a full chunk's request.
     public var tokenBudget: Int
 }
 

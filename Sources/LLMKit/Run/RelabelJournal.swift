@@ -9,7 +9,7 @@ import Synchronization
 
 /// The output of a relabel run, written as a journal: a header line with the run's
 /// ``RunFingerprint``, then one ``RelabeledRecord`` line per finished item, appended in input
-/// order and made durable in groups (``JournalWriter``), so a crash loses at most the batches
+/// order and made durable in groups (``JournalWriter``), so a crash loses at most the chunks
 /// in flight and a resumed run continues exactly where the last one stopped.
 ///
 /// The journal holds an exclusive lock (``OutputLock``) from ``open(path:mode:fingerprint:)``
@@ -146,7 +146,7 @@ public final class RelabelJournal: Sendable {
         return .object(object)
     }
 
-    /// Queues a batch's records (in input order); `onDurable` runs once they are on disk.
+    /// Queues a chunk's records (in input order); `onDurable` runs once they are on disk.
     /// Suspends only while the write queue is full; throws the first write error.
     public func append(_ records: [RelabeledRecord], onDurable: @escaping @Sendable () -> Void = {}) async throws(DatasetError) {
         guard !records.isEmpty else { return }
@@ -197,7 +197,7 @@ public final class RelabelJournal: Sendable {
     /// position in the dataset; through a temporary file renamed over the output), and
     /// releases the lock. Call once, also after an error (then `inputOrder` is `nil` and the
     /// file is left as it is: a later resume completes it). `discardIfEmpty` removes an output
-    /// that holds no record (a run stopped before its first batch), so a plain rerun starts
+    /// that holds no record (a run stopped before its first chunk), so a plain rerun starts
     /// afresh instead of finding an output in its way.
     public func close(inputOrder: (@Sendable () throws -> [String: Int])?, discardIfEmpty: Bool = false) async throws(DatasetError) {
         defer { lock.release() }

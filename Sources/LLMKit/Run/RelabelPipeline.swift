@@ -10,27 +10,27 @@ public struct RelabelConfiguration: Sendable {
     public private(set) var promptID: String
     public var model: String
     /// Items per request (default: the prompt version's).
-    public var batchSize: Int
+    public var chunkSize: Int
     /// Requests in flight at once.
     public var concurrency: Int
     public var temperature: Double?
     public var seed: Int?
-    /// A fixed token limit per request; `nil` sends each batch's ``TokenBudget``.
+    /// A fixed token limit per request; `nil` sends each chunk's ``TokenBudget``.
     public var maxTokens: Int?
     public var policy: RenormalizationPolicy
     /// How many times items whose answer was missing or invalid are asked again, each time in
-    /// batches half the size of the last (down to one item).
+    /// chunks half the size of the last (down to one item).
     public var reaskRounds: Int
     /// Record in each line the model the server said answered when it is not ``model``
     /// (`answered_by`): for a pool whose endpoints may serve different models.
     public var recordsAnsweringModel = false
 
-    public init(prompt: PromptVersion, model: String, batchSize: Int? = nil, concurrency: Int = 1, temperature: Double? = 0, seed: Int? = 42,
+    public init(prompt: PromptVersion, model: String, chunkSize: Int? = nil, concurrency: Int = 1, temperature: Double? = 0, seed: Int? = 42,
                 maxTokens: Int? = nil, policy: RenormalizationPolicy = .default, reaskRounds: Int = 2) {
         self.prompt = prompt
         self.promptID = prompt.id
         self.model = model
-        self.batchSize = max(1, batchSize ?? prompt.batchSize)
+        self.chunkSize = max(1, chunkSize ?? prompt.chunkSize)
         self.concurrency = max(1, concurrency)
         self.temperature = temperature
         self.seed = seed
@@ -40,16 +40,16 @@ public struct RelabelConfiguration: Sendable {
     }
 
     /// The `max_tokens` of a request for `count` items: ``maxTokens`` when set, else the
-    /// ``TokenBudget`` of the batch.
+    /// ``TokenBudget`` of the chunk.
     public func tokenBudget(count: Int) -> Int {
         maxTokens ?? TokenBudget.tokens(count: count, prompt: prompt)
     }
 
-    /// Items per request when re-asking the invalid items of a batch of `count`: half the batch
+    /// Items per request when re-asking the invalid items of a chunk of `count`: half the chunk
     /// (rounded up), so a re-ask is smaller than the request that failed.
-    func reaskChunkSize(after count: Int) -> Int { max(1, (min(count, batchSize) + 1) / 2) }
+    func reaskChunkSize(after count: Int) -> Int { max(1, (min(count, chunkSize) + 1) / 2) }
 
-    /// The exact request for a batch of `items` (see ``RelabelPipeline/request(for:)``).
+    /// The exact request for a chunk of `items` (see ``RelabelPipeline/request(for:)``).
     public func request(for items: [DatasetItem]) -> CompletionRequest {
         var request = prompt.render(items).request(model: model, temperature: temperature, seed: seed, maxTokens: tokenBudget(count: items.count))
         request.items = items
@@ -57,18 +57,18 @@ public struct RelabelConfiguration: Sendable {
     }
 }
 
-/// Relabels batches of items: renders each batch with the prompt version, sends it through an
+/// Relabels chunks of items: renders each chunk with the prompt version, sends it through an
 /// ``LLMClient`` with bounded concurrency, parses each answer with the output contract and
 /// makes one ``RelabeledRecord`` per item, delivered in input order.
 ///
-/// Per batch: a provider error (after the client's middlewares, e.g. retries) fails every item
-/// of the batch with kind `provider_error`, except an error no other request can fix
+/// Per chunk: a provider error (after the client's middlewares, e.g. retries) fails every item
+/// of the chunk with kind `provider_error`, except an error no other request can fix
 /// (``LLMError/Kind/isFatal``: wrong key, no access, unknown model, no quota), which stops the
 /// whole run (``PipelineStop``) without failing anything; a truncated answer
-/// (`finish_reason: length`) splits the batch in two instead of asking the same size again
-/// (`truncated` when even one item is cut off); a refusal or content filter fails the batch
+/// (`finish_reason: length`) splits the chunk in two instead of asking the same size again
+/// (`truncated` when even one item is cut off); a refusal or content filter fails the chunk
 /// with `refused`; these are decided from the finish reason and refusal before any parsing.
-/// Items whose entry was missing or invalid are asked again in smaller batches
+/// Items whose entry was missing or invalid are asked again in smaller chunks
 /// (``RelabelConfiguration/reaskRounds``). Every item given ends as exactly one record.
 public struct RelabelPipeline: Sendable {
     public let client: LLMClient
@@ -85,32 +85,32 @@ public struct RelabelPipeline: Sendable {
         self.emit = emit
     }
 
-    /// One finished batch, handed on in input order.
-    public struct BatchResult: Sendable {
-        /// 0-based position of the batch in the input.
+    /// One finished chunk, handed on in input order.
+    public struct ChunkResult: Sendable {
+        /// 0-based position of the chunk in the input.
         public var index: Int
         public var records: [RelabeledRecord]
         public var summary: RelabelSummary
     }
 
-    /// Runs over the batches `nextBatch` returns (until `nil`), handing each batch's records to
+    /// Runs over the chunks `nextChunk` returns (until `nil`), handing each chunk's records to
     /// `deliver` in input order, with at most ``RelabelConfiguration/concurrency`` requests in
-    /// flight. Cancellation abandons the batches in flight (their requests are cancelled,
+    /// flight. Cancellation abandons the chunks in flight (their requests are cancelled,
     /// nothing of them is delivered) and throws `CancellationError`; a fatal provider error
-    /// throws ``PipelineStop`` after delivering the batches before it.
+    /// throws ``PipelineStop`` after delivering the chunks before it.
     public func run(
-        nextBatch: () async throws -> [DatasetItem]?,
-        deliver: (BatchResult) async throws -> Void
+        nextChunk: () async throws -> [DatasetItem]?,
+        deliver: (ChunkResult) async throws -> Void
     ) async throws -> RelabelSummary {
         var total = RelabelSummary()
         var index = 0
         try await forEachInOrder(limit: configuration.concurrency, next: { () async throws -> (Int, [DatasetItem])? in
-            guard let items = try await nextBatch(), !items.isEmpty else { return nil }
+            guard let items = try await nextChunk(), !items.isEmpty else { return nil }
             defer { index += 1 }
             return (index, items)
         }, work: { [self] (unit: (Int, [DatasetItem])) in
             let (records, summary) = try await relabel(unit.1)
-            return BatchResult(index: unit.0, records: records, summary: summary)
+            return ChunkResult(index: unit.0, records: records, summary: summary)
         }, deliver: { ready in
             try await deliver(ready)
             total.add(ready.summary)
@@ -118,7 +118,7 @@ public struct RelabelPipeline: Sendable {
         return total
     }
 
-    /// Relabels one batch (and its re-asks), returning one record per item in order.
+    /// Relabels one chunk (and its re-asks), returning one record per item in order.
     /// Throws `CancellationError` when cancelled and ``PipelineStop`` on a fatal provider error.
     public func relabel(_ items: [DatasetItem]) async throws -> ([RelabeledRecord], RelabelSummary) {
         try await relabel(items, round: 0)
@@ -183,12 +183,12 @@ public struct RelabelPipeline: Sendable {
         return result
     }
 
-    /// The exact request for a batch of `items`: rendered with the prompt version, with the
-    /// batch's token budget and the items in structured form. Every way of sending (a
+    /// The exact request for a chunk of `items`: rendered with the prompt version, with the
+    /// chunk's token budget and the items in structured form. Every way of sending (a
     /// synchronous call, a line of a Batch API input file) sends this.
     public func request(for items: [DatasetItem]) -> CompletionRequest { configuration.request(for: items) }
 
-    /// What an answer to a batch of `count` items means, decided the same way whatever sent the
+    /// What an answer to a chunk of `count` items means, decided the same way whatever sent the
     /// request: the finish reason and refusal first (cut off with several items: ask again in
     /// two halves; cut off alone: `truncated`; a refusal or filter: `refused`), then the output
     /// contract. Counts stripped text and stray entries into `summary`.
@@ -205,7 +205,7 @@ public struct RelabelPipeline: Sendable {
             if let refusal = response.refusal, !refusal.isEmpty {
                 return .outcomes(Array(repeating: .failed(ItemFailure(.refused, "the model refused: \(refusal)")), count: count))
             }
-            let parsed = BatchResponseParser(count: count, prompt: configuration.prompt, policy: configuration.policy)
+            let parsed = ChunkAnswerParser(count: count, prompt: configuration.prompt, policy: configuration.policy)
                 .parse(response.text ?? "", invalidUTF8: response.bodyWasInvalidUTF8)
             if parsed.extraction?.strippedAnything == true { summary.answersWithStrippedText += 1 }
             summary.strayEntries += parsed.strayEntries.count
@@ -229,10 +229,10 @@ public struct RelabelPipeline: Sendable {
     }
 }
 
-/// What an answer means for its batch (``RelabelPipeline/verdict(on:count:summary:)``).
+/// What an answer means for its chunk (``RelabelPipeline/verdict(on:count:summary:)``).
 public enum AnswerVerdict: Sendable, Equatable {
     /// One outcome per item; failures whose kind ``ItemFailure/Kind/isReaskable`` are worth
-    /// asking again in smaller batches.
+    /// asking again in smaller chunks.
     case outcomes([ItemOutcome])
     /// The answer was cut off with several items: ask again in two halves.
     case split

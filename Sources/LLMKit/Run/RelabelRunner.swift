@@ -20,7 +20,7 @@ public struct RelabelJob: Sendable {
     /// Ask the items that failed with errors that may pass (rate limits, 5xx, timeouts) once
     /// more at the end of the run.
     public var finalPass: Bool
-    /// How the requests are sent: one call per batch (default) or a provider's batch service.
+    /// How the requests are sent: one call per chunk (default) or a provider's batch service.
     public var executor: RelabelExecutor
 
     public init(dataset: String, format: DatasetFormat? = nil, output: String, mode: RelabelJournal.Mode = .fresh(overwrite: false),
@@ -62,15 +62,15 @@ public struct RelabelReport: Sendable {
 }
 
 /// Runs a relabel job end to end: checks the dataset and the output, locks and opens the
-/// journal, sends every batch through the pipeline with bounded concurrency, appends each
-/// batch's lines in input order as soon as it is durable-ready, asks items that failed
+/// journal, sends every chunk through the pipeline with bounded concurrency, appends each
+/// chunk's lines in input order as soon as it is durable-ready, asks items that failed
 /// transiently once more, and reports progress as ``RelabelEvent``s. With
-/// ``RelabelExecutor/batchAPI(_:)`` the batches go through a ``BatchService`` instead (see
+/// ``RelabelExecutor/batchAPI(_:)`` the chunks go through a ``BatchService`` instead (see
 /// `BatchExecutor`): the same requests, verdicts, re-asks and journal, answers in any order.
 ///
 /// Guarantees: every id of the dataset (within the limit) ends as exactly one line; a kill at
 /// any moment leaves whole lines and a resumable file; cancelling the calling task (Ctrl-C)
-/// abandons the batches in flight, keeps every line written and throws ``RunError`` with
+/// abandons the chunks in flight, keeps every line written and throws ``RunError`` with
 /// code `.interrupted`; a provider error no request can fix (wrong key, no access, unknown
 /// model, no quota) stops the run at once, leaves the remaining items untouched and throws
 /// ``RunError`` with code `.stopped`. File I/O runs on a ``BlockingIOPool``, never on a
@@ -109,13 +109,13 @@ public struct RelabelRunner: Sendable {
         }
         let fingerprint = RunFingerprint(
             datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
-            baseURL: job.baseURL, batchSize: configuration.batchSize, seed: configuration.seed, temperature: configuration.temperature,
+            baseURL: job.baseURL, chunkSize: configuration.chunkSize, seed: configuration.seed, temperature: configuration.temperature,
             maxTokens: configuration.maxTokens, policy: configuration.policy, executor: job.executor.fingerprintName)
         let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, lock: lock, io: io)
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
         emit(.started(RelabelStart(items: toDo, datasetItems: scan.itemsWithinLimit, resumed: resumed,
-                                   tokenBudget: configuration.tokenBudget(count: configuration.batchSize))))
+                                   tokenBudget: configuration.tokenBudget(count: configuration.chunkSize))))
         // Every answer is written down before anything else happens to it (AnswerLog).
         let answers: AnswerLog
         do {
@@ -137,7 +137,7 @@ public struct RelabelRunner: Sendable {
                 summary = try await synchronous(pipeline, job: job, journal: journal, ledger: ledger, emit: emit)
             }
         } catch {
-            // A Batch API run keeps even an empty output once it has a batch state (its batches
+            // A Batch API run keeps even an empty output once it has a chunk state (its chunks
             // may be running, and a plain rerun must not submit them again); without one,
             // nothing was submitted and a refused start leaves nothing behind.
             let empty = ledger.written == 0 && resumed.lines == 0
@@ -187,7 +187,7 @@ public struct RelabelRunner: Sendable {
         return summary
     }
 
-    /// Checks the files and the dataset, and that a full batch fits the rate limits.
+    /// Checks the files and the dataset, and that a full chunk fits the rate limits.
     private func preflight(_ job: RelabelJob) async throws -> DatasetScan {
         let configuration = job.configuration
         if isBatch(job), job.mode == .fresh(overwrite: false), FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)) {
@@ -197,7 +197,7 @@ public struct RelabelRunner: Sendable {
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
             let scan = try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
-                                       keepFirst: configuration.batchSize)
+                                       keepFirst: configuration.chunkSize)
             guard scan.items > 0 else { throw DatasetError(file: job.dataset, reason: "the dataset holds no items") }
             return scan
         })
@@ -213,17 +213,17 @@ public struct RelabelRunner: Sendable {
         return scan
     }
 
-    /// One pass of the pipeline over `cursor`, appending each batch in order.
+    /// One pass of the pipeline over `cursor`, appending each chunk in order.
     private func pass(_ pipeline: RelabelPipeline, cursor: DatasetCursor, journal: RelabelJournal, ledger: Ledger,
                       replacing: [String: (line: Int, failure: ItemFailure)] = [:], emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
-        let size = pipeline.configuration.batchSize
+        let size = pipeline.configuration.chunkSize
         return try await pipeline.run(
-            nextBatch: { try await io.run({ () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) }) },
+            nextChunk: { try await io.run({ () throws(DatasetError) -> [DatasetItem] in try cursor.next(size) }) },
             deliver: { batch in
                 let first = journal.reserveLines(batch.records.count)
                 ledger.record(batch.records, firstLine: first)
-                let done = BatchDone(items: batch.summary.items, relabeled: batch.summary.relabeled, failed: batch.summary.failed)
-                try await journal.append(batch.records) { emit(.batchDurable(done)) }
+                let done = ChunkDone(items: batch.summary.items, relabeled: batch.summary.relabeled, failed: batch.summary.failed)
+                try await journal.append(batch.records) { emit(.chunkDurable(done)) }
                 // The lines these replace (a final pass) go as soon as their successors are queued.
                 if !replacing.isEmpty { journal.supersede(lines: batch.records.compactMap { replacing[$0.id]?.line }) }
             })

@@ -1,4 +1,4 @@
-/// What a run (or one batch of it) did: items and their outcomes, requests, attempts, tokens.
+/// What a run (or one chunk of it) did: items and their outcomes, requests, attempts, tokens.
 public struct RelabelSummary: Sendable, Equatable {
     public var items = 0
     public var relabeled = 0
@@ -14,7 +14,7 @@ public struct RelabelSummary: Sendable, Equatable {
     public var sumOff = 0
     /// Relabeled items whose reason was cut at the prompt version's limit.
     public var reasonsCut = 0
-    /// Logical requests (batches, splits and re-asks).
+    /// Logical requests (chunks, splits and re-asks).
     public var requests = 0
     /// HTTP attempts, retries included (answers from the cache are not attempts).
     public var attempts = 0
@@ -33,7 +33,7 @@ public struct RelabelSummary: Sendable, Equatable {
     public var reasked = 0
     /// Answers whose JSON had prose or a code fence around it.
     public var answersWithStrippedText = 0
-    /// Entries that named no batch item.
+    /// Entries that named no chunk item.
     public var strayEntries = 0
     public var usage = TokenUsage()
     /// Seconds the server said it spent reading prompts and generating (llama.cpp's
@@ -113,7 +113,7 @@ public struct RelabelSummary: Sendable, Equatable {
         serverGenerationSeconds += other.serverGenerationSeconds
     }
 
-    /// The counters that describe requests, not items (for re-asks, whose items are counted once by their batch).
+    /// The counters that describe requests, not items (for re-asks, whose items are counted once by their chunk).
     func withoutItemCounts() -> RelabelSummary {
         var s = self
         s.items = 0

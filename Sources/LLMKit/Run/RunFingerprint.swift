@@ -13,7 +13,7 @@ public struct RunFingerprint: Sendable, Equatable {
     public var model: String
     /// The provider's base URL (where it has one).
     public var baseURL: String?
-    public var batchSize: Int
+    public var chunkSize: Int
     public var seed: Int?
     public var temperature: Double?
     /// The token limit given by the user; `nil` means the budget derived from each batch.
@@ -30,7 +30,7 @@ public struct RunFingerprint: Sendable, Equatable {
     /// A provider's batch service (OpenAI's Batch API).
     public static let batchAPIExecutor = "batch-api"
 
-    public init(datasetSHA256: String, prompt: String, provider: String, model: String, baseURL: String?, batchSize: Int,
+    public init(datasetSHA256: String, prompt: String, provider: String, model: String, baseURL: String?, chunkSize: Int,
                 seed: Int?, temperature: Double?, maxTokens: Int?, policy: RenormalizationPolicy, contract: String = contractVersion,
                 executor: String = synchronousExecutor) {
         self.datasetSHA256 = datasetSHA256
@@ -38,7 +38,7 @@ public struct RunFingerprint: Sendable, Equatable {
         self.provider = provider
         self.model = model
         self.baseURL = baseURL
-        self.batchSize = batchSize
+        self.chunkSize = chunkSize
         self.seed = seed
         self.temperature = temperature
         self.maxTokens = maxTokens
@@ -52,7 +52,7 @@ public struct RunFingerprint: Sendable, Equatable {
         func optional<T>(_ value: T?, _ make: (T) -> JSONValue) -> JSONValue { value.map(make) ?? .null }
         return [
             ("dataset_sha256", .string(datasetSHA256)), ("prompt", .string(prompt)), ("provider", .string(provider)),
-            ("model", .string(model)), ("base_url", optional(baseURL, JSONValue.string)), ("batch_size", .int(batchSize)),
+            ("model", .string(model)), ("base_url", optional(baseURL, JSONValue.string)), ("batch_size", .int(chunkSize)),
             ("seed", optional(seed, JSONValue.int)), ("temperature", optional(temperature, JSONValue.double)),
             ("max_tokens", optional(maxTokens, JSONValue.int)), ("tolerance", .double(policy.tolerance)),
             ("sum_off", .string(policy.outOfTolerance.rawValue)), ("contract", .string(contract)),
@@ -72,7 +72,7 @@ public struct RunFingerprint: Sendable, Equatable {
               let contract = o["contract"]?.stringValue
         else { return nil }
         self.init(datasetSHA256: hash, prompt: prompt, provider: provider, model: model, baseURL: o["base_url"]?.stringValue,
-                  batchSize: batch, seed: o["seed"]?.intValue, temperature: o["temperature"]?.doubleValue,
+                  chunkSize: batch, seed: o["seed"]?.intValue, temperature: o["temperature"]?.doubleValue,
                   maxTokens: o["max_tokens"]?.intValue, policy: RenormalizationPolicy(tolerance: tolerance, outOfTolerance: sumOff),
                   contract: contract, executor: o["executor"]?.stringValue ?? Self.synchronousExecutor)
     }

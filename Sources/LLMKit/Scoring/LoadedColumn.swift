@@ -114,7 +114,7 @@ extension Scoring {
                     record.adjusted = normalized.distribution
                     record.sumOff = normalized.sumWasOff
                 } catch {
-                    record.failure = BatchResponseParser.failure(for: error).kind.name
+                    record.failure = ChunkAnswerParser.failure(for: error).kind.name
                 }
                 try body(record)
             }

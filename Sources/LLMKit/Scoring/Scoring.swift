@@ -3,7 +3,7 @@ import Foundation
 /// Scoring relabeled outputs against their dataset: the whole `promptlab score --relabeled` /
 /// `compare` path in one call (``scoreFiles(_:)``: loading and aligning the files, one
 /// ``Scorecard`` per column, paired comparisons with Holm's correction), or from items already
-/// in memory: one column (``column(label:items:prompt:batchSize:repeats:cost:source:seed:)``)
+/// in memory: one column (``column(label:items:prompt:chunkSize:repeats:cost:source:seed:)``)
 /// and a report comparing columns (``report(dataset:columns:warnings:seed:)``).
 public enum Scoring {
     /// The seed of every bootstrap interval unless one is given.
@@ -32,15 +32,15 @@ public struct ScoreFilesRequest: Sendable {
     public var prompt: PromptVersion?
     /// Where prompt versions named in the records are looked up.
     public var library: PromptLibrary
-    /// Items per batch in the outputs (diversity); default: the prompt's, else 30.
-    public var batchSize: Int?
+    /// Items per chunk in the outputs (diversity); default: the prompt's, else 30.
+    public var chunkSize: Int?
     /// The seed of the bootstrap intervals.
     public var seed: UInt64
 
     /// A request; only the dataset and the files are required.
     public init(dataset: String, files: [String], format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default,
                 limit: Int? = nil, gold: String? = nil, labels: [String] = [], prompt: PromptVersion? = nil,
-                library: PromptLibrary = PromptLibrary(directories: []), batchSize: Int? = nil, seed: UInt64 = Scoring.defaultSeed) {
+                library: PromptLibrary = PromptLibrary(directories: []), chunkSize: Int? = nil, seed: UInt64 = Scoring.defaultSeed) {
         self.dataset = dataset
         self.files = files
         self.format = format
@@ -50,7 +50,7 @@ public struct ScoreFilesRequest: Sendable {
         self.labels = labels
         self.prompt = prompt
         self.library = library
-        self.batchSize = batchSize
+        self.chunkSize = chunkSize
         self.seed = seed
     }
 }
@@ -69,8 +69,8 @@ extension Scoring {
             let prompt = resolvePrompt(for: loaded, explicit: request.prompt, library: request.library)
             warnings += loaded.warnings + (prompt.warning.map { [$0] } ?? [])
             let label = i < request.labels.count ? request.labels[i] : URL(fileURLWithPath: file).lastPathComponent
-            let batchSize = request.batchSize ?? prompt.version?.batchSize ?? PromptVersion.defaultBatchSize
-            columns.append(column(label: label, items: loaded.items, prompt: prompt.version, batchSize: batchSize, source: file, seed: request.seed))
+            let chunkSize = request.chunkSize ?? prompt.version?.chunkSize ?? PromptVersion.defaultChunkSize
+            columns.append(column(label: label, items: loaded.items, prompt: prompt.version, chunkSize: chunkSize, source: file, seed: request.seed))
         }
         return report(dataset: dataset.path, columns: columns, warnings: warnings, seed: request.seed)
     }
@@ -100,13 +100,13 @@ extension Scoring {
     /// A scored column: sets each item's shown reference from `prompt` (none when `prompt` is
     /// `nil`: the prompt decides what was shown) and scores it.
     /// This is the call a run of prompt versions makes for each prompt × provider.
-    public static func column(label: String, items: [ScoredItem], prompt: PromptVersion?, batchSize: Int,
+    public static func column(label: String, items: [ScoredItem], prompt: PromptVersion?, chunkSize: Int,
                               repeats: [[EmotionDistribution?]] = [], cost: CostInput? = nil, source: String? = nil,
                               seed: UInt64 = defaultSeed) -> ScoreReport.Column {
         var items = items
         for i in items.indices { items[i].shown = prompt?.shownReference(items[i].reference) }
         let card = Scorecard.score(label: label, items: items, example: prompt?.exampleDistribution, shownDecimals: prompt?.decimals,
-                                   prompt: prompt?.id, batchSize: batchSize, repeats: repeats, cost: cost, seed: seed)
+                                   prompt: prompt?.id, chunkSize: chunkSize, repeats: repeats, cost: cost, seed: seed)
         return ScoreReport.Column(card: card, items: items, source: source)
     }
 

@@ -38,6 +38,6 @@ struct CompareCommand: ParsableCommand {
         let version = try prompt.map { try directories.library.resolve($0) }
         try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
             dataset: dataset.dataset, files: [a, b], format: dataset.format, policy: policyOptions.policy,
-            labels: outputs.labels, prompt: version, library: directories.library, batchSize: items.value)))
+            labels: outputs.labels, prompt: version, library: directories.library, chunkSize: items.value)))
     }
 }

@@ -32,7 +32,7 @@ struct ParseCommand: ParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
             text = String(decoding: data, as: UTF8.self)
         }
-        let result = BatchResponseParser(count: count, expectsReason: reason, policy: policyOptions.policy).parse(text)
+        let result = ChunkAnswerParser(count: count, expectsReason: reason, policy: policyOptions.policy).parse(text)
         if let e = result.extraction, e.strippedAnything {
             print("extraction: fence=\(e.fence ?? "none") leading=\(e.leadingText.count) chars trailing=\(e.trailingText.count) chars")
         }

@@ -16,7 +16,7 @@ struct PromptsCommand: ParsableCommand {
         let sources = Dictionary(library.sources().map { ($0.name, $0.source) }, uniquingKeysWith: { a, _ in a })
         let rows = versions.map { v -> [String] in
             let origin = switch sources[v.name] { case .file(let url)?: url.path; default: "built-in" }
-            return [v.id, String(v.batchSize), v.asksForReason ? "yes (≤\(v.reasonLimit) chars)" : "no", origin, v.summary]
+            return [v.id, String(v.chunkSize), v.asksForReason ? "yes (≤\(v.reasonLimit) chars)" : "no", origin, v.summary]
         }
         print(Table.render(header: ["version", "items/request", "reason", "from", "summary"], rows: rows))
     }

@@ -109,6 +109,6 @@ struct RelabelCommand: AsyncParsableCommand {
         let estimate = try await BlockingIOPool.shared.run { [dataset] in
             try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
         }
-        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), itemsPerRequest: configuration.batchSize))
+        print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), itemsPerRequest: configuration.chunkSize))
     }
 }

@@ -33,7 +33,7 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let version = try prompt.load()
-        let size = slice.itemsPerRequest ?? version.batchSize
+        let size = slice.itemsPerRequest ?? version.chunkSize
         let reader = try DatasetReader(path: dataset.dataset, format: dataset.format)
         var items: [DatasetItem] = []
         var index = 0

@@ -71,7 +71,7 @@ struct ScoreCommand: AsyncParsableCommand {
             let prompt = try prompts.first.map { try directories.library.resolve($0) }
             try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
                 dataset: dataset.dataset, files: relabeled, format: dataset.format, policy: policyOptions.policy, limit: slice.limit,
-                gold: gold, labels: outputs.labels, prompt: prompt, library: directories.library, batchSize: slice.itemsPerRequest)))
+                gold: gold, labels: outputs.labels, prompt: prompt, library: directories.library, chunkSize: slice.itemsPerRequest)))
             return
         }
         let data = try Scoring.loadDataset(dataset.dataset, format: dataset.format, policy: policyOptions.policy, limit: slice.limit, gold: gold)
@@ -91,7 +91,7 @@ struct ScoreCommand: AsyncParsableCommand {
         let settings = RelabelConfiguration(prompt: versions[0], model: "", temperature: sampling.temperature, seed: sampling.seed,
                                             maxTokens: sampling.maxTokens, policy: policyOptions.policy, reaskRounds: sampling.reask)
         var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, prompts: versions, arms: arms,
-                              repeats: `repeat`, settings: settings, batchSize: slice.itemsPerRequest, outputFolder: outDir)
+                              repeats: `repeat`, settings: settings, chunkSize: slice.itemsPerRequest, outputFolder: outDir)
         runs.concurrency = sampling.concurrency
         if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet

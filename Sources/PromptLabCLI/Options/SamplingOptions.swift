@@ -32,7 +32,7 @@ struct SamplingOptions: ParsableArguments {
 
     /// The configuration for `model` on a backend with `slots` parallel slots (when known).
     func configuration(prompt: PromptVersion, model: String, slots: Int?, itemsPerRequest: Int?, policy: RenormalizationPolicy) -> RelabelConfiguration {
-        RelabelConfiguration(prompt: prompt, model: model, batchSize: itemsPerRequest,
+        RelabelConfiguration(prompt: prompt, model: model, chunkSize: itemsPerRequest,
                              concurrency: concurrency ?? slots ?? 4,
                              temperature: temperature, seed: seed, maxTokens: maxTokens, policy: policy, reaskRounds: reask)
     }

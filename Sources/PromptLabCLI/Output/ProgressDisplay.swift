@@ -70,7 +70,7 @@ final class ProgressDisplay: Sendable {
                 s.streamed[outcome.request] = nil
                 s.waiting[outcome.request] = nil
                 s.tokens += outcome.usage?.totalTokens ?? 0
-            case .batchDurable(let done):
+            case .chunkDurable(let done):
                 s.done += done.items
                 s.failed += done.failed
             case .finalPass(let items):

@@ -3,7 +3,7 @@ public import LLMKit
 /// OpenAI's Chat Completions API, or any server that speaks it (vLLM, llama.cpp, proxies).
 ///
 /// `POST {base}/chat/completions` with `Authorization: Bearer <key>` and the optional
-/// `OpenAI-Organization` / `OpenAI-Project` headers; the batch schema goes as
+/// `OpenAI-Organization` / `OpenAI-Project` headers; the chunk schema goes as
 /// `response_format: {"type": "json_schema", "json_schema": {"name", "strict": true, "schema"}}`
 /// (without `maxLength`, which strict mode refuses: the reason's limit is checked locally),
 /// the token limit as `max_completion_tokens`. Errors are decoded from the envelope first and

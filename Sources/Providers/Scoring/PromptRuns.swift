@@ -26,8 +26,8 @@ public struct PromptRuns: Sendable {
     /// The settings of each run; `prompt` and `model` are set per run, and the seed grows by
     /// one per repeat when the temperature is above 0.
     public var settings: RelabelConfiguration
-    /// Items per batch for the diversity score (default: each prompt's).
-    public var batchSize: Int?
+    /// Items per chunk for the diversity score (default: each prompt's).
+    public var chunkSize: Int?
     /// Requests at a time (`nil`: the backend's parallel slots when it reports them, else 4).
     public var concurrency: Int?
     public var outputFolder: String
@@ -35,7 +35,7 @@ public struct PromptRuns: Sendable {
     public var prices: PriceTable = .builtin
 
     public init(dataset: String, format: DatasetFormat?, limit: Int?, prompts: [PromptVersion], arms: [Arm], repeats: Int,
-                settings: RelabelConfiguration, batchSize: Int?, outputFolder: String) {
+                settings: RelabelConfiguration, chunkSize: Int?, outputFolder: String) {
         self.dataset = dataset
         self.format = format
         self.limit = limit
@@ -43,7 +43,7 @@ public struct PromptRuns: Sendable {
         self.arms = arms
         self.repeats = repeats
         self.settings = settings
-        self.batchSize = batchSize
+        self.chunkSize = chunkSize
         self.outputFolder = outputFolder
     }
 
@@ -61,7 +61,7 @@ public struct PromptRuns: Sendable {
                     var configuration = settings
                     configuration.prompt = version
                     configuration.model = prepared.model
-                    configuration.batchSize = batchSize ?? version.batchSize
+                    configuration.chunkSize = chunkSize ?? version.chunkSize
                     configuration.concurrency = max(1, concurrency ?? prepared.capabilities.parallelSlots ?? 4)
                     if (settings.temperature ?? 0) > 0, let seed = settings.seed { configuration.seed = seed + k }
                     let out = "\(outputFolder)/\(stem).\(version.name).\(arm.stack.provider).\(Self.safe(prepared.model)).run\(k + 1).jsonl"
@@ -76,7 +76,7 @@ public struct PromptRuns: Sendable {
                     runs.append(try await BlockingIOPool.shared.run { try Scoring.loadColumn(out, dataset: data, policy: settings.policy).items })
                 }
                 columns.append(Scoring.column(label: "\(version.name) · \(arm.label)", items: runs[0], prompt: version,
-                                              batchSize: batchSize ?? version.batchSize,
+                                              chunkSize: chunkSize ?? version.chunkSize,
                                               repeats: runs.count > 1 ? runs.map { $0.map(\.adjusted) } : [], cost: cost))
             }
         }

@@ -49,11 +49,11 @@ import Testing
         let schema = version.render([DatasetItem(id: "a", descriptions: [], reference: EmotionDistribution(oneHot: .sad))]).responseSchema.schema
         #expect(schema["properties"]?["items"]?["items"]?["properties"]?["reason"]?["maxLength"] == 20)
         let long = String(repeating: "word ", count: 10)
-        let answer = BatchResponseSchema.answer([([0, 1, 0, 0, 0, 0, 0, 0], long)])
-        let cut = BatchResponseParser(count: 1, prompt: version).parse(answer)
+        let answer = ChunkAnswerSchema.answer([([0, 1, 0, 0, 0, 0, 0, 0], long)])
+        let cut = ChunkAnswerParser(count: 1, prompt: version).parse(answer)
         #expect(cut.outcomes[0].relabel?.reason == String(long.prefix(20)) && cut.outcomes[0].relabel?.reasonWasCut == true)
         var strict = version
         strict.reasonOverflow = .reject
-        #expect(BatchResponseParser(count: 1, prompt: strict).parse(answer).outcomes[0].failure?.kind == .reasonTooLong)
+        #expect(ChunkAnswerParser(count: 1, prompt: strict).parse(answer).outcomes[0].failure?.kind == .reasonTooLong)
     }
 }

@@ -46,7 +46,7 @@ import Testing
         let items = try Self.sample()
         for (name, size, tokens) in Self.measured {
             let prompt = try PromptLibrary(directories: []).resolve(name)
-            let request = RelabelConfiguration(prompt: prompt, model: "m", batchSize: size).request(for: Array(items.prefix(size)))
+            let request = RelabelConfiguration(prompt: prompt, model: "m", chunkSize: size).request(for: Array(items.prefix(size)))
             let estimate = TokenEstimate.promptTokens(request)
             #expect(abs(Double(estimate - tokens)) / Double(tokens) <= 0.05, "\(name) × \(size): estimated \(estimate), measured \(tokens)")
             let flat = request.messages.reduce(0) { $0 + $1.content.count } / 4

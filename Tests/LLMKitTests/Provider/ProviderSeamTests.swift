@@ -61,7 +61,7 @@ struct TagMiddleware: ProviderMiddleware {
     }
 
     @Test func canonicalHashIsStableAndSensitiveToContent() {
-        let a = CompletionRequest(model: "m", messages: [.user("x")], responseSchema: BatchResponseSchema.responseSchema(count: 2, includeReason: true), temperature: 0.0, seed: 7)
+        let a = CompletionRequest(model: "m", messages: [.user("x")], responseSchema: ChunkAnswerSchema.responseSchema(count: 2, includeReason: true), temperature: 0.0, seed: 7)
         var b = a
         b.temperature = 0
         #expect(a.canonicalHash == b.canonicalHash)

@@ -20,7 +20,7 @@ import Testing
     }
 
     static func fingerprint(_ executor: String) -> RunFingerprint {
-        RunFingerprint(datasetSHA256: "abc", prompt: "p@1", provider: "openai", model: "m", baseURL: nil, batchSize: 30, seed: 42, temperature: 0,
+        RunFingerprint(datasetSHA256: "abc", prompt: "p@1", provider: "openai", model: "m", baseURL: nil, chunkSize: 30, seed: 42, temperature: 0,
                        maxTokens: nil, policy: .default, executor: executor)
     }
 

@@ -39,21 +39,21 @@ final class RuleProvider: LLMProvider {
         (1...n).map { DatasetItem(id: "u\($0)", descriptions: ["word \($0)"], reference: EmotionDistribution(oneHot: .neutral)) }
     }
 
-    static func run(_ provider: RuleProvider, items: [DatasetItem], batchSize: Int, concurrency: Int = 3, reask: Int = 2) async throws -> ([RelabeledRecord], RelabelSummary, [Int]) {
+    static func run(_ provider: RuleProvider, items: [DatasetItem], chunkSize: Int, concurrency: Int = 3, reask: Int = 2) async throws -> ([RelabeledRecord], RelabelSummary, [Int]) {
         let pipeline = RelabelPipeline(client: LLMClient(provider: provider), configuration: RelabelConfiguration(
-            prompt: prompt, model: "m", batchSize: batchSize, concurrency: concurrency, reaskRounds: reask))
+            prompt: prompt, model: "m", chunkSize: chunkSize, concurrency: concurrency, reaskRounds: reask))
         var remaining = items[...]
         var records: [RelabeledRecord] = []
-        var batchOrder: [Int] = []
-        let summary = try await pipeline.run(nextBatch: {
-            let batch = Array(remaining.prefix(batchSize))
-            remaining = remaining.dropFirst(batchSize)
+        var chunkOrder: [Int] = []
+        let summary = try await pipeline.run(nextChunk: {
+            let batch = Array(remaining.prefix(chunkSize))
+            remaining = remaining.dropFirst(chunkSize)
             return batch
         }, deliver: { batch in
-            batchOrder.append(batch.index)
+            chunkOrder.append(batch.index)
             records += batch.records
         })
-        return (records, summary, batchOrder)
+        return (records, summary, chunkOrder)
     }
 
     /// A pool of mixed models: each line names the model that answered it (`answered_by`), also
@@ -65,7 +65,7 @@ final class RuleProvider: LLMProvider {
             answer.model = points.count == 4 ? "big" : "small"
             return answer
         }
-        var configuration = RelabelConfiguration(prompt: Self.prompt, model: "asked", batchSize: 4)
+        var configuration = RelabelConfiguration(prompt: Self.prompt, model: "asked", chunkSize: 4)
         configuration.recordsAnsweringModel = record
         let pipeline = RelabelPipeline(client: LLMClient(provider: provider), configuration: configuration)
         let (records, _) = try await pipeline.relabel(Self.items(4))
@@ -80,7 +80,7 @@ final class RuleProvider: LLMProvider {
 
     @Test func everyItemOnceInInputOrderUnderConcurrency() async throws {
         let provider = RuleProvider { points in RuleProvider.answer(Array(1...points.count)) }
-        let (records, summary, order) = try await Self.run(provider, items: Self.items(103), batchSize: 10, concurrency: 4)
+        let (records, summary, order) = try await Self.run(provider, items: Self.items(103), chunkSize: 10, concurrency: 4)
         #expect(records.map(\.id) == Self.items(103).map(\.id))
         #expect(order == Array(0..<11))
         #expect(summary.items == 103 && summary.relabeled == 103 && summary.failed == 0)
@@ -95,7 +95,7 @@ final class RuleProvider: LLMProvider {
         let provider = RuleProvider { points in
             points.count >= 4 ? RuleProvider.answer(Array(1..<points.count)) : RuleProvider.answer(Array(1...points.count))
         }
-        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), batchSize: 8)
+        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), chunkSize: 8)
         #expect(records.count == 8)
         #expect(records.allSatisfy { $0.outcome.relabel != nil })
         #expect(summary.reasked == 1)
@@ -107,7 +107,7 @@ final class RuleProvider: LLMProvider {
         let provider = RuleProvider { points in
             RuleProvider.answer(Array(1...points.count).filter { !(points[$0 - 1].contains("word 2#")) })
         }
-        let (records, summary, _) = try await Self.run(provider, items: Self.items(4), batchSize: 4, reask: 2)
+        let (records, summary, _) = try await Self.run(provider, items: Self.items(4), chunkSize: 4, reask: 2)
         #expect(records.map { $0.outcome.failure?.kind } == [nil, .missingIndex, nil, nil])
         #expect(summary.failedByKind == [.missingIndex: 1])
         #expect(provider.calls.withLock { $0 } == [4, 1, 1], "re-asked twice, one item at a time")
@@ -118,7 +118,7 @@ final class RuleProvider: LLMProvider {
         let provider = RuleProvider { points in
             points.count > 2 ? RuleProvider.answer([1], finish: .length) : RuleProvider.answer(Array(1...points.count))
         }
-        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), batchSize: 8)
+        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), chunkSize: 8)
         #expect(records.map(\.id) == Self.items(8).map(\.id))
         #expect(records.allSatisfy { $0.outcome.relabel != nil })
         #expect(provider.calls.withLock { $0.sorted() } == [2, 2, 2, 2, 4, 4, 8])
@@ -130,7 +130,7 @@ final class RuleProvider: LLMProvider {
             if points.first!.contains("word 5#") { throw LLMError(.serverError, "down") }
             return RuleProvider.answer(Array(1...points.count))
         }
-        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), batchSize: 4)
+        let (records, summary, _) = try await Self.run(provider, items: Self.items(8), chunkSize: 4)
         #expect(records.prefix(4).allSatisfy { $0.outcome.relabel != nil })
         #expect(records.suffix(4).allSatisfy { $0.outcome.failure?.kind == .providerError && $0.outcome.failure!.message.contains("down") })
         #expect(summary.failedByKind == [.providerError: 4])
@@ -144,7 +144,7 @@ final class RuleProvider: LLMProvider {
             let shifted = (0..<points.count).map { i in RuleProvider.entry(i) }.dropFirst(points.count > 1 ? 0 : 1)
             return CompletionResponse(text: points.count > 1 ? "{\"items\":[\(shifted.joined(separator: ","))]}" : "{\"items\":[\(zero)]}")
         }
-        let (records, summary, _) = try await Self.run(provider, items: Self.items(3), batchSize: 3, reask: 1)
+        let (records, summary, _) = try await Self.run(provider, items: Self.items(3), chunkSize: 3, reask: 1)
         #expect(records.count == 3)
         #expect(records[0].outcome.relabel != nil && records[1].outcome.relabel != nil)
         // Item 3 was missing (its entry came back as index 0), was asked again alone, and the

@@ -21,7 +21,7 @@ import TestSupport
     static func job(_ dataset: String, out: String, batch: Int = 10, mode: RelabelJournal.Mode = .fresh(overwrite: false),
                     limit: Int? = nil, seed: Int = 42, concurrency: Int = 3) -> RelabelJob {
         RelabelJob(dataset: dataset, output: out, mode: mode, limit: limit,
-                   configuration: RelabelConfiguration(prompt: prompt, model: "m", batchSize: batch, concurrency: concurrency, seed: seed))
+                   configuration: RelabelConfiguration(prompt: prompt, model: "m", chunkSize: batch, concurrency: concurrency, seed: seed))
     }
 
     static let good = RuleProvider { points in RuleProvider.answer(Array(1...points.count)) }
@@ -59,12 +59,12 @@ import TestSupport
         #expect(report.summary.items == 95 && report.relabeledInOutput == 95 && report.itemsToDo == 95)
         guard case .started(let start)? = events.first else { Issue.record("no start event"); return }
         #expect(start.items == 95 && start.datasetItems == 95 && start.tokenBudget == TokenBudget.tokens(count: 10, prompt: Self.prompt))
-        let durable = events.compactMap { if case .batchDurable(let done) = $0 { done.items } else { nil } }
+        let durable = events.compactMap { if case .chunkDurable(let done) = $0 { done.items } else { nil } }
         #expect(durable.reduce(0, +) == 95 && durable.count == 10)
         #expect(events.filter { if case .requestSent = $0 { true } else { false } }.count == 10)
         if case .finished(let s)? = events.last { #expect(s.relabeled == 95) } else { Issue.record("no finish event") }
         let header = try #require(JournalHeader(line: String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")[0].description))
-        #expect(header.fingerprint.prompt == Self.prompt.id && header.fingerprint.batchSize == 10 && header.fingerprint.model == "m")
+        #expect(header.fingerprint.prompt == Self.prompt.id && header.fingerprint.chunkSize == 10 && header.fingerprint.model == "m")
         #expect(header.fingerprint.datasetSHA256 == SHA256Hex.of(Array(try Data(contentsOf: URL(fileURLWithPath: data)))))
         #expect(report.syncs >= 1 && report.syncs <= 11, "group commit: at most one sync per batch plus the header")
     }
@@ -153,7 +153,7 @@ import TestSupport
     @Test func aSecondRunOnTheSameOutputIsRefusedNamingTheHolder() async throws {
         let (data, _) = Self.dataset(5)
         let out = data + ".out.jsonl"
-        let fingerprint = RunFingerprint(datasetSHA256: "x", prompt: "p", provider: "q", model: "m", baseURL: nil, batchSize: 1, seed: 1,
+        let fingerprint = RunFingerprint(datasetSHA256: "x", prompt: "p", provider: "q", model: "m", baseURL: nil, chunkSize: 1, seed: 1,
                                          temperature: 0, maxTokens: nil, policy: .default)
         let first = try await RelabelJournal.open(path: out, mode: .fresh(overwrite: false), fingerprint: fingerprint)
         await #expect { try await RelabelJournal.open(path: out, mode: .resume(retryFailed: false, force: true), fingerprint: fingerprint) } throws: { error in

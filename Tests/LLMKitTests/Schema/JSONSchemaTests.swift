@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func violationsCarryThePointerAndKeyword() throws {
-        let schema = try JSONSchema(BatchResponseSchema.schema(count: 2, includeReason: true))
+        let schema = try JSONSchema(ChunkAnswerSchema.schema(count: 2, includeReason: true))
         let answer = try StrictJSON.parse(#"{"items": [{"index": 1, "angry": 1.5, "sad": 0, "disgust": 0, "contempt": 0, "fear": 0, "neutral": 0, "surprise": 0, "happy": 0, "reason": "x"}, {"index": 2, "Angry": 1}]}"#)
         let violations = schema.validate(answer)
         #expect(violations.contains { $0.instancePath == "/items/0/angry" && $0.keyword == "maximum" })
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func theBatchSchemaMeetsOpenAIStrictModeRules() throws {
-        let schema = BatchResponseSchema.schema(count: 30, includeReason: true)
+        let schema = ChunkAnswerSchema.schema(count: 30, includeReason: true)
         _ = try JSONSchema(schema)
         func check(_ value: JSONValue, at path: String) {
             guard case .object(let o) = value else { return }

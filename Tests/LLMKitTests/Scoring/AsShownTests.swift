@@ -25,7 +25,7 @@ import Testing
             let members = zip(Emotion.allCases, values).map { "\"\($0.name)\": \($1)" }.joined(separator: ", ")
             return "{\"index\": \(index + 1), \(members), \"reason\": \"copied\"}"
         }
-        let result = BatchResponseParser(count: items.count, expectsReason: true).parse("{\"items\": [\(entries.joined(separator: ", "))]}")
+        let result = ChunkAnswerParser(count: items.count, expectsReason: true).parse("{\"items\": [\(entries.joined(separator: ", "))]}")
         let lines = zip(items, result.outcomes).map { item, outcome in
             RelabeledRecord(id: item.id, reference: item.reference, outcome: outcome, promptVersion: prompt.id, provider: "copy", model: "m").jsonLine
         }

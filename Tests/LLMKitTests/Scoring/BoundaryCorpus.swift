@@ -24,16 +24,16 @@ struct BoundaryCorpus {
     /// The prompt the answers were made with (its decimals decide "as shown").
     var prompt: PromptVersion
 
-    /// The example distribution of ``promptText(decimals:batchSize:)``.
+    /// The example distribution of ``promptText(decimals:chunkSize:)``.
     static let example = ["0.0", "0.1", "0.0", "0.0", "0.2", "0.6", "0.1", "0.0"]
 
     /// A `.prompt` file with the given decimals and batch size and an example to echo.
-    static func promptText(decimals: Int, batchSize: Int) -> String {
+    static func promptText(decimals: Int, chunkSize: Int) -> String {
         let values = zip(Emotion.allCases, example).map { "\"\($0.name)\": \($1)" }.joined(separator: ", ")
         return """
             ---
             name: boundary-\(decimals)
-            batch_size: \(batchSize)
+            batch_size: \(chunkSize)
             reason: true
             decimals: \(decimals)
             ---
@@ -44,13 +44,13 @@ struct BoundaryCorpus {
             """
     }
 
-    /// The prompt of ``promptText(decimals:batchSize:)``, written to a fresh folder, and its file.
-    static func promptFile(decimals: Int, batchSize: Int = 7) -> (PromptVersion, URL) {
-        let url = URL(fileURLWithPath: TestPaths.write(promptText(decimals: decimals, batchSize: batchSize), name: "boundary-\(decimals).prompt"))
+    /// The prompt of ``promptText(decimals:chunkSize:)``, written to a fresh folder, and its file.
+    static func promptFile(decimals: Int, chunkSize: Int = 7) -> (PromptVersion, URL) {
+        let url = URL(fileURLWithPath: TestPaths.write(promptText(decimals: decimals, chunkSize: chunkSize), name: "boundary-\(decimals).prompt"))
         return (try! PromptVersion.load(contentsOf: url), url)
     }
 
-    static func prompt(decimals: Int, batchSize: Int = 7) -> PromptVersion { promptFile(decimals: decimals, batchSize: batchSize).0 }
+    static func prompt(decimals: Int, chunkSize: Int = 7) -> PromptVersion { promptFile(decimals: decimals, chunkSize: chunkSize).0 }
 
     /// `%.{d}f` without trailing zeros, at least one decimal (as the EMO-SUPERB CSV writes values).
     static func decimal(_ v: Double, _ d: Int = 9) -> String {
@@ -158,7 +158,7 @@ struct BoundaryCorpus {
                     item.failure = nil
                     item.reason = row.reason
                 } catch {
-                    item.failure = BatchResponseParser.failure(for: error as! DistributionError).kind.name
+                    item.failure = ChunkAnswerParser.failure(for: error as! DistributionError).kind.name
                 }
             }
             return item

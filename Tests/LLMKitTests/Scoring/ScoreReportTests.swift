@@ -15,9 +15,9 @@ import Testing
         let items = corpus.items()
         let lazy = items.map { item -> ScoredItem in var copy = item; copy.adjusted = item.shown; copy.failure = nil; return copy }
         return Scoring.report(dataset: "corpus.csv", columns: [
-            Scoring.column(label: "model", items: items, prompt: corpus.prompt, batchSize: 7),
-            Scoring.column(label: "lazy copy", items: lazy, prompt: corpus.prompt, batchSize: 7),
-            Scoring.column(label: "no prompt", items: items, prompt: nil, batchSize: 7),
+            Scoring.column(label: "model", items: items, prompt: corpus.prompt, chunkSize: 7),
+            Scoring.column(label: "lazy copy", items: lazy, prompt: corpus.prompt, chunkSize: 7),
+            Scoring.column(label: "no prompt", items: items, prompt: nil, chunkSize: 7),
         ])
     }
 
@@ -56,8 +56,8 @@ import Testing
             var copy = item; copy.adjusted = uniform; copy.sumOff = true; copy.failure = nil; return copy
         }
         let report = Scoring.report(dataset: "corpus.csv", columns: [
-            Scoring.column(label: "model", items: Self.corpus.items(), prompt: Self.corpus.prompt, batchSize: 7),
-            Scoring.column(label: "flat", items: items, prompt: Self.corpus.prompt, batchSize: 7),
+            Scoring.column(label: "model", items: Self.corpus.items(), prompt: Self.corpus.prompt, chunkSize: 7),
+            Scoring.column(label: "flat", items: items, prompt: Self.corpus.prompt, chunkSize: 7),
         ])
         let flat = report.columns[1].card
         #expect(flat.uniformAnswers == items.count && flat.agreement.argmaxAgreement.value == 1)

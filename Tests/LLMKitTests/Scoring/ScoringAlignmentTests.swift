@@ -120,7 +120,7 @@ import Testing
     @Test func crossedAndUncheckedThresholds() throws {
         let r = EmotionDistribution(oneHot: .neutral)
         let items = (0..<10).map { ScoredItem(id: "\($0)", descriptions: [], reference: r, adjusted: $0 < 7 ? r : EmotionDistribution(oneHot: .happy)) }
-        let report = Scoring.report(dataset: "d", columns: [Scoring.column(label: "c", items: items, prompt: nil, batchSize: 30)])
+        let report = Scoring.report(dataset: "d", columns: [Scoring.column(label: "c", items: items, prompt: nil, chunkSize: 30)])
         let outcome = ScoreThreshold.check([
             try ScoreThreshold(parsing: "unchanged.0.01=0.5", direction: .over),
             try ScoreThreshold(parsing: "unchanged.0.01=0.7", direction: .over),

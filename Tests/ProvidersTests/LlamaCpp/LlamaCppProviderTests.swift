@@ -18,7 +18,7 @@ import TestSupport
 
     static let request = CompletionRequest(
         model: "gemma3-270m-q4_k_m", messages: [.system("sys"), .user("1. calm#0.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0")],
-        responseSchema: BatchResponseSchema.responseSchema(count: 1, includeReason: true), temperature: 0, seed: 42, maxTokens: 512)
+        responseSchema: ChunkAnswerSchema.responseSchema(count: 1, includeReason: true), temperature: 0, seed: 42, maxTokens: 512)
 
     @Test func sendsTheNestedSchemaShapeAndDecodesARealAnswer() async throws {
         let recorded = try Self.recordedCompletion()
@@ -51,7 +51,7 @@ import TestSupport
         #expect(response.timings?.cachedTokens == expected["timings"]?["cache_n"]?.intValue)
         #expect(response.raw?.body == recorded.body)
         // The recorded request is what this project sends: nested schema, the bundled prompt.
-        #expect(recorded.request["response_schema"]?["name"] == .string(BatchResponseSchema.name))
+        #expect(recorded.request["response_schema"]?["name"] == .string(ChunkAnswerSchema.name))
     }
 
     @Test func theRealErrorEnvelopeMapsToBadRequest() async throws {

@@ -28,7 +28,7 @@ import Testing
         while items.count < size, let item = try reader.next() { items.append(item) }
         let prompt = try PromptLibrary(directories: []).resolve(name)
         // One token of answer: the server still reports the whole prompt.
-        let request = RelabelConfiguration(prompt: prompt, model: "gemma", batchSize: size, maxTokens: 1).request(for: items)
+        let request = RelabelConfiguration(prompt: prompt, model: "gemma", chunkSize: size, maxTokens: 1).request(for: items)
         let response = try await LlamaCppProvider(baseURL: Self.server!, stream: false).complete(request)
         let reported = try #require(response.usage?.promptTokens)
         let estimate = TokenEstimate.promptTokens(request)

@@ -9,7 +9,7 @@ import TestSupport
 @Suite struct OpenAIBatchServiceTests {
     static let request = CompletionRequest(
         model: "gpt-4o-mini", messages: [.system("sys"), .user("1. calm#0.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0")],
-        responseSchema: BatchResponseSchema.responseSchema(count: 1, includeReason: true), temperature: 0, seed: 42, maxTokens: 512)
+        responseSchema: ChunkAnswerSchema.responseSchema(count: 1, includeReason: true), temperature: 0, seed: 42, maxTokens: 512)
 
     @Test func anInputLineCarriesExactlyTheSynchronousBody() throws {
         let service = OpenAIBatchService(baseURL: "http://127.0.0.1:1/v1", apiKey: "sk-x")

@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct OpenAIProviderTests {
     static let request = CompletionRequest(
         model: "gpt-4o-mini", messages: [.system("sys"), .user("1. calm#0.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0")],
-        responseSchema: BatchResponseSchema.responseSchema(count: 30, includeReason: true), temperature: 0.2, seed: 7, maxTokens: 4000)
+        responseSchema: ChunkAnswerSchema.responseSchema(count: 30, includeReason: true), temperature: 0.2, seed: 7, maxTokens: 4000)
 
     /// The fields we send, as OpenAI's published API description (openapi.yaml,
     /// `CreateChatCompletionRequest`, `ChatCompletionRequestSystemMessage`/`UserMessage`,
@@ -57,9 +57,9 @@ import TestSupport
         #expect(violations.isEmpty, "\(violations)")
         #expect(body["max_completion_tokens"] == 4000 && body["max_tokens"] == nil)
         #expect(body["response_format"]?["json_schema"]?["strict"] == true)
-        #expect(body["response_format"]?["json_schema"]?["name"] == .string(BatchResponseSchema.name))
+        #expect(body["response_format"]?["json_schema"]?["name"] == .string(ChunkAnswerSchema.name))
         // The schema sent is the contract's, which meets strict mode's rules (checked in LLMKitTests).
-        #expect(body["response_format"]?["json_schema"]?["schema"] == BatchResponseSchema.schema(count: 30, includeReason: true))
+        #expect(body["response_format"]?["json_schema"]?["schema"] == ChunkAnswerSchema.schema(count: 30, includeReason: true))
         // The shape check itself fails on a wrong body.
         var wrong = body.objectValue!
         wrong["temperature"] = 3
@@ -95,7 +95,7 @@ import TestSupport
         #expect(response.headers["x-request-id"] == "req-none")
         #expect(response.headers["x-ratelimit-remaining-requests"] == "1000")
         #expect(response.usage?.completionTokens == 40 * 30)
-        let parsed = BatchResponseParser(count: 30, expectsReason: true).parse(response.text ?? "")
+        let parsed = ChunkAnswerParser(count: 30, expectsReason: true).parse(response.text ?? "")
         #expect(parsed.failedPositions.isEmpty)
     }
 }
@@ -183,7 +183,7 @@ import TestSupport
         let client = LLMClient(provider: provider, middlewares: [RetryMiddleware(policy: .exponential(maxAttempts: 3), clock: clock, random: { 0 })])
         let prompt = PromptVersion(name: "t", systemText: "sys")
         let items = (1...3).map { DatasetItem(id: "u\($0)", descriptions: ["w\($0)"], reference: EmotionDistribution(oneHot: .neutral)) }
-        let pipeline = RelabelPipeline(client: client, configuration: RelabelConfiguration(prompt: prompt, model: "gpt-test", batchSize: 3, reaskRounds: 1))
+        let pipeline = RelabelPipeline(client: client, configuration: RelabelConfiguration(prompt: prompt, model: "gpt-test", chunkSize: 3, reaskRounds: 1))
         let (records, summary): ([RelabeledRecord], RelabelSummary)
         do {
             (records, summary) = try await pipeline.relabel(items)

@@ -29,7 +29,7 @@ import Testing
                              mode: .resume(retryFailed: false, force: false), configuration: configuration,
                              baseURL: prepared.baseURL)
         let report = try await RelabelRunner(client: prepared.client).run(job) { event in
-            if case .batchDurable(let done) = event { durable.withLock { $0 += done.items } }
+            if case .chunkDurable(let done) = event { durable.withLock { $0 += done.items } }
         }
         let scores = try Scoring.scoreFiles(ScoreFilesRequest(dataset: dataset, files: [report.output],
                                                               prompt: prompt, library: PromptLibrary(directories: [])))

@@ -28,7 +28,7 @@ import TestSupport
         return out + "data: [DONE]\n\n"
     }
 
-    static let answer = BatchResponseSchema.answer([([0, 0, 0, 0, 0, 0.9, 0, 0.1], "r1"), ([0.5, 0, 0, 0, 0, 0.5, 0, 0], "r2")])
+    static let answer = ChunkAnswerSchema.answer([([0, 0, 0, 0, 0, 0.9, 0, 0.1], "r1"), ([0.5, 0, 0, 0, 0, 0.5, 0, 0], "r2")])
 
     @Test func aStreamedAnswerDecodesLikeAWholeOneAndReportsTokens() async throws {
         let transport = MockHTTPTransport(headers: ["content-type": "text/event-stream"], body: Self.stream(Self.answer))
@@ -39,7 +39,7 @@ import TestSupport
         }
         let response = try await RequestObserver.$current.withValue(observer) { try await provider.complete(Self.request()) }
         #expect(response.text == Self.answer && response.finishReason == .stop && response.usage?.completionTokens == Self.answer.count)
-        #expect(BatchResponseParser(count: 2, prompt: Self.prompt).parse(response.text!).failedPositions.isEmpty)
+        #expect(ChunkAnswerParser(count: 2, prompt: Self.prompt).parse(response.text!).failedPositions.isEmpty)
         let body = try StrictJSON.parse(String(decoding: try #require(transport.requests.first?.body), as: UTF8.self))
         #expect(body["stream"] == true && body["max_tokens"]?.intValue == TokenBudget.tokens(count: 2, prompt: Self.prompt))
         #expect(transport.requests.first?.stallTimeout == .seconds(60), "a streamed request fails fast when it stalls")
@@ -62,7 +62,7 @@ import TestSupport
         #expect(response.finishReason == .stop)
         let text = try #require(response.text)
         #expect(text.count < rambling.count && text.hasPrefix(Self.answer))
-        let parsed = BatchResponseParser(count: 2, prompt: Self.prompt).parse(text)
+        let parsed = ChunkAnswerParser(count: 2, prompt: Self.prompt).parse(text)
         #expect(parsed.failedPositions.isEmpty && parsed.extraction?.strippedAnything == true)
     }
 
@@ -74,7 +74,7 @@ import TestSupport
         let provider = LlamaCppProvider(baseURL: "http://llama", transport: transport, stream: true)
         let response = try await provider.complete(Self.request())
         #expect(response.text == prefixed)
-        #expect(BatchResponseParser(count: 2, prompt: Self.prompt).parse(response.text!).failedPositions.isEmpty)
+        #expect(ChunkAnswerParser(count: 2, prompt: Self.prompt).parse(response.text!).failedPositions.isEmpty)
     }
 
     @Test func aStreamThatEndsWithoutAFinishReasonIsCutOff() throws {

@@ -11,7 +11,7 @@ public struct ReferenceProvider: LLMProvider {
 
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
         let reason = request.asksForReason ? "kept the reference unchanged" : nil
-        let text = BatchResponseSchema.answer(request.items.map { ($0.reference.values, reason) })
+        let text = ChunkAnswerSchema.answer(request.items.map { ($0.reference.values, reason) })
         return CompletionResponse(text: text, usage: TokenUsage(promptTokens: 0, completionTokens: 0))
     }
 }

@@ -33,8 +33,8 @@ extension BatchExecutor {
         var finals: [(DatasetItem, ItemOutcome)] = []
         var followUps: [BatchState.FollowUp] = []
         for (k, request) in file.requests.enumerated() where !request.ids.allSatisfy(done.contains) {
-            let batchItems = request.ids.compactMap { items[$0] }
-            guard batchItems.count == request.ids.count else {
+            let requestItems = request.ids.compactMap { items[$0] }
+            guard requestItems.count == request.ids.count else {
                 throw RunError(.damagedOutput, file: statePath, "request \(request.customID) names items the dataset does not have")
             }
             let order = i * 100_000_000 + k * 100
@@ -42,13 +42,13 @@ extension BatchExecutor {
             if info.status == .failed {
                 let errors = info.errors.filter { $0.line == nil || $0.line == k + 1 }.map(\.description)
                 let message = "the batch \(info.id) failed validation: " + (errors.isEmpty ? "no reason given" : errors.joined(separator: "; "))
-                finals += batchItems.map { ($0, .failed(ItemFailure(.providerError, message, providerError: .badRequest))) }
+                finals += requestItems.map { ($0, .failed(ItemFailure(.providerError, message, providerError: .badRequest))) }
             } else if let line, !line.expired, !line.cancelled {
                 // An answer paid for goes to the response cache before anything else happens to it.
                 if let responses, case .success(let response) = line.result {
-                    await responses.storeAnswer(response, for: configuration.request(for: batchItems))
+                    await responses.storeAnswer(response, for: configuration.request(for: requestItems))
                 }
-                try handle(request, batchItems, line.result, order: order, finals: &finals, followUps: &followUps)
+                try handle(request, requestItems, line.result, order: order, finals: &finals, followUps: &followUps)
             } else if info.status == .expired || line?.expired == true {
                 if request.expiries < settings.expiryResubmissions {
                     followUps.append(.init(ids: request.ids, round: request.round, retries: request.retries, expiries: request.expiries + 1,
@@ -56,14 +56,14 @@ extension BatchExecutor {
                     report.expiredResubmitted += 1
                 } else {
                     let failure = ItemFailure(.providerError, "the batch expired \(request.expiries + 1) times before running this request", providerError: .timeout)
-                    finals += batchItems.map { ($0, .failed(failure)) }
+                    finals += requestItems.map { ($0, .failed(failure)) }
                 }
             } else if info.status == .cancelled || line?.cancelled == true {
                 let failure = ItemFailure(.providerError, "the batch \(info.id) was cancelled before this request ran", providerError: .cancelled)
-                finals += batchItems.map { ($0, .failed(failure)) }
+                finals += requestItems.map { ($0, .failed(failure)) }
             } else {
                 let error = LLMError(.serverError, "The batch \(info.id) ended (\(info.status)) without a result for this request.")
-                try handle(request, batchItems, .failure(error), order: order, finals: &finals, followUps: &followUps)
+                try handle(request, requestItems, .failure(error), order: order, finals: &finals, followUps: &followUps)
             }
         }
         try await write(finals.filter { !done.contains($0.0.id) })
@@ -158,7 +158,7 @@ extension BatchExecutor {
         try await journal.append(Array(records[half...]))
         try await journal.flush()
         done.formUnion(records.map(\.id))
-        emit(.batchDurable(BatchDone(items: counted.items, relabeled: counted.relabeled, failed: counted.failed)))
+        emit(.chunkDurable(ChunkDone(items: counted.items, relabeled: counted.relabeled, failed: counted.failed)))
     }
 
     /// Sends the follow-ups that are not an expired remainder through the run's client, as a

@@ -221,7 +221,7 @@ struct BatchExecutor {
         let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, policy: configuration.policy)
         let wave = state.openWave ?? state.nextWave
         var pack = FilePack()
-        let size = configuration.batchSize
+        let size = configuration.chunkSize
         var start = 0
         while start < unplanned.count {
             let chunk = Array(unplanned[start..<min(unplanned.count, start + size)])
@@ -299,10 +299,10 @@ struct BatchExecutor {
         let wave = state.nextWave
         var pack = FilePack()
         for up in state.followUps {
-            let batchItems = up.ids.compactMap { items[$0] }
+            let requestItems = up.ids.compactMap { items[$0] }
             let request = BatchState.Request(customID: up.customID ?? state.newCustomID(), ids: up.ids, round: up.round, retries: up.retries,
                                              expiries: up.expiries)
-            try await add(request, items: batchItems, to: &pack, wave: wave, consumingFollowUps: true)
+            try await add(request, items: requestItems, to: &pack, wave: wave, consumingFollowUps: true)
         }
         if !pack.requests.isEmpty { try await submit(pack, wave: wave, consumingFollowUps: true) }
     }

@@ -78,8 +78,8 @@ extension ScoreMetric {
                     definition: "Share of relabeled items whose answer is the prompt's example distribution (max_i |p_i - e_i| <= 1e-6 + 1e-9). n/a when the prompt is unknown.") {
             $0.echoRate
         },
-        ScoreMetric("diversity", "diversity within a batch", .mean,
-                    definition: "Mean over batches of (distinct answers / relabeled items); answers within 1e-9 of each other are the same.") { $0.diversity },
+        ScoreMetric("diversity", "diversity within a chunk", .mean,
+                    definition: "Mean over chunks (the items of one request) of (distinct answers / relabeled items); answers within 1e-9 of each other are the same.") { $0.diversity },
     ]
 
     private static let consistency: [ScoreMetric] = [

@@ -13,7 +13,7 @@ public struct ScoreMetric: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         /// A share of items, with a Wilson 95% interval (written as a percentage in tables).
         case rate
-        /// A mean over items (or batches), with a seeded bootstrap 95% interval.
+        /// A mean over items (or chunks), with a seeded bootstrap 95% interval.
         case mean
         /// A corpus-level statistic with a seeded bootstrap 95% interval (macro-F1).
         case score

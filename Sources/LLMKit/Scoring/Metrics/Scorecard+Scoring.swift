@@ -6,10 +6,10 @@ extension Scorecard {
     ///   - example: the prompt's example distribution (for the echo rate), when known.
     ///   - shownDecimals: the decimals the prompt showed references at (recorded with the rate).
     ///   - prompt: the prompt version id, when known (recorded).
-    ///   - batchSize: items per batch, to group the output for diversity.
+    ///   - chunkSize: items per chunk, to group the output for diversity.
     ///   - repeats: the adjusted distributions of every run of this column (the first included), aligned with `items`.
     public static func score(label: String, items: [ScoredItem], example: EmotionDistribution?, shownDecimals: Int? = nil,
-                             prompt: String? = nil, batchSize: Int, repeats: [[EmotionDistribution?]] = [],
+                             prompt: String? = nil, chunkSize: Int, repeats: [[EmotionDistribution?]] = [],
                              cost: CostInput? = nil, seed: UInt64 = 20261128) -> Scorecard {
         let relabeled = items.filter { $0.adjusted != nil }
         let pairs = relabeled.map { ($0.adjusted!, $0.reference) }
@@ -33,7 +33,7 @@ extension Scorecard {
             meanTotalVariation: Statistics.bootstrapMean(relabeled.map { $0.totalVariation! }, seed: seed),
             agreement: agreement(pairs, seed: seed),
             gold: nil, echoRate: nil,
-            diversity: Statistics.bootstrapMean(diversityPerBatch(items, batchSize: batchSize), seed: seed),
+            diversity: Statistics.bootstrapMean(diversityPerChunk(items, chunkSize: chunkSize), seed: seed),
             consistency: nil, cost: nil)
         let withGold = relabeled.compactMap { item in item.gold.map { (item.adjusted!, $0) } }
         if !withGold.isEmpty { card.gold = agreement(withGold, seed: seed) }
@@ -88,12 +88,12 @@ extension Scorecard {
         MacroF1Counts(predicted, target).value
     }
 
-    /// Share of distinct adjusted distributions among the relabeled items of each batch
-    /// (consecutive groups of `batchSize` items in output order). Two answers are the same when
+    /// Share of distinct adjusted distributions among the relabeled items of each chunk
+    /// (consecutive groups of `chunkSize` items in output order). Two answers are the same when
     /// every value is within 1e-9 (``EmotionDistribution/isWithin(_:of:)`` at tau 0); "distinct"
     /// counts the groups this links (connected components), which does not depend on order.
-    package static func diversityPerBatch(_ items: [ScoredItem], batchSize: Int) -> [Double] {
-        let size = max(1, batchSize)
+    package static func diversityPerChunk(_ items: [ScoredItem], chunkSize: Int) -> [Double] {
+        let size = max(1, chunkSize)
         return stride(from: 0, to: items.count, by: size).compactMap { start in
             let batch = items[start..<min(items.count, start + size)].compactMap(\.adjusted)
             guard !batch.isEmpty else { return nil }

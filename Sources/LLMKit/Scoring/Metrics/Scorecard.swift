@@ -44,7 +44,7 @@ public struct Scorecard: Sendable {
     public var gold: Agreement?
     /// The adjusted distribution equals the prompt's example (tau 1e-6), over relabeled items.
     public var echoRate: Estimate?
-    /// Mean share of distinct adjusted distributions within a batch.
+    /// Mean share of distinct adjusted distributions within a chunk.
     public var diversity: Estimate
     /// Relabeled answers that give all 8 emotions the same value (every class maximal): they
     /// "agree" on the argmax with any reference, so the findings point them out.

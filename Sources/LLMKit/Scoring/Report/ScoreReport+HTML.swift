@@ -133,7 +133,7 @@ extension ScoreReport {
                 notes.append("\(c.label): \(String(format: "%.0f%%", 100 * lazy.value)) of the answers return the reference unchanged (\(c.unchangedAsShown != nil ? "as shown" : "within 0.01")): lazy.")
             }
             if c.diversity.n > 0, c.diversity.value < 0.3 {
-                notes.append("\(c.label): batches hold few distinct answers (diversity \(String(format: "%.2f", c.diversity.value))).")
+                notes.append("\(c.label): chunks (the items of one request) hold few distinct answers (diversity \(String(format: "%.2f", c.diversity.value))).")
             }
             let answered = Double(c.relabeled.n) * c.relabeled.value
             if answered > 0, c.valid.value * Double(c.valid.n) < 0.5 * answered {

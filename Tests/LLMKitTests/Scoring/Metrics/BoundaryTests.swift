@@ -135,6 +135,6 @@ import Testing
         let b = try EmotionDistribution.normalizing([0.3333, 0.3333, 0.3334, 0, 0, 0, 0, 0].map { $0 * 3 }).distribution
         let c = EmotionDistribution(oneHot: .happy)
         let items = [a, b, c].enumerated().map { ScoredItem(id: "\($0)", descriptions: [], reference: c, adjusted: $1) }
-        #expect(Scorecard.diversityPerBatch(items, batchSize: 3) == [2.0 / 3])
+        #expect(Scorecard.diversityPerChunk(items, chunkSize: 3) == [2.0 / 3])
     }
 }

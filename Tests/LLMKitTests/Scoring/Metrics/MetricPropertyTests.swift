@@ -11,9 +11,9 @@ import Testing
     static let corpus = BoundaryCorpus(count: 150, decimals: 4, seed: 7)
 
     /// A scorecard of the corpus, with a second run for self-consistency and a gold column.
-    static func card(_ items: [ScoredItem], example: EmotionDistribution, batchSize: Int = 7, repeats: [[EmotionDistribution?]]? = nil) -> Scorecard {
+    static func card(_ items: [ScoredItem], example: EmotionDistribution, chunkSize: Int = 7, repeats: [[EmotionDistribution?]]? = nil) -> Scorecard {
         let second = repeats ?? [items.map(\.adjusted), items.map { $0.shown }]
-        return Scorecard.score(label: "c", items: items, example: example, shownDecimals: 4, batchSize: batchSize, repeats: second,
+        return Scorecard.score(label: "c", items: items, example: example, shownDecimals: 4, chunkSize: chunkSize, repeats: second,
                                cost: CostInput(requests: 3, attempts: 4, usage: TokenUsage(), latencies: [0.5, 1]))
     }
 
@@ -61,8 +61,8 @@ import Testing
         let order = Array(items.indices).shuffled(using: &rng)
         // One batch, so that diversity does not depend on how items fall into batches.
         let (base, shuffled) = try await OffPool.run {
-            (Self.card(items, example: Self.corpus.example(), batchSize: items.count),
-             Self.card(order.map { items[$0] }, example: Self.corpus.example(), batchSize: items.count,
+            (Self.card(items, example: Self.corpus.example(), chunkSize: items.count),
+             Self.card(order.map { items[$0] }, example: Self.corpus.example(), chunkSize: items.count,
                        repeats: [order.map { items[$0].adjusted }, order.map { items[$0].shown }]))
         }
         for metric in ScoreMetric.all where metric.key != "self_consistency.alpha_interval" {

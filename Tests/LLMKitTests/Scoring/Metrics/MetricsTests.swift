@@ -77,7 +77,7 @@ import Testing
         let nearly = try EmotionDistribution.normalizing([0.005, 0, 0, 0, 0, 0.995, 0, 0]).distribution
         let items = [Self.item(1, neutral, neutral), Self.item(2, neutral, nearly), Self.item(3, neutral, example),
                      Self.item(4, neutral, example), Self.item(5, neutral, nil)]
-        let card = Scorecard.score(label: "t", items: items, example: example, batchSize: 2)
+        let card = Scorecard.score(label: "t", items: items, example: example, chunkSize: 2)
         #expect(card.items == 5 && card.relabeled.value == 0.8)
         #expect(card.unchanged.map(\.value) == [0.25, 0.5, 0.5])
         #expect(card.echoRate?.value == 0.5)

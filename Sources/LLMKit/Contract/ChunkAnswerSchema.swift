@@ -1,6 +1,6 @@
 import Synchronization
 
-/// The output contract (DESIGN.md): the JSON a model must return for a batch of N items.
+/// The output contract (DESIGN.md): the JSON a model must return for a chunk of N items.
 ///
 ///     {"items": [{"index": 1, "angry": 0.1, "sad": 0, ..., "happy": 0.2, "reason": "..."}, ...]}
 ///
@@ -9,7 +9,7 @@ import Synchronization
 /// checked locally, because constraints are partial (llama.cpp ignores number ranges) and
 /// some providers cannot constrain at all. "The 8 values sum to 1" cannot be said in JSON
 /// Schema: ``EmotionDistribution/normalizing(_:policy:upperBound:)`` handles it.
-public enum BatchResponseSchema {
+public enum ChunkAnswerSchema {
     /// The name sent with the schema (OpenAI requires one).
     public static let name = "emotion_relabel_batch"
 
@@ -33,7 +33,7 @@ public enum BatchResponseSchema {
         ]
     }
 
-    /// The schema of the whole answer for a batch of `count` items.
+    /// The schema of the whole answer for a chunk of `count` items.
     public static func schema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> JSONValue {
         [
             "type": "object",
@@ -50,7 +50,7 @@ public enum BatchResponseSchema {
         ]
     }
 
-    /// The schema wrapped for a ``CompletionRequest`` (built once per batch size and kept).
+    /// The schema wrapped for a ``CompletionRequest`` (built once per chunk size and kept).
     public static func responseSchema(count: Int, includeReason: Bool, reasonLimit: Int? = nil) -> ResponseSchema {
         let key = SchemaKey(count: count, includeReason: includeReason, reasonLimit: reasonLimit)
         if let cached = built.withLock({ $0[key] }) { return cached }
@@ -63,7 +63,7 @@ public enum BatchResponseSchema {
     private static let built = Mutex<[SchemaKey: ResponseSchema]>([:])
 }
 
-extension BatchResponseSchema {
+extension ChunkAnswerSchema {
     /// An answer in the output contract's shape, for providers written in Swift: one entry per
     /// item, in order, with `index` from 1, the 8 values, and the reason when given.
     public static func answer(_ entries: [(values: [Double], reason: String?)]) -> String {

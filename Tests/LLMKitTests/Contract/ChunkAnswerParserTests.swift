@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import LLMKit
 
-@Suite struct BatchResponseParserTests {
+@Suite struct ChunkAnswerParserTests {
     /// An entry with the 8 values given (defaults to all mass on neutral).
     static func entry(_ index: JSONValue, _ values: [String: JSONValue] = ["neutral": 1], reason: JSONValue? = "because") -> String {
         var object = JSONObject()
@@ -15,7 +15,7 @@ import Testing
 
     static func answer(_ entries: [String]) -> String { "{\"items\": [\(entries.joined(separator: ","))]}" }
 
-    let parser = BatchResponseParser(count: 3, expectsReason: true)
+    let parser = ChunkAnswerParser(count: 3, expectsReason: true)
 
     @Test func wellFormedAnswerRelabelsEveryItem() throws {
         let result = parser.parse(Self.answer([Self.entry(2, ["happy": 0.7, "neutral": 0.3]), Self.entry(1), Self.entry(3, ["sad": 0.5, "fear": 0.49])]))
@@ -87,12 +87,12 @@ import Testing
         let flagged = parser.parse(text)
         #expect(flagged.outcomes.map { $0.relabel?.sumWasOff } == [true, true, false])
         #expect(flagged.outcomes[1].relabel?.adjusted[.happy] == 0.6)
-        let strict = BatchResponseParser(count: 3, expectsReason: true, policy: .strict).parse(text)
+        let strict = ChunkAnswerParser(count: 3, expectsReason: true, policy: .strict).parse(text)
         #expect(strict.outcomes.map { $0.failure?.kind } == [.sumOutOfTolerance, .sumOutOfTolerance, nil])
     }
 
     @Test func nonFiniteValuesMapToTheirOwnKind() {
-        let failure = BatchResponseParser.failure(for: .nonFinite(.fear), path: "/items/0")
+        let failure = ChunkAnswerParser.failure(for: .nonFinite(.fear), path: "/items/0")
         #expect(failure.kind == .nonFiniteValue)
         #expect(failure.path == "/items/0/fear")
         // JSON has no NaN: the strict parser refuses the whole answer, naming line and column.
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func reasonNotRequiredWhenTheVersionDoesNotAskForIt() {
-        let p = BatchResponseParser(count: 1, expectsReason: false)
+        let p = ChunkAnswerParser(count: 1, expectsReason: false)
         #expect(p.parse(Self.answer([Self.entry(1, reason: nil)])).failedPositions.isEmpty)
         #expect(p.parse(Self.answer([Self.entry(1)])).outcomes[0].failure?.kind == .wrongKey)
     }

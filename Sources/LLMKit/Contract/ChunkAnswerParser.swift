@@ -1,14 +1,14 @@
 import Synchronization
 
-/// Turns a model's answer for a batch of N items into exactly N outcomes.
+/// Turns a model's answer for a chunk of N items into exactly N outcomes.
 ///
 /// Steps: extract the JSON object from the text (reported in ``Result/extraction``), parse it
 /// strictly, check the root against the contract, then check each entry of `items` on its
-/// own against the item schema and the renormalisation policy, and align entries to batch
+/// own against the item schema and the renormalisation policy, and align entries to chunk
 /// positions by `index`. One bad entry never spoils its neighbours: only the item it names
-/// fails. Entries that name no batch position are reported as ``Result/strayEntries``.
-public struct BatchResponseParser: Sendable {
-    /// The number of items in the batch (indices 1...count).
+/// fails. Entries that name no chunk position are reported as ``Result/strayEntries``.
+public struct ChunkAnswerParser: Sendable {
+    /// The number of items in the chunk (indices 1...count).
     public var count: Int
     /// Whether each entry must carry a `reason` string.
     public var expectsReason: Bool
@@ -19,7 +19,7 @@ public struct BatchResponseParser: Sendable {
 
     public init(count: Int, expectsReason: Bool, policy: RenormalizationPolicy = .default,
                 reasonLimit: (characters: Int, overflow: PromptVersion.ReasonOverflow)? = nil) {
-        precondition(count >= 1, "a batch has at least one item")
+        precondition(count >= 1, "a chunk has at least one item")
         self.count = count
         self.expectsReason = expectsReason
         self.policy = policy
@@ -27,7 +27,7 @@ public struct BatchResponseParser: Sendable {
         self.itemSchema = Self.compiledItemSchema(count: count, includeReason: expectsReason)
     }
 
-    /// The parser for a batch of `count` items rendered with `prompt`.
+    /// The parser for a chunk of `count` items rendered with `prompt`.
     public init(count: Int, prompt: PromptVersion, policy: RenormalizationPolicy = .default) {
         self.init(count: count, expectsReason: prompt.asksForReason, policy: policy,
                   reasonLimit: prompt.askedReasonLimit.map { ($0, prompt.reasonOverflow) })
@@ -36,24 +36,24 @@ public struct BatchResponseParser: Sendable {
     private struct SchemaKey: Hashable { var count: Int; var includeReason: Bool }
     private static let compiled = Mutex<[SchemaKey: JSONSchema]>([:])
 
-    /// The item schema for a batch size, compiled once per process: the pipeline builds a
-    /// parser for every request, and batch sizes repeat.
+    /// The item schema for a chunk size, compiled once per process: the pipeline builds a
+    /// parser for every request, and chunk sizes repeat.
     private static func compiledItemSchema(count: Int, includeReason: Bool) -> JSONSchema {
         let key = SchemaKey(count: count, includeReason: includeReason)
         if let schema = compiled.withLock({ $0[key] }) { return schema }
         // The contract's own schema uses only supported keywords; failing here is a programming error.
-        let schema = try! JSONSchema(BatchResponseSchema.itemSchema(count: count, includeReason: includeReason))
+        let schema = try! JSONSchema(ChunkAnswerSchema.itemSchema(count: count, includeReason: includeReason))
         compiled.withLock { $0[key] = schema }
         return schema
     }
 
     /// What the parser made of one answer.
     public struct Result: Sendable, Hashable {
-        /// One outcome per batch position; `outcomes[0]` is index 1.
+        /// One outcome per chunk position; `outcomes[0]` is index 1.
         public var outcomes: [ItemOutcome]
         /// How the JSON was found in the text; `nil` when no JSON could be found.
         public var extraction: JSONExtraction?
-        /// Entries that matched no batch item (out-of-range or unusable index), with the reason.
+        /// Entries that matched no chunk item (out-of-range or unusable index), with the reason.
         public var strayEntries: [ItemFailure]
         /// Problems with the document outside `items` (extra root keys), which do not fail items.
         public var documentWarnings: [String]
@@ -62,7 +62,7 @@ public struct BatchResponseParser: Sendable {
         public var failedPositions: [Int] { outcomes.indices.filter { outcomes[$0].failure != nil } }
     }
 
-    /// Parses `text`, returning one outcome per batch position. When the answer's bytes were
+    /// Parses `text`, returning one outcome per chunk position. When the answer's bytes were
     /// not valid UTF-8 (`invalidUTF8`: they were decoded with U+FFFD replacements), the items
     /// whose entry holds a replacement character fail with `invalid_utf8`.
     public func parse(_ text: String, invalidUTF8: Bool = false) -> Result {
