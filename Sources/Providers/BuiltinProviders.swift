@@ -30,11 +30,11 @@ public enum BuiltinProviders {
         }
         registry.register(ProviderID.fixture.name, summary: "replays recorded answers from a recordings folder: no server, no network") { config in
             guard let dir = config.options[fixturesOption] else {
-                throw LLMError(.configuration, "The fixture provider needs a recordings folder.", context: .init(provider: ProviderID.fixture.name, setting: "fixtures"))
+                throw LLMError(.configuration, "The fixture provider needs a recordings folder.", context: .init(provider: ProviderID.fixture.name, setting: .fixtures))
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw LLMError(.configuration, "The recordings folder \(dir) does not exist.", context: .init(provider: ProviderID.fixture.name, setting: "fixtures"))
+                throw LLMError(.configuration, "The recordings folder \(dir) does not exist.", context: .init(provider: ProviderID.fixture.name, setting: .fixtures))
             }
             return FixtureProvider(directory: URL(fileURLWithPath: dir))
         }

@@ -76,7 +76,7 @@ public struct ClientStack: Sendable {
         var capabilities = try await live.prepare()
         if endpoints.count == 1, let limit = endpoints[0].maxConcurrency { capabilities.parallelSlots = limit }
         guard let model = configuration.model ?? capabilities.servedModel else {
-            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: "model"))
+            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: .model))
         }
         let baseURL = live.identity ?? configuration.baseURL
         var middlewares: [any ProviderMiddleware] = []

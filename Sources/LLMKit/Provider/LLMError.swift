@@ -89,6 +89,21 @@ public struct LLMError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A setting a ``Kind/configuration`` error is about (``Context/setting``). New values may
+    /// be added; a provider may define its own.
+    public struct Setting: Sendable, Hashable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// No model name was given and the server names none.
+        public static let model = Setting("model")
+        /// No usable recordings folder.
+        public static let fixtures = Setting("fixtures")
+        /// No recording for a request.
+        public static let recording = Setting("recording")
+    }
+
     /// Where it happened.
     public struct Context: Sendable, Equatable {
         public var provider: String?
@@ -99,12 +114,11 @@ public struct LLMError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The server's request id (`x-request-id`), for support tickets.
         public var requestID: String?
         /// For a ``Kind/configuration`` error, the setting that is missing or wrong, so a tool
-        /// can name its own option: `model` (no model name), `fixtures` (no usable recordings
-        /// folder), `recording` (no recording for a request). New values may be added.
-        public var setting: String?
+        /// can name its own option.
+        public var setting: Setting?
 
         public init(provider: String? = nil, model: String? = nil, attempt: Int? = nil, httpStatus: Int? = nil, requestID: String? = nil,
-                    setting: String? = nil) {
+                    setting: Setting? = nil) {
             self.provider = provider
             self.model = model
             self.attempt = attempt

@@ -54,9 +54,9 @@ struct Failure {
 
     static func hint(_ error: LLMError) -> String? {
         switch error.kind {
-        case .configuration where error.context.setting == "model": "pass --model"
-        case .configuration where error.context.setting == "fixtures": "pass --fixtures DIR"
-        case .configuration where error.context.setting == "recording": "record it with --record DIR against a live provider (see the README's 'Recordings')"
+        case .configuration where error.context.setting == .model: "pass --model"
+        case .configuration where error.context.setting == .fixtures: "pass --fixtures DIR"
+        case .configuration where error.context.setting == .recording: "record it with --record DIR against a live provider (see the README's 'Recordings')"
         case .unavailable where error.context.provider == ProviderID.llamaCpp.name: "start it with scripts/llama-server start, or pass --base-url"
         case .unavailable: "check that the server at --base-url is running"
         default: nil

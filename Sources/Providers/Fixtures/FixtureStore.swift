@@ -194,7 +194,7 @@ public final class FixtureStore: Sendable {
             let best = scored.max { ($0.1?.depth ?? .max) < ($1.1?.depth ?? .max) }!
             message += "; the closest recording is \(best.0.prefix(12)), which differs at \(best.1?.path ?? "(nothing)")."
         }
-        return LLMError(.configuration, message, context: .init(provider: "fixture", model: request.model, setting: "recording"))
+        return LLMError(.configuration, message, context: .init(provider: "fixture", model: request.model, setting: .recording))
     }
 
     /// Where two JSON values first differ, and how deep (a deeper difference means a closer match).
