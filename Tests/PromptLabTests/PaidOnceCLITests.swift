@@ -64,3 +64,50 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: answers), "a complete run removes its answer log")
     }
 }
+
+/// The same through the Batch API with `--reask-sync`: the follow-ups of collected batches are
+/// asked through chat calls; kill -9 while they are, then `--resume`.
+@Suite struct PaidOnceBatchCLITests {
+    @Test func aKillDuringSynchronousReasksOfABatchRunSendsNoAnsweredRequestAgain() async throws {
+        let dir = try ResumeCLITests.directory()
+        let bodies = dir.appendingPathComponent("bodies.jsonl").path
+        var configuration = FaultServer.Configuration()
+        configuration.batches.validatingDelay = 0.05
+        configuration.batches.inProgressDelay = 0.1
+        configuration.batches.finalizingDelay = 0.05
+        configuration.batches.faults = try FaultServer.BatchFaults.parse("wrong_count=0.6")
+        configuration.latency = 0.2
+        configuration.bodyLog = bodies
+        let server = try FaultServer(configuration)
+        defer { server.stop() }
+        let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let arguments = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--reask-sync", "--concurrency", "1"])
+        @Sendable func lines(_ path: String) -> [String] {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        let (received, before) = try await CLI.offPool { () throws -> (Int, [String]) in
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(BatchAPICLITests.environment) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // One chat call at a time: when the 4th arrives, the 3 before it were answered.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, lines(bodies).count < 4 { Thread.sleep(forTimeInterval: 0.005) }
+            Thread.sleep(forTimeInterval: 0.05)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return (lines(out + ".answers").count, lines(bodies))
+        }
+        #expect(before.count == 4, "killed while the 4th re-ask was in flight")
+        #expect(received == 3, "the 3 answers received were written down (\(received))")
+        let resumed = try await CLI.run(arguments + ["--resume"], environment: BatchAPICLITests.environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let resent = Set(lines(bodies).dropFirst(before.count)).intersection(before)
+        #expect(resent.count <= 1, "\(resent.count) re-asks sent again; only the one in flight had no answer")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+    }
+}
