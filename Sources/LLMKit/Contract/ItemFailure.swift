@@ -9,7 +9,7 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
             case wrongKey = "wrong_key", valueOutOfRange = "value_out_of_range", nonFiniteValue = "non_finite_value"
             case zeroSum = "zero_sum", sumOutOfTolerance = "sum_out_of_tolerance", notJSON = "not_json"
             case schemaViolation = "schema_violation", invalidUTF8 = "invalid_utf8", reasonTooLong = "reason_too_long"
-            case truncated, refused, providerError = "provider_error"
+            case truncated, refused, providerError = "provider_error", lowMass = "low_mass"
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -45,6 +45,9 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
         public static let refused = Kind(.refused)
         /// The provider failed (transport, HTTP error) after any retries.
         public static let providerError = Kind(.providerError)
+        /// A `logprob` method's next-token distribution put too little mass on the 8 emotion
+        /// words to be evidence (below the method's threshold): not silently kept as the reference.
+        public static let lowMass = Kind(.lowMass)
 
         /// The spelling in files and summaries.
         public var name: String { code.rawValue }
@@ -61,7 +64,7 @@ public struct ItemFailure: Error, Sendable, Hashable, CustomStringConvertible {
 
         /// Whether asking the model again (in a smaller chunk) may fix it: a missing or invalid
         /// entry. Not provider errors, truncation or refusals.
-        public var isReaskable: Bool { ![.providerError, .truncated, .refused].contains(self) }
+        public var isReaskable: Bool { ![.providerError, .truncated, .refused, .lowMass].contains(self) }
 
         /// By name.
         public static func < (a: Kind, b: Kind) -> Bool { a.name < b.name }
@@ -121,12 +124,22 @@ public struct Relabel: Sendable, Hashable {
     public var sumWasOff: Bool
     /// Whether the reason was longer than the prompt version allows and was cut.
     public var reasonWasCut: Bool
+    /// A method found nothing in the descriptions to go on (a `lexicon` item with no word in
+    /// the lexicon): the reference is kept, and that is not the same as unchanged by choice
+    /// (`no_evidence` in the line).
+    public var noEvidence: Bool
+    /// For a `logprob` answer: the probability mass the next-token distribution put on the 8
+    /// emotion words (`mass` in the line).
+    public var evidenceMass: Double?
 
-    public init(adjusted: EmotionDistribution, raw: [Double], reason: String?, sumWasOff: Bool, reasonWasCut: Bool = false) {
+    public init(adjusted: EmotionDistribution, raw: [Double], reason: String?, sumWasOff: Bool, reasonWasCut: Bool = false,
+                noEvidence: Bool = false, evidenceMass: Double? = nil) {
         self.adjusted = adjusted
         self.raw = raw
         self.reason = reason
         self.sumWasOff = sumWasOff
         self.reasonWasCut = reasonWasCut
+        self.noEvidence = noEvidence
+        self.evidenceMass = evidenceMass
     }
 }

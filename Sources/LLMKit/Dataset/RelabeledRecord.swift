@@ -18,9 +18,12 @@ public struct RelabeledRecord: Sendable, Hashable {
     /// (``RelabelConfiguration/recordsAnsweringModel``: a pool of mixed models) and it is not
     /// ``model`` (`answered_by` in the line).
     public var answeredBy: String?
+    /// The relabeling method when it is not the prompted adjustment (`method` in the line;
+    /// absent means `adjust`).
+    public var method: String?
 
     public init(id: String, reference: EmotionDistribution, outcome: ItemOutcome, promptVersion: String, provider: String, model: String,
-                answeredBy: String? = nil) {
+                answeredBy: String? = nil, method: String? = nil) {
         self.id = id
         self.reference = reference
         self.outcome = outcome
@@ -28,6 +31,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         self.provider = provider
         self.model = model
         self.answeredBy = answeredBy
+        self.method = method
     }
 
     /// The record as a JSON object (field order as documented).
@@ -43,6 +47,8 @@ public struct RelabeledRecord: Sendable, Hashable {
             object["reason"] = r.reason.map(JSONValue.string) ?? .null
             object["sum_off"] = .bool(r.sumWasOff)
             if r.reasonWasCut { object["reason_cut"] = true }
+            if r.noEvidence { object["no_evidence"] = true }
+            if let mass = r.evidenceMass { object["mass"] = .double(mass) }
         case .failed:
             object["status"] = "failed"
             object["reference"] = reference.jsonObject
@@ -51,6 +57,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         object["provider"] = .string(provider)
         object["model"] = .string(model)
         if let answeredBy { object["answered_by"] = .string(answeredBy) }
+        if let method { object["method"] = .string(method) }
         if case .failed(let f) = outcome {
             var failure: JSONObject = ["kind": .string(f.kind.name), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
             if let code = f.providerError { failure["code"] = .string(code.name) }
@@ -92,6 +99,11 @@ public struct RelabeledRecord: Sendable, Hashable {
             key(",\"sum_off\":")
             key(r.sumWasOff ? "true" : "false")
             if r.reasonWasCut { key(",\"reason_cut\":true") }
+            if r.noEvidence { key(",\"no_evidence\":true") }
+            if let mass = r.evidenceMass {
+                key(",\"mass\":")
+                JSONSerializer.appendNumber(mass, to: &bytes)
+            }
         case .failed:
             key(",\"status\":\"failed\",\"reference\":")
             distribution(reference.values)
@@ -105,6 +117,10 @@ public struct RelabeledRecord: Sendable, Hashable {
         if let answeredBy {
             key(",\"answered_by\":")
             JSONSerializer.appendString(answeredBy, to: &bytes)
+        }
+        if let method {
+            key(",\"method\":")
+            JSONSerializer.appendString(method, to: &bytes)
         }
         if case .failed(let f) = outcome {
             key(",\"failure\":{\"kind\":")
@@ -164,7 +180,8 @@ public struct RelabeledRecord: Sendable, Hashable {
             }
             let sumOff = o["sum_off"]?.boolValue ?? adjusted.sumWasOff
             outcome = .relabeled(Relabel(adjusted: adjusted.distribution, raw: rawValues, reason: reason, sumWasOff: sumOff,
-                                         reasonWasCut: o["reason_cut"]?.boolValue ?? false))
+                                         reasonWasCut: o["reason_cut"]?.boolValue ?? false, noEvidence: o["no_evidence"]?.boolValue ?? false,
+                                         evidenceMass: o["mass"]?.doubleValue))
         case "failed":
             guard case .object(let f)? = o["failure"] else { throw fail("failure", "a failed record needs a 'failure' object") }
             guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(name: kindName) else {
@@ -180,7 +197,8 @@ public struct RelabeledRecord: Sendable, Hashable {
             throw fail("status", "must be 'relabeled' or 'failed', not '\(other)'")
         }
         return RelabeledRecord(id: id, reference: reference, outcome: outcome, promptVersion: try string("prompt"),
-                               provider: try string("provider"), model: try string("model"), answeredBy: o["answered_by"]?.stringValue)
+                               provider: try string("provider"), model: try string("model"), answeredBy: o["answered_by"]?.stringValue,
+                               method: o["method"]?.stringValue)
     }
 }
 

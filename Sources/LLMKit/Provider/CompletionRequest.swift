@@ -55,6 +55,21 @@ public struct CompletionRequest: Sendable, Hashable {
     public var maxTokens: Int?
     /// The chunk's items, in order (index 1 is `items[0]`), when the request relabels a chunk.
     public var items: [DatasetItem] = []
+    /// Completion mode: text to continue as it is (no chat template), instead of
+    /// ``messages``. With ``topTokens``, the way a `logprob` method asks for the next token.
+    public var prompt: String?
+    /// Ask for this many of the most likely next tokens with their log-probabilities
+    /// (``CompletionResponse/nextTokens``); the answer is one token long.
+    public var topTokens: Int?
+
+    /// A next-token request: the `topTokens` most likely continuations of `prompt` (completion
+    /// mode, one token, temperature 0).
+    public static func nextToken(model: String, prompt: String, topTokens: Int) -> CompletionRequest {
+        var request = CompletionRequest(model: model, messages: [], temperature: 0, maxTokens: 1)
+        request.prompt = prompt
+        request.topTokens = topTokens
+        return request
+    }
 
     public init(model: String, messages: [ChatMessage], responseSchema: ResponseSchema? = nil,
                 temperature: Double? = nil, seed: Int? = nil, maxTokens: Int? = nil) {
@@ -77,6 +92,8 @@ public struct CompletionRequest: Sendable, Hashable {
         if let temperature { object["temperature"] = .double(temperature) }
         if let seed { object["seed"] = .int(seed) }
         if let maxTokens { object["max_tokens"] = .int(maxTokens) }
+        if let prompt { object["prompt"] = .string(prompt) }
+        if let topTokens { object["top_tokens"] = .int(topTokens) }
         return .object(object)
     }
 

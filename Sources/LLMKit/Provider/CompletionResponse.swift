@@ -1,3 +1,4 @@
+import Foundation
 /// Why generation stopped.
 public enum FinishReason: Sendable, Hashable, CustomStringConvertible {
     case stop
@@ -70,6 +71,19 @@ public struct ServerTimings: Sendable, Hashable {
     }
 }
 
+/// One candidate next token and its natural-log probability, as the server gave it.
+public struct TokenProbability: Sendable, Hashable {
+    /// The token's text, leading space included (`" angry"`).
+    public var token: String
+    public var logprob: Double
+    public init(token: String, logprob: Double) {
+        self.token = token
+        self.logprob = logprob
+    }
+    /// `exp(logprob)`.
+    public var probability: Double { exp(logprob) }
+}
+
 /// A model's answer, independent of any provider's wire format.
 public struct CompletionResponse: Sendable, Hashable {
     /// The generated text (`nil` when the provider sent none, e.g. a refusal).
@@ -91,6 +105,9 @@ public struct CompletionResponse: Sendable, Hashable {
     public var attempts: Int
     /// The HTTP answer this was decoded from, when the provider speaks HTTP (for recording).
     public var raw: RawResponse?
+    /// The most likely next tokens with their log-probabilities, most likely first, when the
+    /// request asked for them (``CompletionRequest/topTokens``).
+    public var nextTokens: [TokenProbability]?
     /// Whether the answer came from the response cache (no request was sent).
     public var servedFromCache = false
     /// Whether the answer's bytes were not valid UTF-8 (they were decoded with U+FFFD in

@@ -17,12 +17,17 @@ public struct ProviderCapabilities: Sendable, Hashable {
     /// The model the backend serves, when it says (llama.cpp's `/props`, the recordings of a
     /// fixture folder): the default when no model is given.
     public var servedModel: String?
+    /// Whether the provider answers next-token requests (``CompletionRequest/topTokens``)
+    /// with ``CompletionResponse/nextTokens``: what the `logprob` method needs.
+    public var nextTokenProbabilities: Bool
 
-    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumChunkSize: Int? = nil, servedModel: String? = nil) {
+    public init(constrainsOutput: Bool = false, parallelSlots: Int? = nil, maximumChunkSize: Int? = nil, servedModel: String? = nil,
+                nextTokenProbabilities: Bool = false) {
         self.constrainsOutput = constrainsOutput
         self.parallelSlots = parallelSlots
         self.maximumChunkSize = maximumChunkSize
         self.servedModel = servedModel
+        self.nextTokenProbabilities = nextTokenProbabilities
     }
 }
 

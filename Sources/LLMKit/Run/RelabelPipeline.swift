@@ -24,6 +24,11 @@ public struct RelabelConfiguration: Sendable {
     /// Record in each line the model the server said answered when it is not ``model``
     /// (`answered_by`): for a pool whose endpoints may serve different models.
     public var recordsAnsweringModel = false
+    /// The relabeling method; `nil` is the prompted adjustment (``MethodID/adjust``), which
+    /// this pipeline carries out itself with ``prompt``.
+    public var method: (any RelabelMethod)?
+    /// The method's name: ``MethodID/adjust`` unless another ``method`` is set.
+    public var methodID: MethodID { method?.id ?? .adjust }
 
     public init(prompt: PromptVersion, model: String, chunkSize: Int? = nil, concurrency: Int = 1, temperature: Double? = 0, seed: Int? = 42,
                 maxTokens: Int? = nil, policy: RenormalizationPolicy = .default, reaskRounds: Int = 2) {
@@ -121,7 +126,12 @@ public struct RelabelPipeline: Sendable {
     /// Relabels one chunk (and its re-asks), returning one record per item in order.
     /// Throws `CancellationError` when cancelled and ``PipelineStop`` on a fatal provider error.
     public func relabel(_ items: [DatasetItem]) async throws -> ([RelabeledRecord], RelabelSummary) {
-        try await relabel(items, round: 0)
+        guard let method = configuration.method else { return try await relabel(items, round: 0) }
+        let context = MethodContext(pipeline: self)
+        let outcomes = try await method.relabel(items, context: context)
+        precondition(outcomes.count == items.count, "the method \(method.id) returned \(outcomes.count) outcomes for \(items.count) items")
+        var summary = context.counts.withLock { $0 }
+        return (records(items, outcomes, summary: &summary), summary)
     }
 
     /// Asks for `items` once, then sends the follow-ups ``RunPolicy`` decides (halves of a
@@ -155,10 +165,16 @@ public struct RelabelPipeline: Sendable {
     /// Sends one request for `items`, reporting it as events and counting its latency,
     /// attempts and usage into `summary`.
     private func ask(_ items: [DatasetItem], round: Int, summary: inout RelabelSummary) async -> Result<CompletionResponse, LLMError> {
-        let request = self.request(for: items)
+        await send(request(for: items), items: items.count, round: round, summary: &summary)
+    }
+
+    /// Sends `request` (for `items` items) through the client, reporting it as events and
+    /// counting its latency, attempts and usage into `summary`: every request of a run, the
+    /// adjustment's and a method's (``MethodContext/send(_:items:)``), goes through here.
+    func send(_ request: CompletionRequest, items count: Int, round: Int, summary: inout RelabelSummary) async -> Result<CompletionResponse, LLMError> {
         let budget = request.maxTokens ?? 0
         let number = requests.next()
-        emit(.requestSent(RequestInfo(request: number, items: items.count, round: round, tokenBudget: budget)))
+        emit(.requestSent(RequestInfo(request: number, items: count, round: round, tokenBudget: budget)))
         let observer = RequestObserver(request: number, emit: emit)
         let sent = ContinuousClock.now
         let result: Result<CompletionResponse, LLMError> = await RequestObserver.$current.withValue(observer) {
@@ -170,14 +186,14 @@ public struct RelabelPipeline: Sendable {
             guard error.kind != .cancelled && !Task.isCancelled else { return result }
             summary.latencies.append(seconds)
             summary.attempts += error.context.attempt ?? 1
-            emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: error.context.attempt ?? 1, usage: nil,
+            emit(.requestFinished(RequestOutcome(request: number, items: count, attempts: error.context.attempt ?? 1, usage: nil,
                                                  finishReason: nil, error: error.kind, hitBudget: false, seconds: seconds)))
         case .success(let response):
             summary.latencies.append(seconds)
             summary.attempts += response.attempts
             if response.servedFromCache { summary.cacheHits += 1 }
             let hitBudget = summary.countAnswer(response, budget: budget)
-            emit(.requestFinished(RequestOutcome(request: number, items: items.count, attempts: response.attempts, usage: response.usage,
+            emit(.requestFinished(RequestOutcome(request: number, items: count, attempts: response.attempts, usage: response.usage,
                                                  finishReason: response.finishReason, error: nil, hitBudget: hitBudget, seconds: seconds)))
         }
         return result
@@ -222,7 +238,7 @@ public struct RelabelPipeline: Sendable {
             let answered = records.count < answeredBy.count ? answeredBy[records.count] : nil
             records.append(RelabeledRecord(id: item.id, reference: item.reference, outcome: outcome,
                                            promptVersion: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
-                                           answeredBy: answered))
+                                           answeredBy: answered, method: configuration.method?.id.name))
             summary.count(outcome, reference: item.reference)
         }
         return records

@@ -110,7 +110,8 @@ public struct RelabelRunner: Sendable {
         let fingerprint = RunFingerprint(
             datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
             baseURL: job.baseURL, chunkSize: configuration.chunkSize, seed: configuration.seed, temperature: configuration.temperature,
-            maxTokens: configuration.maxTokens, policy: configuration.policy, executor: job.executor.fingerprintName)
+            maxTokens: configuration.maxTokens, policy: configuration.policy, executor: job.executor.fingerprintName,
+            method: configuration.methodID.name, methodParameters: configuration.method?.parameters ?? .null)
         let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, lock: lock, io: io)
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
@@ -194,6 +195,12 @@ public struct RelabelRunner: Sendable {
             throw RunError(.outputExists, file: BatchState.path(forOutput: job.output), "batches of an earlier run are recorded here and may still be running")
         }
         if case .batchAPI(let settings) = job.executor, case .resume = job.mode { try BatchExecutor.checkResume(settings, output: job.output) }
+        if let method = configuration.method {
+            if isBatch(job) { throw RunError(.configuration, "the Batch API runs the prompted adjustment only, not the \(method.id) method") }
+            do throws(LLMError) { try method.check(provider: client.provider.capabilities) } catch {
+                throw RunError(.configuration, "the \(method.id) method cannot run here: \(error.message)")
+            }
+        }
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
             let scan = try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,

@@ -24,15 +24,20 @@ public struct RunFingerprint: Sendable, Equatable {
     /// what a header without the field means) or ``batchAPIExecutor`` (a provider's batch
     /// service). Resuming a batch run synchronously, or the other way round, is a difference.
     public var executor: String
+    /// The relabeling method (``MethodID``; a header without the field means `adjust`) and
+    /// its parameters (``RelabelMethod/parameters``; `null` for `adjust`): a resume with
+    /// another method, or other parameters, is a difference like another dataset.
+    public var method: String
+    public var methodParameters: JSONValue
 
-    /// One call per batch.
+    /// One call per chunk.
     public static let synchronousExecutor = "sync"
     /// A provider's batch service (OpenAI's Batch API).
     public static let batchAPIExecutor = "batch-api"
 
     public init(datasetSHA256: String, prompt: String, provider: String, model: String, baseURL: String?, chunkSize: Int,
                 seed: Int?, temperature: Double?, maxTokens: Int?, policy: RenormalizationPolicy, contract: String = contractVersion,
-                executor: String = synchronousExecutor) {
+                executor: String = synchronousExecutor, method: String = MethodID.adjust.name, methodParameters: JSONValue = .null) {
         self.datasetSHA256 = datasetSHA256
         self.prompt = prompt
         self.provider = provider
@@ -45,6 +50,8 @@ public struct RunFingerprint: Sendable, Equatable {
         self.policy = policy
         self.contract = contract
         self.executor = executor
+        self.method = method
+        self.methodParameters = methodParameters
     }
 
     /// The fields as (name, value) pairs, in a fixed order, as written in the journal.
@@ -56,7 +63,7 @@ public struct RunFingerprint: Sendable, Equatable {
             ("seed", optional(seed, JSONValue.int)), ("temperature", optional(temperature, JSONValue.double)),
             ("max_tokens", optional(maxTokens, JSONValue.int)), ("tolerance", .double(policy.tolerance)),
             ("sum_off", .string(policy.outOfTolerance.rawValue)), ("contract", .string(contract)),
-            ("executor", .string(executor)),
+            ("executor", .string(executor)), ("method", .string(method)), ("method_parameters", methodParameters),
         ]
     }
 
@@ -74,7 +81,8 @@ public struct RunFingerprint: Sendable, Equatable {
         self.init(datasetSHA256: hash, prompt: prompt, provider: provider, model: model, baseURL: o["base_url"]?.stringValue,
                   chunkSize: batch, seed: o["seed"]?.intValue, temperature: o["temperature"]?.doubleValue,
                   maxTokens: o["max_tokens"]?.intValue, policy: RenormalizationPolicy(tolerance: tolerance, outOfTolerance: sumOff),
-                  contract: contract, executor: o["executor"]?.stringValue ?? Self.synchronousExecutor)
+                  contract: contract, executor: o["executor"]?.stringValue ?? Self.synchronousExecutor,
+                  method: o["method"]?.stringValue ?? MethodID.adjust.name, methodParameters: o["method_parameters"] ?? .null)
     }
 
     /// One line per field that differs: `seed: 42 in the output, 7 now`.

@@ -138,7 +138,8 @@ import Testing
         // The kinds the parser itself produces; provider_error comes from the pipeline.
         let produced: Set<ItemFailure.Kind> = [.missingIndex, .duplicateIndex, .indexOutOfRange, .wrongKey, .valueOutOfRange,
                                                .nonFiniteValue, .zeroSum, .sumOutOfTolerance, .notJSON, .schemaViolation, .invalidUTF8, .reasonTooLong]
-        #expect(produced.union([.providerError, .truncated, .refused]) == Set(ItemFailure.Kind.all), "provider_error, truncated and refused come from the pipeline")
+        #expect(produced.union([.providerError, .truncated, .refused, .lowMass]) == Set(ItemFailure.Kind.all),
+                "provider_error, truncated and refused come from the pipeline, low_mass from the logprob method")
         for kind in ItemFailure.Kind.all { #expect(ItemFailure.Kind(name: kind.name) == kind) }
     }
 }

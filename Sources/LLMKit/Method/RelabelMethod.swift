@@ -1,0 +1,101 @@
+import Synchronization
+
+/// A relabeling method's name, recorded in the run's fingerprint and in each line it writes.
+public struct MethodID: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+    public init(stringLiteral value: String) { name = value }
+    public var description: String { name }
+
+    /// The paper's prompted adjustment: a chat model reads the votes and the descriptions and
+    /// returns an adjusted distribution with a reason (the default; ``RelabelPipeline`` itself).
+    public static let adjust: MethodID = "adjust"
+    /// Distributions from a model's next-token log-probabilities over the 8 emotion words.
+    public static let logprob: MethodID = "logprob"
+    /// The dictionary baseline: the descriptions' words looked up in an emotion lexicon.
+    public static let lexicon: MethodID = "lexicon"
+}
+
+/// A way to relabel items other than the prompted adjustment: the second seam beside the
+/// provider. A method turns a chunk of items into one outcome per item; the run around it is
+/// the same for every method (journal, lock, fingerprint, resume, cache, recordings, progress,
+/// cost, summary): a method never writes files.
+///
+/// A method that asks a model sends its requests through ``MethodContext/send(_:items:)``, so
+/// they pass the client's middlewares (cache, retry, rate limit, recording, the run's answer
+/// log) and are counted and reported like the adjustment's.
+public protocol RelabelMethod: Sendable {
+    /// Its name (``MethodID/logprob``, ``MethodID/lexicon``, or a third party's).
+    var id: MethodID { get }
+    /// The settings that change its answers (a weight, a lexicon's hash, a prompt's id): the
+    /// fingerprint records them, so a resume with other parameters is refused.
+    var parameters: JSONValue { get }
+    /// Refuses, before any work, a provider the method cannot use (`nil`: the run has none),
+    /// with one sentence naming what is missing.
+    func check(provider: ProviderCapabilities?) throws(LLMError)
+    /// One outcome per item of `chunk`, in order.
+    func relabel(_ chunk: [DatasetItem], context: MethodContext) async throws -> [ItemOutcome]
+}
+
+extension RelabelMethod {
+    /// Accepts any provider.
+    public func check(provider: ProviderCapabilities?) throws(LLMError) {}
+}
+
+/// What a method may use while it relabels a chunk: the run's client and settings, and one way
+/// to send a request that counts it.
+public struct MethodContext: Sendable {
+    /// The run's client (its provider behind the run's middlewares).
+    public let client: LLMClient
+    public let configuration: RelabelConfiguration
+    let pipeline: RelabelPipeline
+    let counts: Counts
+
+    /// The chunk's request counters (a method may send requests concurrently).
+    final class Counts: Sendable {
+        let value = Mutex(RelabelSummary())
+        func withLock<T>(_ body: (inout RelabelSummary) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    init(pipeline: RelabelPipeline) {
+        self.pipeline = pipeline
+        client = pipeline.client
+        configuration = pipeline.configuration
+        counts = Counts()
+    }
+
+    /// Sends `request` (for `items` items) through the run's client, reporting it as events and
+    /// counting its attempts, tokens and latency into the run's summary. Throws the provider's
+    /// error; a method decides what an error means for its items (``failure(for:)``).
+    public func send(_ request: CompletionRequest, items: Int) async throws(LLMError) -> CompletionResponse {
+        var summary = RelabelSummary()
+        summary.requests = 1
+        let result = await pipeline.send(request, items: items, round: 0, summary: &summary)
+        counts.withLock { $0.add(summary) }
+        return try result.get()
+    }
+
+    /// The failure for items whose request failed with `error`; a fatal error (wrong key, no
+    /// access, unknown model, no quota) or a cancellation is thrown instead, as the adjustment
+    /// does, so the run stops rather than failing every item.
+    public func failure(for error: LLMError) throws -> ItemFailure {
+        if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
+        if error.kind.isFatal { throw PipelineStop(error: error) }
+        return ItemFailure(.providerError, error.description, providerError: error.kind)
+    }
+}
+
+/// Mixes a method's evidence into the reference the way the paper's prompt asks ("focus 25% on
+/// the descriptions and 75% on the reference"): `p = (1 − w)·reference + w·evidence`.
+public enum EvidenceMix {
+    /// The paper's weight on the descriptions.
+    public static let defaultWeight = 0.25
+
+    /// `(1 − weight)·reference + weight·evidence`, renormalised (both sum to 1, so only
+    /// rounding is corrected).
+    public static func combine(reference: EmotionDistribution, evidence: EmotionDistribution, weight: Double) -> EmotionDistribution {
+        let w = min(1, max(0, weight))
+        let values = zip(reference.values, evidence.values).map { (1 - w) * $0 + w * $1 }
+        return (try? EmotionDistribution.normalizing(values, policy: .default).distribution) ?? reference
+    }
+}
