@@ -54,6 +54,14 @@ public struct ClientStack: Sendable {
         /// provider talks to, or a pool's endpoints (their sorted base URLs, space-separated).
         /// The run's fingerprint records it; the cache keeps answers under it.
         public var baseURL: String?
+
+        /// A client prepared elsewhere (a run whose method asks no model, a test).
+        public init(client: LLMClient, capabilities: ProviderCapabilities, model: String, baseURL: String?) {
+            self.client = client
+            self.capabilities = capabilities
+            self.model = model
+            self.baseURL = baseURL
+        }
     }
 
     /// Builds the provider from `registry`, waits until it is ready (``LLMProvider/prepare()``)

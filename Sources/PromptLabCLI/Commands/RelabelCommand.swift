@@ -25,6 +25,7 @@ struct RelabelCommand: AsyncParsableCommand {
 
     @OptionGroup var dataset: DatasetOptions
     @OptionGroup var prompt: PromptOptions
+    @OptionGroup var methodOptions: MethodOptions
 
     @Option(help: ArgumentHelp("Provider name (see 'promptlab providers'; default: fixture).", valueName: "name"), transform: ProviderID.registered)
     var provider: ProviderID = .fixture
@@ -65,21 +66,37 @@ struct RelabelCommand: AsyncParsableCommand {
         if batch.batchAPI && provider != .openAI { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
         if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
+        if batch.batchAPI && methodOptions.method != .adjust { throw ValidationError("--batch-api runs the prompted adjustment only, not --method \(methodOptions.method)") }
+        if !methodOptions.needsProvider && (connection.record != nil || cost.dryRun) {
+            throw ValidationError("--method \(methodOptions.method) asks no model: --record and --dry-run do not apply")
+        }
     }
 
     func run() async throws {
         connection.bootstrapLogging()
         let version = try prompt.load()
         if cost.dryRun { return try await dryRun(version) }
-        let prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
+        let method = try methodOptions.make()
+        let prepared: ClientStack.Prepared
+        var providerName = provider.name
+        if methodOptions.needsProvider {
+            prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
+        } else {
+            // A method that asks no model: the run records provider 'none' and the method's file as the model.
+            let stem = URL(fileURLWithPath: methodOptions.lexicon ?? "none").deletingPathExtension().lastPathComponent
+            prepared = ClientStack.Prepared(client: LLMClient(provider: NoModelProvider()), capabilities: ProviderCapabilities(), model: stem, baseURL: nil)
+            providerName = NoModelProvider().id.name
+        }
         var configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
+        configuration.method = method
         // A pool allowed to mix models records which model answered each line.
         configuration.recordsAnsweringModel = connection.pool.allowMixedModels
-        let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: version.name, provider: provider.name, model: prepared.model)
+        let label = method.map { $0.id.name } ?? version.name
+        let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: label, provider: providerName, model: prepared.model)
         let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
-                             otherInputs: [prompt.file, connection.fixtures, summaryJSON].compactMap { $0 },
+                             otherInputs: [prompt.file, connection.fixtures, summaryJSON, methodOptions.lexicon].compactMap { $0 },
                              executor: try batch.executor(baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
         if let summaryJSON {
             try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
@@ -93,10 +110,11 @@ struct RelabelCommand: AsyncParsableCommand {
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
-        let dollars = try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI)
-        print(SummaryTable.render(report, prompt: configuration.promptID, provider: provider.name, model: prepared.model, endpoints: endpoints, dollars: dollars))
+        let dollars = methodOptions.needsProvider ? try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI) : "nothing (no model asked)"
+        let promptLabel = methodOptions.needsProvider ? configuration.promptID : "none (method \(configuration.methodID))"
+        print(SummaryTable.render(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints, dollars: dollars))
         if let summaryJSON {
-            let json = SummaryTable.json(report, prompt: configuration.promptID, provider: provider.name, model: prepared.model, endpoints: endpoints)
+            let json = SummaryTable.json(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import LLMKit
+import Providers
+
+/// How items are relabeled: the prompted adjustment (default), or another method.
+struct MethodOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Relabeling method: adjust (a chat model adjusts the votes, the paper's method), or lexicon (the descriptions' words looked up in --lexicon, no model).",
+                               valueName: "method"), transform: MethodOptions.parse)
+    var method: MethodID = .adjust
+
+    @Option(name: .customLong("description-weight"), parsing: .unconditional,
+            help: ArgumentHelp("For lexicon: the weight w of the descriptions' evidence in p = (1 − w)·reference + w·evidence (default 0.25, the paper's 25%).", valueName: "w"))
+    var descriptionWeight: Double = EvidenceMix.defaultWeight
+
+    @Option(help: ArgumentHelp("For --method lexicon: the emotion lexicon (WORD<TAB>CATEGORY[<TAB>0|1] per line; see the README).", valueName: "file"))
+    var lexicon: String?
+
+    static func parse(_ text: String) throws -> MethodID {
+        let known: [MethodID] = [.adjust, .lexicon]
+        guard let id = known.first(where: { $0.name == text }) else {
+            throw ValidationError("unknown method '\(text)' (known: \(known.map(\.name).joined(separator: ", ")))")
+        }
+        return id
+    }
+
+    func validate() throws {
+        try Check.range(descriptionWeight, "--description-weight", 0...1)
+        if method == .lexicon && lexicon == nil { throw ValidationError("--method lexicon needs --lexicon FILE") }
+        if method != .lexicon && lexicon != nil { throw ValidationError("--lexicon goes with --method lexicon") }
+    }
+
+    /// Whether the method asks a model (the others run without a provider).
+    var needsProvider: Bool { method != .lexicon }
+
+    /// The method to set on the run's configuration (`nil`: the adjustment).
+    func make() throws -> (any RelabelMethod)? {
+        switch method {
+        case .lexicon:
+            return LexiconMethod(lexicon: try Lexicon(path: lexicon!), weight: descriptionWeight)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The provider of a run whose method asks no model (`lexicon`): recorded as `none`, never called.
+struct NoModelProvider: LLMProvider {
+    let id = ProviderID("none")
+    let capabilities = ProviderCapabilities()
+    func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
+        throw LLMError(.configuration, "This method sends no request; the 'none' provider answers nothing.")
+    }
+}
