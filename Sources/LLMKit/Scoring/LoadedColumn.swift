@@ -91,8 +91,10 @@ extension Scoring {
         var sumOff = false
         var reason: String?
         var failure: String?
+        var noEvidence = false
 
         func apply(to item: inout ScoredItem) {
+            item.noEvidence = noEvidence
             item.adjusted = adjusted
             item.sumOff = sumOff
             item.reason = reason
@@ -129,6 +131,7 @@ extension Scoring {
                 record.adjusted = r.adjusted
                 record.sumOff = r.sumWasOff
                 record.reason = r.reason
+                record.noEvidence = r.noEvidence
             case .failed(let f):
                 record.failure = f.kind.name
             }

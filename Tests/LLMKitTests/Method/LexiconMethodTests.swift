@@ -84,6 +84,18 @@ import TestSupport
         #expect(try RelabeledRecord.parse(line: line, file: "f", line: 1).outcome.relabel?.noEvidence == true)
     }
 
+    /// The scorecard says how many "unchanged" items were so for want of evidence.
+    @Test func theScorecardCountsItemsWithoutEvidence() throws {
+        let reference = EmotionDistribution(oneHot: .sad)
+        var items = (0..<4).map { ScoredItem(id: "\($0)", descriptions: [], reference: reference, adjusted: reference) }
+        items[0].noEvidence = true
+        let card = Scorecard.score(label: "lexicon", items: items, example: nil, chunkSize: 30)
+        #expect(card.noEvidence?.value == 0.25 && card.noEvidence?.n == 4)
+        #expect(Scorecard.score(label: "adjust", items: Array(items.dropFirst()), example: nil, chunkSize: 30).noEvidence == nil,
+                "n/a for a column whose items never say")
+        #expect(ScoreMetric.named("no_evidence") != nil)
+    }
+
     @Test func theMixIsTheWeightedSum() throws {
         let reference = EmotionDistribution(oneHot: .neutral), evidence = EmotionDistribution(oneHot: .happy)
         for w in [0.0, 0.05, 0.25, 1.0] {

@@ -78,6 +78,10 @@ extension ScoreMetric {
                     definition: "Share of relabeled items whose answer is the prompt's example distribution (max_i |p_i - e_i| <= 1e-6 + 1e-9). n/a when the prompt is unknown.") {
             $0.echoRate
         },
+        ScoreMetric("no_evidence", "no evidence (method kept the reference)", .rate,
+                    definition: "Share of relabeled items a method marked no_evidence: it found nothing in the descriptions (a lexicon method with no word in its lexicon) and kept the reference. Such items count as unchanged above, for want of evidence rather than by choice. n/a when no item says so (the prompted adjustment never does).") {
+            $0.noEvidence
+        },
         ScoreMetric("diversity", "diversity within a chunk", .mean,
                     definition: "Mean over chunks (the items of one request) of (distinct answers / relabeled items); answers within 1e-9 of each other are the same.") { $0.diversity },
     ]

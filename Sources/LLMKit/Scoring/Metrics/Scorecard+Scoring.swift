@@ -39,6 +39,7 @@ extension Scorecard {
         if !withGold.isEmpty { card.gold = agreement(withGold, seed: seed) }
         card.uniformAnswers = relabeled.filter { $0.adjusted!.argmaxSet.count == Emotion.allCases.count }.count
         if let example { card.echoRate = rate(relabeled.map { $0.adjusted!.isWithin(echoTau, of: example) }) }
+        if relabeled.contains(where: \.noEvidence) { card.noEvidence = rate(relabeled.map(\.noEvidence)) }
         if repeats.count >= 2 { card.consistency = consistency(repeats, seed: seed) }
         if let cost, !items.isEmpty { card.cost = Self.cost(cost, items: items.count) }
         return card

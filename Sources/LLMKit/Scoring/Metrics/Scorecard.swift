@@ -46,6 +46,10 @@ public struct Scorecard: Sendable {
     public var echoRate: Estimate?
     /// Mean share of distinct adjusted distributions within a chunk.
     public var diversity: Estimate
+    /// Relabeled items a method marked as without evidence (it kept the reference: a
+    /// `lexicon` item with no word in the lexicon), over relabeled items; `nil` when no item
+    /// of the column says (the prompted adjustment never does).
+    public var noEvidence: Estimate?
     /// Relabeled answers that give all 8 emotions the same value (every class maximal): they
     /// "agree" on the argmax with any reference, so the findings point them out.
     public var uniformAnswers = 0

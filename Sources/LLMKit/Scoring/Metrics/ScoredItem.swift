@@ -20,6 +20,9 @@ public struct ScoredItem: Sendable {
     /// back and renormalised; see `PromptVersion.shownReference(_:)`), when the prompt is known.
     /// A lazy model copies this, not the exact reference.
     public var shown: EmotionDistribution?
+    /// A method found no evidence in the descriptions and kept the reference (`no_evidence`
+    /// in the line): unchanged for want of evidence, not by choice.
+    public var noEvidence = false
 
     /// An item; `adjusted` is `nil` for an item that failed (say why in `failure`).
     public init(id: String, descriptions: [String], reference: EmotionDistribution, gold: EmotionDistribution? = nil,
