@@ -10,13 +10,13 @@
 /// Gemma's tokenizer, like Llama's, gives every digit its own token), so a flat
 /// characters ÷ 4 undercounts the user message threefold. Tokenizers that group digits
 /// (OpenAI's take up to three per token) need fewer: for them this is an upper estimate.
-public enum TokenEstimate {
+package enum TokenEstimate {
     /// Tokens the chat template adds: the start, and each message's role markers.
-    public static let templateTokens = 4
-    public static let tokensPerMessage = 17
+    package static let templateTokens = 4
+    package static let tokensPerMessage = 17
 
     /// The estimated tokens of one text.
-    public static func tokens(in text: String) -> Double {
+    package static func tokens(in text: String) -> Double {
         var digits = 0, symbols = 0, words = 0, letters = 0, newlines = 0
         var inWord = false
         for scalar in text.unicodeScalars {
@@ -42,7 +42,7 @@ public enum TokenEstimate {
     }
 
     /// The estimated prompt tokens of a request: its messages and the chat template.
-    public static func promptTokens(_ request: CompletionRequest) -> Int {
+    package static func promptTokens(_ request: CompletionRequest) -> Int {
         let text = request.messages.reduce(0.0) { $0 + tokens(in: $1.content) }
         return Int(text.rounded()) + templateTokens + tokensPerMessage * request.messages.count
     }
@@ -51,7 +51,7 @@ public enum TokenEstimate {
     /// at 4 decimals (measured on Gemma 3 270M answers to `paper-reason`; the bundled recordings
     /// average 100), 80 without (the recordings of `paper-no-reason`), 8 more or fewer per
     /// decimal. An expectation, not a bound: the token budget is the bound.
-    public static func expectedCompletionPerItem(_ prompt: PromptVersion) -> Int {
+    package static func expectedCompletionPerItem(_ prompt: PromptVersion) -> Int {
         max(20, (prompt.asksForReason ? 110 : 80) + 8 * (prompt.decimals - 4))
     }
 }

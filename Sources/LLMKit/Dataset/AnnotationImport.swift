@@ -17,24 +17,24 @@ import Foundation
 /// votes. An unknown label, an empty id, or one annotator answering twice for the same
 /// utterance is an error naming the file, line and column. Utterances whose votes are all
 /// "other"/"no agreement" have no distribution and are reported, not written.
-public struct AnnotationImport: Sendable {
-    public var utteranceColumn = "utterance"
-    public var annotatorColumn: String? = "annotator"
-    public var labelColumn = "primary"
-    public var textColumn: String? = "other_text"
+package struct AnnotationImport: Sendable {
+    package var utteranceColumn = "utterance"
+    package var annotatorColumn: String? = "annotator"
+    package var labelColumn = "primary"
+    package var textColumn: String? = "other_text"
 
-    public init() {}
+    package init() {}
 
     /// What an import produced.
-    public struct Result: Sendable {
-        public var items: [DatasetItem]
+    package struct Result: Sendable {
+        package var items: [DatasetItem]
         /// Rows read.
-        public var rows: Int
+        package var rows: Int
         /// Utterances left out because none of their votes is one of the 8 emotions.
-        public var withoutEmotionVotes: [String]
+        package var withoutEmotionVotes: [String]
     }
 
-    public func read(path: String) throws(DatasetError) -> Result {
+    package func read(path: String) throws(DatasetError) -> Result {
         let csv = try CSVReader(path: path)
         guard let header = try csv.nextRecord() else { throw DatasetError(file: path, reason: "the file is empty; expected a header") }
         let names = header.map { $0.trimmingWhitespace().lowercased() }
@@ -100,7 +100,7 @@ public struct AnnotationImport: Sendable {
 extension DatasetItem {
     /// The item as a project-JSONL object: id, descriptions, votes (MSP-Podcast codes) or the
     /// reference, and gold when present.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var object = JSONObject()
         object["id"] = .string(id)
         object["descriptions"] = .array(descriptions.map(JSONValue.string))

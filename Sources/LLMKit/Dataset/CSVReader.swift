@@ -2,15 +2,15 @@
 ///
 /// Fields may be quoted; inside quotes, `""` is a quote and newlines are part of the field
 /// (such a record spans several lines; ``recordLine`` is the line it starts on).
-public final class CSVReader {
+package final class CSVReader {
     private let lines: LineReader
     /// The line the last returned record started on.
-    public private(set) var recordLine = 0
+    package private(set) var recordLine = 0
     /// The byte offset where the last returned record starts (for ``seek(to:)``).
     package private(set) var recordOffset = 0
-    public var path: String { lines.path }
+    package var path: String { lines.path }
 
-    public init(path: String) throws(DatasetError) {
+    package init(path: String) throws(DatasetError) {
         lines = try LineReader(path: path)
     }
 
@@ -18,7 +18,7 @@ public final class CSVReader {
     package func seek(to offset: Int) throws(DatasetError) { try lines.seek(to: offset) }
 
     /// The next record's fields, or `nil` at the end of the file. Blank lines are skipped.
-    public func nextRecord() throws(DatasetError) -> [String]? {
+    package func nextRecord() throws(DatasetError) -> [String]? {
         guard var line = try lines.nextLine() else { return nil }
         while line.isEmpty {
             guard let next = try lines.nextLine() else { return nil }

@@ -1,25 +1,25 @@
 /// One data row of an EMO-SUPERB CSV file.
-public struct EmoSuperbRow: Sendable, Hashable {
+package struct EmoSuperbRow: Sendable, Hashable {
     /// The line the row starts on.
-    public var line: Int
+    package var line: Int
     /// The first column: the utterance file name.
-    public var id: String
+    package var id: String
     /// The 8 values as written (not renormalised).
-    public var values: [Double]
+    package var values: [Double]
     /// The 10th column (`words` in inputs, `reason` in GPT-4's outputs), when present.
-    public var text: String?
+    package var text: String?
 }
 
 /// Streams rows of EMO-SUPERB's CSV layout (REFERENCE.md section 2): a header
 /// `,angry,sad,disgust,contempt,fear,neutral,surprise,happy,words` (or `reason`), then one row
 /// per utterance. The header is checked: the 8 emotion columns must be there in this order.
-public final class EmoSuperbCSVReader {
+package final class EmoSuperbCSVReader {
     private let csv: CSVReader
     /// The name of the column after the 8 emotions (`words`, `reason`), or `nil` when there is none.
-    public let textColumn: String?
-    public var path: String { csv.path }
+    package let textColumn: String?
+    package var path: String { csv.path }
 
-    public init(path: String) throws(DatasetError) {
+    package init(path: String) throws(DatasetError) {
         csv = try CSVReader(path: path)
         guard let header = try csv.nextRecord() else { throw DatasetError(file: path, reason: "the file is empty; expected a header ',angry,...,happy,words'") }
         let expected = Emotion.allCases.map(\.name)
@@ -40,7 +40,7 @@ public final class EmoSuperbCSVReader {
     package func seek(to offset: Int) throws(DatasetError) { try csv.seek(to: offset) }
 
     /// The next row, or `nil` at the end.
-    public func nextRow() throws(DatasetError) -> EmoSuperbRow? {
+    package func nextRow() throws(DatasetError) -> EmoSuperbRow? {
         guard let fields = try csv.nextRecord() else { return nil }
         let line = csv.recordLine
         let width = textColumn == nil ? 9 : 10

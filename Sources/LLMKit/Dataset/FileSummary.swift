@@ -1,7 +1,7 @@
 /// What a dataset or output file holds: counted in one streaming pass, for `promptlab inspect`.
-public struct FileSummary: Sendable, Equatable {
+package struct FileSummary: Sendable, Equatable {
     /// What kind of file it is.
-    public enum Kind: String, Sendable {
+    package enum Kind: String, Sendable {
         /// Items to relabel (project JSONL or EMO-SUPERB input CSV).
         case dataset
         /// Relabeled outputs (project JSONL with `status`, or EMO-SUPERB CSV with `reason`).
@@ -10,24 +10,24 @@ public struct FileSummary: Sendable, Equatable {
         case labels
     }
 
-    public var kind: Kind
-    public var format: DatasetFormat
-    public var rows = 0
+    package var kind: Kind
+    package var format: DatasetFormat
+    package var rows = 0
     /// Items with at least one description (datasets).
-    public var withDescriptions = 0
+    package var withDescriptions = 0
     /// Items with a gold distribution (datasets).
-    public var withGold = 0
+    package var withGold = 0
     /// References whose maximum is shared by two or more classes (1e-9 tie rule).
-    public var tiedReferences = 0
+    package var tiedReferences = 0
     /// Relabeled rows (relabeled files).
-    public var relabeled = 0
+    package var relabeled = 0
     /// Failed rows by failure kind (relabeled files).
-    public var failedByKind: [ItemFailure.Kind: Int] = [:]
+    package var failedByKind: [ItemFailure.Kind: Int] = [:]
     /// Rows whose sum was off by more than the tolerance (flagged and renormalised).
-    public var sumOff = 0
+    package var sumOff = 0
 
     /// Reads `path` once. Relabeled files are recognised by a `reason` CSV column or a `status` key on the first JSONL line.
-    public static func inspect(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) -> FileSummary {
+    package static func inspect(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) -> FileSummary {
         guard let format = format ?? DatasetFormat.detect(path: path) else {
             throw DatasetError(file: path, reason: "cannot tell the format from the extension; name it (jsonl or csv)")
         }

@@ -87,6 +87,7 @@ struct JournalScan {
 
 /// A journal's header line: `{"journal": "llmkit-relabel/1", "fingerprint": {...}}`.
 public struct JournalHeader: Sendable, Equatable {
+    /// What the run (or its part after a forced resume) was made on.
     public var fingerprint: RunFingerprint
     /// The differences accepted when a run was resumed with other settings.
     public var forcedDifferences: [String]
@@ -106,7 +107,7 @@ public struct JournalHeader: Sendable, Equatable {
 extension ItemFailure {
     /// Whether another request may well succeed: a provider error of a retryable kind (rate
     /// limit, 5xx, timeout, transport) that outlasted the retry budget.
-    public var isTransient: Bool { kind == .providerError && (providerError?.isRetryable ?? false) }
+    package var isTransient: Bool { kind == .providerError && (providerError?.isRetryable ?? false) }
 }
 
 /// Puts a journal back in input order without the lines a run replaced.

@@ -1,19 +1,19 @@
 /// The batches of an output, for `promptlab batches`: what the state file records, with each
 /// batch as the service sees it now, and cancelling those still running.
-public struct BatchInspector: Sendable {
-    public let state: BatchState
-    public let service: any BatchService
+package struct BatchInspector: Sendable {
+    package let state: BatchState
+    package let service: any BatchService
 
     /// One input file of the state and its batch now.
-    public struct Entry: Sendable {
-        public var file: BatchState.File
+    package struct Entry: Sendable {
+        package var file: BatchState.File
         /// The batch as the service sees it (`nil`: not created yet, or `error` says why not).
-        public var info: BatchInfo?
-        public var error: LLMError?
+        package var info: BatchInfo?
+        package var error: LLMError?
     }
 
     /// Reads `<output>.batches.json`; throws ``RunError`` naming the file when there is none.
-    public init(output: String, service: any BatchService) throws(RunError) {
+    package init(output: String, service: any BatchService) throws(RunError) {
         let path = BatchState.path(forOutput: output)
         guard (try? FileChecks.requireRegularFile(path)) != nil else {
             throw RunError(.configuration, file: path, "no batch state here: was the output made with the Batch API?")
@@ -26,7 +26,7 @@ public struct BatchInspector: Sendable {
     }
 
     /// Every file of the state (or only the one whose batch is `batchID`), with its batch now.
-    public func entries(batchID: String? = nil) async -> [Entry] {
+    package func entries(batchID: String? = nil) async -> [Entry] {
         var entries: [Entry] = []
         for file in state.files where batchID == nil || file.batchID == batchID {
             guard let id = file.batchID else {
@@ -43,7 +43,7 @@ public struct BatchInspector: Sendable {
     /// Asks to cancel every batch not yet collected and not terminal (or only `batchID`);
     /// returns each with its answer. A later `--resume` collects their partial results and
     /// fails the requests that did not run (`provider_error`, `cancelled`).
-    public func cancel(batchID: String? = nil) async -> [Entry] {
+    package func cancel(batchID: String? = nil) async -> [Entry] {
         var entries: [Entry] = []
         for entry in await self.entries(batchID: batchID) where !entry.file.collected || batchID != nil {
             guard let id = entry.file.batchID, let info = entry.info, !info.status.isTerminal else { continue }

@@ -17,57 +17,57 @@ import Darwin
 /// created, a batch id before it is polled; a resumed run reattaches to the batches in flight
 /// (looking up, by input file, a batch created just before a kill) and never creates a second
 /// batch over the same requests.
-public struct BatchState: Sendable, Equatable {
+package struct BatchState: Sendable, Equatable {
     /// The `format` value.
-    public static let formatName = "llmkit-batches/1"
+    package static let formatName = "llmkit-batches/1"
 
     /// One request of an input file.
-    public struct Request: Sendable, Equatable {
-        public var customID: String
+    package struct Request: Sendable, Equatable {
+        package var customID: String
         /// The batch's items, in order (index 1 is the first id).
-        public var ids: [String]
+        package var ids: [String]
         /// 0 for a first ask, 1... for re-asks of missing or invalid items.
-        public var round: Int
+        package var round: Int
         /// Times the request was asked again after a transient error line.
-        public var retries: Int
+        package var retries: Int
         /// Times it was submitted again after its batch expired before running it.
-        public var expiries: Int
+        package var expiries: Int
     }
 
     /// One input file and the batch made of it.
-    public struct File: Sendable, Equatable {
+    package struct File: Sendable, Equatable {
         /// `w<wave>-f<n>`, unique within the run.
-        public var name: String
+        package var name: String
         /// Files of one wave are submitted together; the next wave holds their follow-ups.
-        public var wave: Int
-        public var requests: [Request]
-        public var fileID: String?
-        public var batchID: String?
+        package var wave: Int
+        package var requests: [Request]
+        package var fileID: String?
+        package var batchID: String?
         /// The last status seen.
-        public var status: String?
+        package var status: String?
         /// The results are in the journal (and the follow-ups in ``BatchState/followUps``).
-        public var collected: Bool
-        public var bytes: Int
+        package var collected: Bool
+        package var bytes: Int
     }
 
     /// A request waiting for the next wave; `order` sorts them the same way in every run.
-    public struct FollowUp: Sendable, Equatable {
-        public var ids: [String]
-        public var round: Int
-        public var retries: Int
-        public var expiries: Int
+    package struct FollowUp: Sendable, Equatable {
+        package var ids: [String]
+        package var round: Int
+        package var retries: Int
+        package var expiries: Int
         /// The custom_id to send again (an expired batch's remainder), else a new one.
-        public var customID: String?
-        public var order: Int
+        package var customID: String?
+        package var order: Int
     }
 
-    public var baseURL: String
+    package var baseURL: String
     /// The number of the next new custom_id.
-    public var nextRequest: Int
-    public var files: [File]
-    public var followUps: [FollowUp]
+    package var nextRequest: Int
+    package var files: [File]
+    package var followUps: [FollowUp]
 
-    public init(baseURL: String) {
+    package init(baseURL: String) {
         self.baseURL = baseURL
         nextRequest = 1
         files = []
@@ -75,9 +75,9 @@ public struct BatchState: Sendable, Equatable {
     }
 
     /// The state file of an output.
-    public static func path(forOutput output: String) -> String { output + ".batches.json" }
+    package static func path(forOutput output: String) -> String { output + ".batches.json" }
     /// The folder a run downloads its batches' result files to (emptied as they are collected).
-    public static func downloadFolder(forOutput output: String) -> String { output + ".batches" }
+    package static func downloadFolder(forOutput output: String) -> String { output + ".batches" }
 
     /// The lowest wave with a file not yet collected.
     var openWave: Int? { files.filter { !$0.collected }.map(\.wave).min() }
@@ -102,7 +102,7 @@ public struct BatchState: Sendable, Equatable {
 
 extension BatchState {
     /// The state as JSON.
-    public var json: JSONValue {
+    package var json: JSONValue {
         func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
         let files: [JSONValue] = self.files.map { f in
             ["name": .string(f.name), "wave": .int(f.wave), "file_id": optional(f.fileID), "batch_id": optional(f.batchID),
@@ -121,7 +121,7 @@ extension BatchState {
     }
 
     /// Reads a state file; throws ``RunError`` `.damagedOutput` naming the file and the field.
-    public static func load(path: String) throws(RunError) -> BatchState {
+    package static func load(path: String) throws(RunError) -> BatchState {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw RunError(.damagedOutput, file: path, "cannot read the batch state (\(error.localizedDescription))")
@@ -158,7 +158,7 @@ extension BatchState {
 
     /// Writes the state atomically and durably: a temporary file, synced, renamed over `path`,
     /// then the folder synced so the rename survives a power loss (``AtomicFileWriter``).
-    public func save(path: String) throws(RunError) {
+    package func save(path: String) throws(RunError) {
         do { try AtomicFileWriter.write(json.description, to: path) } catch { throw RunError(.cannotWrite, file: path, error.reason) }
     }
 }
