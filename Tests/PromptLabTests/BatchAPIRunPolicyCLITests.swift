@@ -117,7 +117,9 @@ import Glibc
     /// 7c: `--overwrite` over batches still running cancels them (and says so) before
     /// submitting anew: nothing is processed twice.
     @Test func overwriteCancelsTheBatchesItReplaces() async throws {
-        let server = try Self.server { $0.batches.inProgressDelay = 2 }
+        // The killed run's batch stays in progress 8 s: long enough that the overwrite (a debug
+        // binary started on a machine busy with the whole suite) meets it running, not finished.
+        let server = try Self.server { $0.batches.inProgressDelay = 8 }
         defer { server.stop() }
         let dir = try ResumeCLITests.directory()
         let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
