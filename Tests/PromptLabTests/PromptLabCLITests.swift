@@ -150,7 +150,7 @@ struct CLI {
     @Test func unknownPromptNamesTheKnownOnes() async throws {
         let r = try await CLI.run(["render", "--dataset", "fixtures/sample/sample.jsonl", "--prompt", "nope"])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("known: paper-no-reason, paper-reason"))
+        #expect(r.stderr.contains("known: logprob-fewshot, paper-no-reason, paper-reason"))
     }
 }
 

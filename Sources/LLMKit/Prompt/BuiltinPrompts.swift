@@ -3,6 +3,41 @@
 /// The prompt versions bundled with the package (`prompts/`), compiled in: file name → file text.
 public enum BuiltinPrompts {
     public static let files: [String: String] = [
+        "logprob-fewshot.prompt": #"""
+        ---
+        # For the logprob method (not the chunked adjustment): a few-shot completion prompt for base
+        # models. The system section is the shared header (the same for every item, so llama.cpp's
+        # prompt cache serves it); the user section is one line per item, {{data}} being the item's
+        # sanitised descriptions joined by ", ". The method sends header + "\n" + that line and reads
+        # the distribution of the next token over the 8 emotion words. The first line names the 8
+        # words and two examples per class map descriptions that are not class words (worried, excited,
+        # interested...) onto them: with only 8 one-word examples Gemma 3 270M echoed the description
+        # (" worry", " concern") and put a median 0.12 of its mass on the 8 words, with this header 0.48
+        # (60 dev items; see LogProbMethod).
+        summary: For the logprob method: few-shot "Word: X -> Emotion: Y" lines; the next token's distribution over the 8 words.
+        batch_size: 30
+        reason: false
+        ---
+        === system ===
+        Each word is labeled with one emotion: angry, sad, disgust, contempt, fear, neutral, surprise or happy.
+        Word: furious -> Emotion: angry
+        Word: annoyed, frustrated -> Emotion: angry
+        Word: unhappy, crying -> Emotion: sad
+        Word: disappointed -> Emotion: sad
+        Word: grossed out -> Emotion: disgust
+        Word: scornful -> Emotion: contempt
+        Word: sarcastic, mocking -> Emotion: contempt
+        Word: scared -> Emotion: fear
+        Word: worried, anxious -> Emotion: fear
+        Word: calm, flat -> Emotion: neutral
+        Word: interested, informative -> Emotion: neutral
+        Word: amazed -> Emotion: surprise
+        Word: confused, shocked -> Emotion: surprise
+        Word: joyful -> Emotion: happy
+        Word: excited, hopeful -> Emotion: happy
+        === user ===
+        Word: {{data}} -> Emotion:
+        """#,
         "paper-no-reason.prompt": #"""
         ---
         # The same five parts as paper-reason, without asking for a reason: the paper found that the

@@ -145,6 +145,10 @@ final class AnswerLog: Sendable {
                                "cached_tokens": .int(usage.cachedTokens)]
         }
         if response.bodyWasInvalidUTF8 { object["invalid_utf8"] = .bool(true) }
+        // A next-token answer (the logprob method's) is its candidates: kept, or a replay has nothing.
+        if let tokens = response.nextTokens {
+            object["next_tokens"] = .array(tokens.map { ["token": .string($0.token), "logprob": .double($0.logprob)] })
+        }
         return .object(object)
     }
 
@@ -157,6 +161,12 @@ final class AnswerLog: Sendable {
         var response = CompletionResponse(text: value["text"]?.stringValue, finishReason: FinishReason(finish), refusal: value["refusal"]?.stringValue,
                                           usage: usage, model: value["model"]?.stringValue, attempts: 0)
         response.bodyWasInvalidUTF8 = value["invalid_utf8"]?.boolValue ?? false
+        if let tokens = value["next_tokens"]?.arrayValue {
+            response.nextTokens = tokens.compactMap { t in
+                guard let token = t["token"]?.stringValue, let logprob = t["logprob"]?.doubleValue else { return nil }
+                return TokenProbability(token: token, logprob: logprob)
+            }
+        }
         response.servedFromCache = true
         return response
     }

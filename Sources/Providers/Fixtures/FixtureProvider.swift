@@ -5,7 +5,9 @@ public import LLMKit
 /// fails with an error naming its key and the closest recorded request.
 public struct FixtureProvider: LLMProvider {
     public let id: ProviderID = .fixture
-    public let capabilities = ProviderCapabilities(constrainsOutput: true)
+    /// Next-token answers replay too (whatever was recorded answers; a request with no
+    /// recording fails with the miss error).
+    public let capabilities = ProviderCapabilities(constrainsOutput: true, nextTokenProbabilities: true)
     public let store: FixtureStore
 
     public init(directory: URL) { store = FixtureStore(directory: directory) }

@@ -104,7 +104,10 @@ public final class FixtureStore: Sendable {
         }
         let interaction = interactions[index]
         let http = HTTPResponse(status: interaction.raw.status, headers: interaction.raw.headers, body: Array(interaction.raw.body.utf8))
-        return try ChatCompletionsWire.decode(http, provider: interaction.provider.isEmpty ? "fixture" : interaction.provider, model: request.model)
+        let provider = interaction.provider.isEmpty ? "fixture" : interaction.provider
+        // A next-token request was answered by `/completion` or a chat completion with logprobs.
+        if request.topTokens != nil { return try NextTokenWire.decode(http, provider: provider, model: request.model) }
+        return try ChatCompletionsWire.decode(http, provider: provider, model: request.model)
     }
 
     /// ``replay(_:)`` on the I/O pool (files are read off the cooperative threads).

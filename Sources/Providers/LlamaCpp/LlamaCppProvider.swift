@@ -28,8 +28,8 @@ public struct LlamaCppProvider: LLMProvider {
         self.transport = transport
         endpoint = ChatCompletionsEndpoint(provider: "llamacpp", baseURL: baseURL, path: "/v1/chat/completions", transport: transport,
                                            maxTokensKey: "max_tokens", extra: [("cache_prompt", true)], timeout: timeout,
-                                           maximumResponseBytes: maximumResponseBytes, stream: stream)
-        capabilities = ProviderCapabilities(constrainsOutput: true, parallelSlots: slots)
+                                           maximumResponseBytes: maximumResponseBytes, stream: stream, nextTokenPath: "/completion")
+        capabilities = ProviderCapabilities(constrainsOutput: true, parallelSlots: slots, nextTokenProbabilities: true)
     }
 
     /// The HTTP request for a completion (public so tests and tools can inspect the body).

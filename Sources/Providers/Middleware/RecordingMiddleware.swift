@@ -24,11 +24,16 @@ public struct RecordingMiddleware: ProviderMiddleware {
         guard records else { throw store.missError(for: request) }
         do {
             let response = try await next(request)
-            try await store.recordOffPool(request, raw: response.raw ?? ChatCompletionsWire.synthesizedRaw(for: response), provider: providerName)
+            try await store.recordOffPool(request, raw: response.raw ?? Self.synthesizedRaw(for: response, request: request), provider: providerName)
             return response
         } catch let error as LLMError {
             if let raw = error.raw { try await store.recordOffPool(request, raw: raw, provider: providerName) }
             throw error
         }
+    }
+
+    /// A body for an answer that came from no HTTP server, in the shape its replay decodes.
+    static func synthesizedRaw(for response: CompletionResponse, request: CompletionRequest) -> RawResponse {
+        request.topTokens != nil ? NextTokenWire.synthesizedRaw(for: response) : ChatCompletionsWire.synthesizedRaw(for: response)
     }
 }

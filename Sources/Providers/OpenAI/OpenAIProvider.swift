@@ -12,6 +12,11 @@ public import LLMKit
 /// rate-limit headers. The key, organisation and project ids are registered with
 /// ``SecretRedactor`` so no stored or printed text can hold them. Retries and client-side rate
 /// limiting are middlewares, not in here.
+///
+/// A next-token request (``CompletionRequest/topTokens``, the `logprob` method's) is a chat
+/// completion with the prompt as one user message, a one-token answer, `logprobs: true` and
+/// `top_logprobs: min(K, 20)`; a server that sends no log-probabilities fails with
+/// `.invalidOutput` saying so (``NextTokenWire``).
 public struct OpenAIProvider: LLMProvider {
     /// `https://api.openai.com/v1`
     public static let defaultBaseURL = "https://api.openai.com/v1"
@@ -19,7 +24,7 @@ public struct OpenAIProvider: LLMProvider {
     public static let refusedKeywords: Set<String> = ["maxLength", "minLength"]
 
     public let id: ProviderID = .openAI
-    public let capabilities = ProviderCapabilities(constrainsOutput: true)
+    public let capabilities = ProviderCapabilities(constrainsOutput: true, nextTokenProbabilities: true)
     let endpoint: ChatCompletionsEndpoint
     /// The base URL, without a trailing slash.
     public var baseURL: String { endpoint.baseURL }

@@ -22,11 +22,16 @@ struct ChatCompletionsEndpoint: Sendable {
     let stream: Bool
     /// Schema keywords the server refuses (removed from the schema sent).
     let refusedKeywords: Set<String>
+    /// Where next-token requests go (``CompletionRequest/topTokens``): a native completion
+    /// path such as llama.cpp's `/completion`, or `nil` to ask ``path`` for chat `logprobs`
+    /// (see ``NextTokenWire``).
+    let nextTokenPath: String?
     let speed = SpeedEstimate()
 
     init(provider: String, baseURL: String, path: String, transport: any HTTPTransport, headers: [(name: String, value: String)] = [],
          maxTokensKey: String, extra: [(String, JSONValue)] = [], timeout: ProviderConfiguration.Timeout, maximumResponseBytes: Int,
-         stream: Bool, refusedKeywords: Set<String> = []) {
+         stream: Bool, refusedKeywords: Set<String> = [], nextTokenPath: String? = nil) {
+        self.nextTokenPath = nextTokenPath
         self.provider = provider
         self.baseURL = Self.trimmed(baseURL)
         self.path = path
@@ -50,6 +55,7 @@ struct ChatCompletionsEndpoint: Sendable {
 
     /// The HTTP request for a completion (the body receiver is added by ``complete(_:)``).
     func httpRequest(for request: CompletionRequest) -> HTTPRequest {
+        if request.topTokens != nil { return nextTokenHTTPRequest(for: request) }
         let body = self.body(for: request)
         return HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: Array(body.description.utf8),
                            timeout: requestTimeout(budget: request.maxTokens), connectTimeout: timeout.connect, stallTimeout: stream ? timeout.stall : nil,
@@ -75,6 +81,7 @@ struct ChatCompletionsEndpoint: Sendable {
     /// Sends one completion and decodes the answer; a streamed answer that runs away is cut
     /// off (over budget: `length`; text after the complete answer: kept up to there).
     func complete(_ request: CompletionRequest) async throws(LLMError) -> CompletionResponse {
+        if request.topTokens != nil { return try await completeNextToken(request) }
         var http = httpRequest(for: request)
         let monitor = stream ? StreamMonitor(budget: request.maxTokens, observer: RequestObserver.current) : nil
         if let monitor { http.onBody = { monitor.receive($0) } }
@@ -98,6 +105,30 @@ struct ChatCompletionsEndpoint: Sendable {
             speed.observe(tokens: completion, seconds: (ContinuousClock.now - started).seconds, timings: decoded.timings)
         }
         return decoded
+    }
+}
+
+extension ChatCompletionsEndpoint {
+    /// The HTTP request for a next-token request: `POST` to ``nextTokenPath`` with llama.cpp's
+    /// `/completion` body, or to the chat path with `logprobs` (never streamed).
+    func nextTokenHTTPRequest(for request: CompletionRequest) -> HTTPRequest {
+        let body = nextTokenPath == nil ? NextTokenWire.chatBody(for: request, maxTokensKey: maxTokensKey) : NextTokenWire.completionBody(for: request)
+        return HTTPRequest(method: "POST", url: baseURL + (nextTokenPath ?? path), headers: headers, body: Array(body.description.utf8),
+                           timeout: requestTimeout(budget: 1), connectTimeout: timeout.connect, maximumResponseBytes: maximumResponseBytes)
+    }
+
+    /// Sends a next-token request and decodes its candidates (``NextTokenWire``).
+    func completeNextToken(_ request: CompletionRequest) async throws(LLMError) -> CompletionResponse {
+        let http = nextTokenHTTPRequest(for: request)
+        do {
+            let response = try await LLMError.wrapping(provider: provider, model: request.model) { try await transport.send(http) }
+            return try NextTokenWire.decode(response, provider: provider, model: request.model)
+        } catch {
+            var error = error
+            error.context.provider = provider
+            error.context.model = request.model
+            throw error
+        }
     }
 }
 
