@@ -24,7 +24,9 @@ import TestSupport
 
         for (arguments, message) in [
             (["--method", "lexicon"], "--method lexicon needs --lexicon FILE"),
-            (["--method", "nope"], "unknown method 'nope' (known: adjust, lexicon)"),
+            (["--method", "nope"], "unknown method 'nope' (known: adjust, logprob, lexicon)"),
+            (["--method", "logprob", "--dry-run"], "--dry-run prices the prompted adjustment; it does not go with --method logprob"),
+            (["--method", "logprob", "--min-mass", "1.5"], "--min-mass must be a number from 0.0 to 1.0, not 1.5"),
             (["--lexicon", lexicon], "--lexicon goes with --method lexicon"),
             (["--method", "lexicon", "--lexicon", lexicon, "--description-weight", "2"], "--description-weight must be a number from 0.0 to 1.0, not 2.0"),
         ] {
@@ -32,5 +34,20 @@ import TestSupport
             #expect(bad.status == 64 && bad.stderr.contains(message) && bad.stderr.split(separator: "\n").count == 1, "\(arguments): \(bad.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.jsonl").path))
         }
+    }
+
+    /// `--method logprob` on the bundled next-token recordings of the real Gemma 3 270M (the
+    /// embedded default provider): every sample item relabeled from its next-token distribution.
+    @Test func theLogprobMethodReplaysTheBundledRecordings() async throws {
+        let dir = try ResumeCLITests.directory()
+        let out = dir.appendingPathComponent("out.jsonl").path
+        let sample = "fixtures/sample/sample.jsonl"   // tests run in the checkout
+        let r = try await CLI.run(["relabel", "--method", "logprob", "--dataset", sample, "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("logprob-fewshot@"), "the bundled few-shot prompt is the default: \(r.stdout)")
+        let lines = try ResumeCLITests.linesByID(out)
+        #expect(lines.ids.count == 72)
+        let relabeled = lines.lines.values.filter { $0.contains("\"status\":\"relabeled\"") }
+        #expect(relabeled.count >= 60 && relabeled.allSatisfy { $0.contains("\"method\":\"logprob\"") && ($0.contains("\"mass\":") || $0.contains("no_evidence")) })
     }
 }

@@ -67,6 +67,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
         if batch.batchAPI && methodOptions.method != .adjust { throw ValidationError("--batch-api runs the prompted adjustment only, not --method \(methodOptions.method)") }
+        if methodOptions.method != .adjust && cost.dryRun { throw ValidationError("--dry-run prices the prompted adjustment; it does not go with --method \(methodOptions.method)") }
         if !methodOptions.needsProvider && (connection.record != nil || cost.dryRun) {
             throw ValidationError("--method \(methodOptions.method) asks no model: --record and --dry-run do not apply")
         }
@@ -74,13 +75,13 @@ struct RelabelCommand: AsyncParsableCommand {
 
     func run() async throws {
         connection.bootstrapLogging()
-        let version = try prompt.load()
+        let version = try prompt.load(default: methodOptions.defaultPrompt)
         if cost.dryRun { return try await dryRun(version) }
-        let method = try methodOptions.make()
+        let method = try methodOptions.make(prompt: version)
         let prepared: ClientStack.Prepared
         var providerName = provider.name
         if methodOptions.needsProvider {
-            prepared = try await connection.stack(provider: provider).make(registry: PromptLabCLI.registry)
+            prepared = try await connection.stack(provider: provider, bundledRecordings: methodOptions.bundledRecordings).make(registry: PromptLabCLI.registry)
         } else {
             // A method that asks no model: the run records provider 'none' and the method's file as the model.
             let stem = URL(fileURLWithPath: methodOptions.lexicon ?? "none").deletingPathExtension().lastPathComponent

@@ -22,15 +22,16 @@ struct PromptDirectoryOptions: ParsableArguments {
 
 /// One prompt version chosen by name or path.
 struct PromptOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Prompt version: a built-in name (see 'promptlab prompts'), name@hash, or a file path.", valueName: "version|file"))
-    var prompt: String = "paper-reason"
+    @Option(name: .long, help: ArgumentHelp("Prompt version: a built-in name (see 'promptlab prompts'), name@hash, or a file path (default: paper-reason; with --method logprob, logprob-fewshot).", valueName: "version|file"))
+    var prompt: String?
 
     @OptionGroup var directories: PromptDirectoryOptions
 
-    func load() throws -> PromptVersion { try directories.library.resolve(prompt) }
+    /// The version given, else `fallback`.
+    func load(default fallback: String = "paper-reason") throws -> PromptVersion { try directories.library.resolve(prompt ?? fallback) }
 
     /// The prompt's file, when it was given as one (an input the output must not replace).
-    var file: String? { prompt.contains("/") || FileManager.default.fileExists(atPath: prompt) ? prompt : nil }
+    var file: String? { prompt.flatMap { $0.contains("/") || FileManager.default.fileExists(atPath: $0) ? $0 : nil } }
 }
 
 /// A dataset file and its format.

@@ -86,9 +86,9 @@ struct ProviderOptions: ParsableArguments {
     }
 
     /// The client stack for `provider` (a pool with two or more endpoints).
-    func stack(provider: ProviderID, model: String? = nil) throws -> ClientStack {
+    func stack(provider: ProviderID, model: String? = nil, bundledRecordings: String? = nil) throws -> ClientStack {
         var options: [String: String] = [:]
-        if provider == .fixture { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings() }
+        if provider == .fixture { options[BuiltinProviders.fixturesOption] = fixtures ?? Locations.bundledRecordings(bundledRecordings ?? "fixtures/recordings/gemma3-270m") }
         let configuration = ProviderConfiguration(
             model: model ?? self.model, baseURL: baseURL, options: options, environment: ProcessInfo.processInfo.environment,
             timeout: .init(request: .milliseconds(Int64(timeout * 1000)), stall: .milliseconds(Int64(stallTimeout * 1000))),
