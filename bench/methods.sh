@@ -38,9 +38,24 @@ if [[ " $METHODS " == *" logprob "* ]]; then
     trap 'scripts/llama-server stop --port "$PORT"' EXIT
     for w in $WEIGHTS; do
         .build/debug/promptlab relabel --provider llamacpp --base-url "http://127.0.0.1:$PORT" --method logprob --description-weight "$w" \
-            --dataset "$DATA/input_dev.csv" "${limit[@]}" --out "$OUT/logprob-$w.jsonl" --overwrite --quiet --no-cache \
+            --dataset "$DATA/input_dev.csv" "${limit[@]}" --out "$OUT/logprob-$w.jsonl" --overwrite --quiet --cache "$OUT/cache" \
             --summary-json "$OUT/logprob-$w.summary.json" >/dev/null
         rate "$OUT/logprob-$w.summary.json" "logprob w=$w"
+        # The weight changes no request: the first weight's run asks the server, the others are
+        # answered from the cache (so only the first run's throughput is the server's).
+        python3 - "$OUT/logprob-$w.summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+if s["cache_hits"] < s["requests"]:
+    prompt, cached = s["prompt_tokens"], s["cached_tokens"]
+    evaluated = prompt - cached
+    server = s["server_prompt_seconds"]
+    print(f"logprob throughput: {s['items']} items in {s['wall_seconds']:.1f} s; {prompt} prompt tokens, {cached} from llama.cpp's cache "
+          f"({100 * cached / max(prompt, 1):.1f}%); {evaluated} evaluated in {server:.1f} s of server prompt time "
+          f"({evaluated / max(server, 1e-9):.0f} tokens/s as the server reports it, summed over slots); "
+          f"promptlab's rate {evaluated / max(s['wall_seconds'], 1e-9):.0f} evaluated tokens/s of wall time "
+          f"= {100 * server / max(s['wall_seconds'], 1e-9) / 2:.0f}% of 2 slots busy evaluating prompts")
+PY
         outputs+=("logprob-$w=$OUT/logprob-$w.jsonl")
     done
 fi
