@@ -30,6 +30,18 @@ import Glibc
 
     static let environment = ["OPENAI_API_KEY": "sk-test"]
 
+    /// A 50-item corpus whose run was killed right after creating its batch (which the server
+    /// keeps running): the dataset, its ids and the output.
+    static func killedAfterCreate(_ server: FaultServer) async throws -> (dataset: String, ids: [String], out: String) {
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
+        let out = dir.appendingPathComponent("out.jsonl").path
+        var environment = Self.environment
+        environment["LLMKIT_TEST_KILL_AT"] = "after-create"
+        #expect(try await CLI.run(Self.arguments(server, dataset: dataset, out: out), environment: environment).status == SIGKILL)
+        return (dataset, ids, out)
+    }
+
     /// custom_ids the server saw in more than one created batch, and the most times one was seen.
     static func repeats(_ server: FaultServer) -> (twice: Int, most: Int) {
         let submitted = server.counts.batch.submitted
@@ -101,12 +113,7 @@ import Glibc
         configuration.batches.inProgressDelay = 30
         let server = try FaultServer(configuration)
         defer { server.stop() }
-        let dir = try ResumeCLITests.directory()
-        let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
-        let out = dir.appendingPathComponent("out.jsonl").path
-        var environment = Self.environment
-        environment["LLMKIT_TEST_KILL_AT"] = "after-create"
-        #expect(try await CLI.run(Self.arguments(server, dataset: dataset, out: out), environment: environment).status == SIGKILL)
+        let (dataset, ids, out) = try await Self.killedAfterCreate(server)
         let list = try await CLI.run(["batches", "list", "--out", out], environment: Self.environment)
         #expect(list.status == 0 && list.stdout.contains("w0-f1") && list.stdout.contains("batch_"), "\(list.stdout) \(list.stderr)")
         let cancel = try await CLI.run(["batches", "cancel", "--out", out], environment: Self.environment)

@@ -72,12 +72,7 @@ import Glibc
             $0.batches.cancelledLinesInErrorFile = true
         }
         defer { server.stop() }
-        let dir = try ResumeCLITests.directory()
-        let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
-        let out = dir.appendingPathComponent("out.jsonl").path
-        var environment = Self.environment
-        environment["LLMKIT_TEST_KILL_AT"] = "after-create"
-        #expect(try await CLI.run(BatchAPICLITests.arguments(server, dataset: dataset, out: out), environment: environment).status == SIGKILL)
+        let (dataset, ids, out) = try await BatchAPICLITests.killedAfterCreate(server)
         try await Task.sleep(for: .milliseconds(300))
         let cancel = try await CLI.run(["batches", "cancel", "--out", out], environment: Self.environment)
         #expect(cancel.status == 0, "\(cancel.stdout) \(cancel.stderr)")
@@ -121,12 +116,7 @@ import Glibc
         // binary started on a machine busy with the whole suite) meets it running, not finished.
         let server = try Self.server { $0.batches.inProgressDelay = 8 }
         defer { server.stop() }
-        let dir = try ResumeCLITests.directory()
-        let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
-        let out = dir.appendingPathComponent("out.jsonl").path
-        var environment = Self.environment
-        environment["LLMKIT_TEST_KILL_AT"] = "after-create"
-        #expect(try await CLI.run(BatchAPICLITests.arguments(server, dataset: dataset, out: out), environment: environment).status == SIGKILL)
+        let (dataset, ids, out) = try await BatchAPICLITests.killedAfterCreate(server)
         let r = try await CLI.run(BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--overwrite"]), environment: Self.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("cancelling batch batch_"), "said on stderr: \(r.stderr)")

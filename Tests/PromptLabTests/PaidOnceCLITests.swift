@@ -6,6 +6,33 @@ import TestSupport
 import Glibc
 #endif
 
+/// Runs promptlab with `arguments`, kills it (SIGKILL) once `ready` says so about the request
+/// bodies the server logged, and returns the answers the run had written down and the bodies
+/// sent before the kill.
+func killedRun(_ arguments: [String], environment: [String: String] = [:], bodies: String, answers: String,
+               when ready: @escaping @Sendable ([String]) -> Bool) async throws -> (received: Int, before: [String]) {
+    try await CLI.offPool { () throws -> (Int, [String]) in
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !ready(lines(bodies)) { Thread.sleep(forTimeInterval: 0.005) }
+        Thread.sleep(forTimeInterval: 0.05)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return (lines(answers).count, lines(bodies))
+    }
+}
+
+/// The lines of a file (none when it does not exist).
+@Sendable func lines(_ path: String) -> [String] {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+}
+
 /// Nothing paid for twice, through the real binary: kill -9 while items are being asked
 /// again, then `--resume`; every request whose answer the killed run received is answered
 /// from the run's answer log, counted at the server.
@@ -28,28 +55,10 @@ import Glibc
         let arguments = ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
                          "--batch-size", "10", "--concurrency", "1", "--quiet"]
             + (cache ? ["--cache", dir.appendingPathComponent("cache").path] : ["--no-cache"])
-        @Sendable func lines(_ path: String) -> [String] {
-            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
-        let (received, before) = try await CLI.offPool { () throws -> (Int, [String]) in
-            let process = Process()
-            process.executableURL = CLI.executable
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            // One request at a time: when a re-ask (fewer than 10 items) arrives after the 4th
-            // request, every request before it was answered, its chunk's first ask among them.
-            while Date() < deadline {
-                let sent = lines(bodies)
-                if sent.count >= 4, let last = sent.last, !last.contains("\"maxItems\":10") { break }
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return (lines(answers).count, lines(bodies))
+        // One request at a time: when a re-ask (fewer than 10 items) arrives after the 4th
+        // request, every request before it was answered, its chunk's first ask among them.
+        let (received, before) = try await killedRun(arguments, bodies: bodies, answers: answers) { sent in
+            sent.count >= 4 && !(sent.last?.contains("\"maxItems\":10") ?? true)
         }
         #expect(before.count >= 4 && !before.last!.contains("\"maxItems\":10"), "killed while a re-ask was in flight")
         #expect(received == before.count - 1, "the \(before.count - 1) answers received were written down (\(received))")
@@ -83,24 +92,9 @@ import Glibc
         let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
         let out = dir.appendingPathComponent("out.jsonl").path
         let arguments = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--reask-sync", "--concurrency", "1"])
-        @Sendable func lines(_ path: String) -> [String] {
-            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        }
-        let (received, before) = try await CLI.offPool { () throws -> (Int, [String]) in
-            let process = Process()
-            process.executableURL = CLI.executable
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(BatchAPICLITests.environment) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // One chat call at a time: when the 4th arrives, the 3 before it were answered.
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline, lines(bodies).count < 4 { Thread.sleep(forTimeInterval: 0.005) }
-            Thread.sleep(forTimeInterval: 0.05)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return (lines(out + ".answers").count, lines(bodies))
+        // One chat call at a time: when the 4th arrives, the 3 before it were answered.
+        let (received, before) = try await killedRun(arguments, environment: BatchAPICLITests.environment, bodies: bodies, answers: out + ".answers") {
+            $0.count >= 4
         }
         #expect(before.count == 4, "killed while the 4th re-ask was in flight")
         #expect(received == 3, "the 3 answers received were written down (\(received))")
