@@ -57,6 +57,9 @@ public final class RelabelJournal: Sendable {
     private let fd: Int32
     /// 1-based line numbers of lines replaced by this run (failed lines asked again).
     private let superseded: Mutex<Set<Int>>
+    /// The lines of ``superseded`` whose replacement this run has already appended (a final
+    /// pass's), as opposed to failed lines a `--retry-failed` resume will replace.
+    private let replacedByThisRun = Mutex<Set<Int>>([])
     /// The number the next appended line will have.
     private let nextLine: Mutex<Int>
     /// Whether records were (or may have been) appended out of input order.
@@ -169,17 +172,20 @@ public final class RelabelJournal: Sendable {
 
     /// Records that the line at `number` (1-based) is replaced by a line appended in this run.
     func supersede(lines numbers: some Sequence<Int>) {
+        let numbers = Set(numbers)
         superseded.withLock { $0.formUnion(numbers) }
+        replacedByThisRun.withLock { $0.formUnion(numbers) }
     }
 
-    /// Whether lines were replaced by this run (see ``supersede(lines:)``).
-    var hasSupersededLines: Bool { supersededCount > 0 }
+    /// Whether this run appended lines that replace earlier ones (see ``supersede(lines:)``).
+    var hasReplacedLines: Bool { replacedCount > 0 }
 
-    /// Lines replaced by this run that are still in the file (they go at ``close(inputOrder:discardIfEmpty:)``).
-    var supersededCount: Int { superseded.withLock { $0.count } }
+    /// Lines this run replaced that are still in the file (an interrupted run drops them at
+    /// ``close(inputOrder:discardIfEmpty:replacedOnly:)``).
+    var replacedCount: Int { replacedByThisRun.withLock { $0.count } }
 
     /// Says that records are appended in another order than the input's (a batch service
-    /// returns answers in any order): ``close(inputOrder:discardIfEmpty:)`` then puts the file
+    /// returns answers in any order): ``close(inputOrder:discardIfEmpty:replacedOnly:)`` then puts the file
     /// back in input order.
     public func appendsOutOfOrder() {
         outOfOrder.store(true, ordering: .relaxed)
@@ -199,12 +205,15 @@ public final class RelabelJournal: Sendable {
     /// file is left as it is: a later resume completes it). `discardIfEmpty` removes an output
     /// that holds no record (a run stopped before its first chunk), so a plain rerun starts
     /// afresh instead of finding an output in its way.
-    public func close(inputOrder: (@Sendable () throws -> [String: Int])?, discardIfEmpty: Bool = false) async throws(DatasetError) {
+    /// With `replacedOnly`, only the lines whose replacement this run appended go (an
+    /// interrupted run: the failed lines a `--retry-failed` resume had yet to ask again stay).
+    public func close(inputOrder: (@Sendable () throws -> [String: Int])?, discardIfEmpty: Bool = false,
+                      replacedOnly: Bool = false) async throws(DatasetError) {
         defer { lock.release() }
         let flushed: DatasetError?
         do throws(DatasetError) { try await writer.drain(); flushed = nil } catch { flushed = error }
         writer.stop()
-        let replaced = superseded.withLock { $0 }
+        let replaced = replacedOnly ? replacedByThisRun.withLock { $0 } : superseded.withLock { $0 }
         let reorder = !replaced.isEmpty || outOfOrder.load(ordering: .relaxed)
         let path = self.path, fd = self.fd
         try await io.run({ () throws(DatasetError) in

@@ -141,13 +141,14 @@ public struct RelabelRunner: Sendable {
             // A Batch API run keeps even an empty output once it has a chunk state (its chunks
             // may be running, and a plain rerun must not submit them again); without one,
             // nothing was submitted and a refused start leaves nothing behind.
-            let empty = ledger.written == 0 && resumed.lines == 0
+            // Nor is an output removed whose run was paid answers: its log stays with it for --resume.
+            let empty = ledger.written == 0 && resumed.lines == 0 && answers.count == 0
                 && (!isBatch(job) || !FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)))
             // Lines a final pass replaced go now, not at the next resume: an interrupted run
             // leaves one line per id (the file keeps its order).
-            try? await journal.close(inputOrder: journal.hasSupersededLines ? { @Sendable in [:] } : nil, discardIfEmpty: empty)
-            await answers.close(remove: empty && answers.count == 0)
-            throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written - journal.supersededCount)
+            try? await journal.close(inputOrder: journal.hasReplacedLines ? { @Sendable in [:] } : nil, discardIfEmpty: empty, replacedOnly: true)
+            await answers.close(remove: empty)
+            throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written - journal.replacedCount)
         }
         let order: @Sendable () throws -> [String: Int] = {
             try DatasetScan.positions(path: job.dataset, format: job.format, policy: configuration.policy)

@@ -109,4 +109,26 @@ final class LedgerProvider: LLMProvider {
         #expect(Set(lines.ids) == Set(ids))
         #expect(lines.failed == 10, "chunk 4's failed lines stay until it is asked again")
     }
+
+    /// Interrupted while a `--retry-failed` resume asks the failed items again, the output
+    /// keeps their failed lines (only lines whose replacement was appended go): every id stays.
+    @Test func anInterruptedRetryOfFailedItemsKeepsTheirLines() async throws {
+        let (data, ids) = RelabelRunnerTests.dataset(40)
+        let out = data + ".out.jsonl"
+        let failing = LedgerProvider(failing: ["u0011"])
+        let job = RelabelRunnerTests.job(data, out: out, concurrency: 1)
+        let first = try await RelabelRunner(client: LLMClient(provider: failing)).run(job)
+        #expect(first.summary.failed == 10)
+        let held = LedgerProvider(hold: { $0.first!.contains("u0011") })
+        var retry = job
+        retry.mode = .resume(retryFailed: true, force: false)
+        let task = Task { try await RelabelRunner(client: LLMClient(provider: held)).run(retry) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, held.sent.withLock({ $0.count }) < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        await #expect { try await task.value } throws: { ($0 as? RunError)?.code == .interrupted }
+        let lines = try RelabelRunnerTests.lines(out)
+        #expect(Set(lines.ids) == Set(ids) && lines.ids.count == ids.count, "every id once")
+        #expect(lines.failed == 10, "the failed lines wait for their retry")
+    }
 }
