@@ -103,11 +103,18 @@ public final class PoolProvider: LLMProvider {
                        context: .init(provider: id.name))
     }
 
-    /// Whether an answer naming `answered` comes from the model `asked`: the same name, or a
-    /// dated snapshot of it (`gpt-4o-2024-08-06` for `gpt-4o`: the name, a dash, then digits and
-    /// dashes only), as OpenAI names the model that answered an alias.
+    /// Whether an answer naming `answered` comes from the model `asked`: the same name, the
+    /// same model file (llama.cpp answers with the path it loaded,
+    /// `.venv-llama/models/gemma3-270m-q4_k_m.gguf`, and reports the file's stem,
+    /// `gemma3-270m-q4_k_m`, in `/props`), or a dated snapshot of it (`gpt-4o-2024-08-06` for
+    /// `gpt-4o`: the name, a dash, then digits and dashes only), as OpenAI names the model that
+    /// answered an alias.
     static func isSameModel(_ answered: String, as asked: String) -> Bool {
         guard answered != asked else { return true }
+        if answered.contains("/") || answered.hasSuffix(".gguf") || asked.contains("/") || asked.hasSuffix(".gguf") {
+            func stem(_ name: String) -> String { URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent }
+            if stem(answered) == stem(asked) { return true }
+        }
         guard answered.hasPrefix(asked + "-") else { return false }
         let suffix = answered.dropFirst(asked.count + 1)
         return suffix.first?.isNumber == true && suffix.allSatisfy { $0.isNumber || $0 == "-" }

@@ -100,6 +100,17 @@ final class EventLog: Sendable {
         #expect(try await pool.complete(Self.request).model == "m-2024-08-06")
     }
 
+    /// llama.cpp answers with the path of the file it loaded and reports the file's stem in
+    /// `/props` (the recorded bodies in fixtures/llamacpp say so): the same model. The live pool
+    /// of two llama-servers in `make e2e` failed every item before this.
+    @Test func llamaCppsModelPathIsItsReportedModel() throws {
+        let recorded = try String(contentsOfFile: "fixtures/llamacpp/stream-2-items.body", encoding: .utf8)
+        let path = try #require(recorded.firstMatch(of: /"model":"([^"]+)"/)).1
+        #expect(PoolProvider.isSameModel(String(path), as: "gemma3-270m-q4_k_m"))
+        #expect(!PoolProvider.isSameModel(".venv-llama/models/other.gguf", as: "gemma3-270m-q4_k_m"))
+        #expect(!PoolProvider.isSameModel("evil-model", as: "m"))
+    }
+
     @Test func anEndpointThatReportsNoModelIsRefusedUnlessMixedModelsAreAllowed() async throws {
         let silent = StubEndpoint("http://b/v1", served: nil)
         await #expect(throws: LLMError.self) { try await Self.pool([StubEndpoint("http://a/v1"), silent]).prepare() }
