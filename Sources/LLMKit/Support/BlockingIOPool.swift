@@ -58,10 +58,16 @@ public final class BlockingIOPool: Sendable {
         }
     }
 
+    /// What a taken slot holds until the queue is compacted.
+    private static let done: @Sendable () -> Void = {}
+
     private func take() -> (@Sendable () -> Void)? {
         state.withLock { s in
             guard s.head < s.queue.count else { return nil }
             let work = s.queue[s.head]
+            // The slot stays until the queue is compacted: drop what its closure captured (an
+            // answer's bytes, a continuation) now, not up to a thousand items later.
+            s.queue[s.head] = Self.done
             s.head += 1
             if s.head > 1024 && s.head * 2 > s.queue.count {
                 s.queue.removeFirst(s.head)
