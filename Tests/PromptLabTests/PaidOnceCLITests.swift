@@ -53,7 +53,7 @@ func killedRun(_ arguments: [String], environment: [String: String] = [:], bodie
         let out = dir.appendingPathComponent("out.jsonl").path
         let answers = out + ".answers"
         let arguments = ["relabel", "--provider", "openai", "--base-url", server.baseURL, "--model", "m", "--dataset", dataset, "--out", out,
-                         "--batch-size", "10", "--concurrency", "1", "--quiet"]
+                         "--items-per-request", "10", "--concurrency", "1", "--quiet"]
             + (cache ? ["--cache", dir.appendingPathComponent("cache").path] : ["--no-cache"])
         // One request at a time: when a re-ask (fewer than 10 items) arrives after the 4th
         // request, every request before it was answered, its chunk's first ask among them.

@@ -119,23 +119,13 @@ public struct LogProbMethod: RelabelMethod {
     }
 
     public func relabel(_ chunk: [DatasetItem], context: MethodContext) async throws -> [ItemOutcome] {
-        let width = max(1, context.configuration.concurrency)
-        return try await withThrowingTaskGroup(of: (Int, ItemOutcome).self) { group in
-            var outcomes = [ItemOutcome?](repeating: nil, count: chunk.count)
-            var next = 0
-            func start() {
-                guard next < chunk.count else { return }
-                let index = next
-                next += 1
-                group.addTask { (index, try await self.outcome(for: chunk[index], context: context)) }
-            }
-            for _ in 0..<min(width, chunk.count) { start() }
-            while let (index, outcome) = try await group.next() {
-                outcomes[index] = outcome
-                start()
-            }
-            return outcomes.map { $0! }
-        }
+        var items = chunk[...]
+        var outcomes: [ItemOutcome] = []
+        outcomes.reserveCapacity(chunk.count)
+        try await forEachInOrder(limit: context.configuration.concurrency, next: { items.popFirst() },
+                                 work: { item in try await self.outcome(for: item, context: context) },
+                                 deliver: { outcomes.append($0) })
+        return outcomes
     }
 
     /// One item's outcome: its request, answer and mix (a fatal provider error or a

@@ -80,8 +80,7 @@ public struct MethodContext: Sendable {
     /// does, so the run stops rather than failing every item.
     public func failure(for error: LLMError) throws -> ItemFailure {
         if error.kind == .cancelled || Task.isCancelled { throw CancellationError() }
-        if error.kind.isFatal { throw PipelineStop(error: error) }
-        return ItemFailure(.providerError, error.description, providerError: error.kind)
+        return try RunPolicy.failure(for: error)
     }
 }
 

@@ -38,6 +38,13 @@ struct RunPolicy: Sendable {
         var answeredBy: String?
     }
 
+    /// The failure of items whose request ended with `error` (after any retries); an error no
+    /// request can fix (``LLMError/Kind/isFatal``) throws ``PipelineStop`` instead: the run stops.
+    static func failure(for error: LLMError) throws(PipelineStop) -> ItemFailure {
+        if error.kind.isFatal { throw PipelineStop(error: error) }
+        return ItemFailure(.providerError, error.description, providerError: error.kind)
+    }
+
     /// Decides what `result` means for a chunk of `count` items asked in re-ask `round`
     /// after `retries` error retries, counting the answer into `summary`.
     ///
@@ -56,11 +63,10 @@ struct RunPolicy: Sendable {
         let all = Array(0..<count)
         switch result {
         case .failure(let error):
-            if error.kind.isFatal { throw PipelineStop(error: error) }
-            if error.isRetryable && retries < errorRetries {
+            if error.isRetryable && retries < errorRetries && !error.kind.isFatal {
                 decision.followUps.append(FollowUp(positions: all, round: round, retries: retries + 1, kind: .retry))
             } else {
-                let failure = ItemFailure(.providerError, error.description, providerError: error.kind)
+                let failure = try Self.failure(for: error)
                 decision.finals = all.map { ($0, .failed(failure)) }
             }
         case .success(let response):

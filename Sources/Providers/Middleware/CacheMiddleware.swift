@@ -25,16 +25,9 @@ public struct CacheMiddleware: ProviderMiddleware {
     }
 
     public func intercept(_ request: CompletionRequest, next: CompletionHandler) async throws -> CompletionResponse {
-        if var cached = try? await store.replayOffPool(request) {
-            cached.attempts = 0
-            cached.servedFromCache = true
-            return cached
-        }
+        if let cached = await answer(for: request) { return cached }
         let response = try await next(request)
-        // Only complete answers: not errors, truncations or refusals, which a later run may want to ask again.
-        if let raw = response.raw, (200..<300).contains(raw.status), response.finishReason == .stop, response.refusal == nil {
-            try? await store.putOffPool(request, raw: raw, provider: providerName)
-        }
+        await storeAnswer(response, for: request)
         return response
     }
 }
@@ -48,7 +41,8 @@ extension CacheMiddleware: ResponseStore {
         return cached
     }
 
-    /// Caches `response` under the same rule as ``intercept(_:next:)``: complete answers only.
+    /// Caches `response` when it is a complete answer: not an error, a truncation or a
+    /// refusal, which a later run may want to ask again.
     public func storeAnswer(_ response: CompletionResponse, for request: CompletionRequest) async {
         if let raw = response.raw, (200..<300).contains(raw.status), response.finishReason == .stop, response.refusal == nil {
             try? await store.putOffPool(request, raw: raw, provider: providerName)

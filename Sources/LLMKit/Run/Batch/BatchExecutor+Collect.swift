@@ -122,8 +122,13 @@ extension BatchExecutor {
     mutating func handle(_ request: BatchState.Request, _ items: [DatasetItem], _ result: Result<CompletionResponse, LLMError>, order: Int,
                          finals: inout [(DatasetItem, ItemOutcome)], followUps: inout [BatchState.FollowUp]) throws {
         summary.requests += 1
-        summary.attempts += 1
-        if case .success(let response) = result { _ = summary.countAnswer(response, budget: configuration.tokenBudget(count: items.count)) }
+        if case .success(let response) = result {
+            // An answer from the response cache took no attempt (as in a synchronous run).
+            if response.servedFromCache { summary.cacheHits += 1 } else { summary.attempts += 1 }
+            _ = summary.countAnswer(response, budget: configuration.tokenBudget(count: items.count))
+        } else {
+            summary.attempts += 1
+        }
         let policy = RunPolicy(configuration: configuration, errorRetries: settings.lineRetries)
         let pipeline = self.pipeline
         let decision = try policy.decide(result, count: items.count, round: request.round, retries: request.retries, summary: &summary) { response, summary in

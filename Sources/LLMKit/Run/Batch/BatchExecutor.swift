@@ -276,8 +276,6 @@ struct BatchExecutor {
         guard let responses, items.count == request.ids.count, let cached = await responses.answer(for: configuration.request(for: items)) else { return false }
         var finals: [(DatasetItem, ItemOutcome)] = []
         try handle(request, items, .success(cached), order: order, finals: &finals, followUps: &followUps)
-        summary.cacheHits += 1
-        summary.attempts -= 1   // `handle` counts one attempt per answer; a cached answer took none (as in a synchronous run)
         cachedFinals += finals
         if cachedFinals.count >= 4096 { try await writeCachedFinals() }
         return true
