@@ -50,7 +50,7 @@ final class AnswerLog: Sendable {
             let fd = Glibc.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0o644)
             guard fd >= 0 else { throw RunError(.cannotWrite, file: path, "cannot open the answer log (\(String(cString: strerror(errno))))") }
             var state = State()
-            Self.scan(fd: fd, into: &state)
+            Self.scan(path: path, fd: fd, into: &state)
             return AnswerLog(path: path, fd: fd, state: state, io: io)
         })
     }
@@ -62,23 +62,21 @@ final class AnswerLog: Sendable {
         self.io = io
     }
 
-    /// Indexes the whole lines of the file and cuts off a torn end.
-    private static func scan(fd: Int32, into state: inout State) {
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size > 0 else { return }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let read = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard read == bytes.count else { return }
-        var start = 0
-        while let newline = bytes[start...].firstIndex(of: 0x0A) {
-            let line = bytes[start..<newline]
-            if let key = line.withUnsafeBufferPointer({ FastJSON.parse($0) })?["key"]?.stringValue {
-                state.index[key] = Entry(offset: start, length: newline - start)
+    /// Indexes the whole lines of the file, streaming it with the journal's ``LineReader``,
+    /// and cuts off a torn end (a line without its newline, or bytes that are not text).
+    private static func scan(path: String, fd: Int32, into state: inout State) {
+        guard let reader = try? LineReader(path: path) else { return }
+        var end = 0
+        while let line = try? reader.nextLine(), !reader.lastLineWasUnterminated {
+            var text = line
+            if let key = text.withUTF8({ FastJSON.parse($0) })?["key"]?.stringValue {
+                state.index[key] = Entry(offset: reader.lastLineOffset, length: reader.lastLineByteCount - 1)
             }
-            start = newline + 1
+            end = reader.lastLineOffset + reader.lastLineByteCount
         }
-        if start < bytes.count { _ = ftruncate(fd, off_t(start)) }
-        state.size = start
+        var info = stat()
+        if fstat(fd, &info) == 0, Int(info.st_size) > end { _ = ftruncate(fd, off_t(end)) }
+        state.size = end
     }
 
     /// Answers recorded (found on opening, and written since).

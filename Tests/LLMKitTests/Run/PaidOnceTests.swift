@@ -131,4 +131,26 @@ final class LedgerProvider: LLMProvider {
         #expect(Set(lines.ids) == Set(ids) && lines.ids.count == ids.count, "every id once")
         #expect(lines.failed == 10, "the failed lines wait for their retry")
     }
+
+    /// The answer log after a kill: whole lines are answers again, a torn last line is cut off.
+    @Test func theAnswerLogKeepsWholeLinesAndCutsATornEnd() async throws {
+        let out = TestPaths.temporaryDirectory().appendingPathComponent("out.jsonl").path
+        let log = try await AnswerLog.open(output: out, fresh: true, io: .shared)
+        let answer = CompletionResponse(text: "{\"items\":[]}", usage: TokenUsage(promptTokens: 3, completionTokens: 2))
+        await log.record(answer, key: "a")
+        await log.record(answer, key: "b")
+        await log.close(remove: false)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: AnswerLog.path(forOutput: out)))
+        let handle = try #require(FileHandle(forWritingAtPath: AnswerLog.path(forOutput: out)))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"answers\":\"llmkit-answers/1\",\"key\":\"c\",\"te".utf8))
+        try handle.close()
+        let reopened = try await AnswerLog.open(output: out, fresh: false, io: .shared)
+        #expect(reopened.count == 2)
+        #expect(await reopened.answer(for: "b")?.text == answer.text)
+        #expect(await reopened.answer(for: "b")?.servedFromCache == true)
+        #expect(await reopened.answer(for: "c") == nil)
+        await reopened.close(remove: false)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: AnswerLog.path(forOutput: out))) == whole, "the torn line is gone")
+    }
 }
