@@ -138,10 +138,10 @@ public struct RelabelRunner: Sendable {
                 summary = try await synchronous(pipeline, job: job, journal: journal, ledger: ledger, emit: emit)
             }
         } catch {
-            // A Batch API run keeps even an empty output once it has a chunk state (its chunks
+            // A Batch API run keeps even an empty output once it has a batch state (its batches
             // may be running, and a plain rerun must not submit them again); without one,
-            // nothing was submitted and a refused start leaves nothing behind.
-            // Nor is an output removed whose run was paid answers: its log stays with it for --resume.
+            // nothing was submitted and a refused start leaves nothing behind. Nor is an output
+            // removed whose run was paid answers: its answer log stays with it for --resume.
             let empty = ledger.written == 0 && resumed.lines == 0 && answers.count == 0
                 && (!isBatch(job) || !FileManager.default.fileExists(atPath: BatchState.path(forOutput: job.output)))
             // Lines a final pass replaced go now, not at the next resume: an interrupted run
