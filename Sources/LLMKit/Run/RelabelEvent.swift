@@ -18,7 +18,7 @@ public enum RelabelEvent: Sendable {
     /// The items whose requests failed with errors that may pass (rate limits, 5xx, timeouts)
     /// are asked once more before the run ends.
     case finalPass(items: Int)
-    /// A Batch API run polled one of its chunks.
+    /// A Batch API run polled one of its batches.
     case batchPolled(BatchProgress)
     /// The run ended; the totals of this run.
     case finished(RelabelSummary)

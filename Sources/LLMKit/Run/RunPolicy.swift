@@ -3,7 +3,7 @@
 /// Every executor asks it (the synchronous pipeline, the Batch API executor, the pool behind
 /// the client), so a cut-off answer is split, an invalid entry re-asked and a provider error
 /// turned into an item failure the same way whatever sent the request; only *when* the
-/// follow-ups are sent differs (at once, or in the next wave of chunks).
+/// follow-ups are sent differs (at once, or in the next wave of Batch API batches).
 struct RunPolicy: Sendable {
     let configuration: RelabelConfiguration
     /// Times a request whose error may pass is asked again by the executor itself (the Chunk
