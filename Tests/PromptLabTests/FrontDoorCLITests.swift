@@ -57,11 +57,13 @@ import TestSupport
         let dollars = try #require(cost["dollars"]?.doubleValue)
         #expect(dollars > 0 && cost["priced_as"] == "gemma3-270m" && cost["prices"] == "synchronous")
         let row = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("cost ") })
-        #expect(row.contains(String(format: "$%.4f", dollars)) && row.hasSuffix(try #require(cost["text"]?.stringValue)), "\(row) vs \(cost)")
+        let text = try #require(cost["text"]?.stringValue)
+        #expect(row.contains(String(format: "$%.4f", dollars)) && row.hasSuffix(text), "\(row) vs \(cost)")
         // No price known: null, and the same words as the printed row.
         let unpriced = try await CLI.run(["relabel", "--dataset", "sample", "--quiet", "--no-cache", "--overwrite", "--summary-json", "s.json"], in: dir)
         let none = try StrictJSON.parse(String(contentsOfFile: dir + "/s.json", encoding: .utf8))["cost"]
-        #expect(none?["dollars"] == .null && unpriced.stdout.contains(try #require(none?["text"]?.stringValue)))
+        let noneText = try #require(none?["text"]?.stringValue)
+        #expect(none?["dollars"] == .null && unpriced.stdout.contains(noneText))
     }
 
     @Test func aConcurrencyBelowThePoolsCapacityIsSaidAtTheStartAndInTheSummary() async throws {

@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Synchronization
 import Testing
 import Providers
 @testable import PromptLabCLI
