@@ -36,7 +36,7 @@ extension ExperimentFile.Dataset {
         } catch let error as ExperimentError {
             throw error
         } catch {
-            throw ExperimentError(file: path, "\(error)")
+            throw ExperimentError(file: "", "\(error)")
         }
     }
 

@@ -18,8 +18,9 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// `file:line: key: cause`.
+    /// `file:line: key: cause` (the cause alone when the file is empty: it names its own file).
     public var description: String {
-        file + (line.map { ":\($0)" } ?? "") + ": " + (key.map { "\($0): " } ?? "") + reason
+        guard !file.isEmpty else { return reason }
+        return file + (line.map { ":\($0)" } ?? "") + ": " + (key.map { "\($0): " } ?? "") + reason
     }
 }

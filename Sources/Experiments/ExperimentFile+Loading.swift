@@ -21,7 +21,7 @@ extension ExperimentFile {
         } catch {
             throw ExperimentError(file: path, line: Self.line(of: error), "not YAML: \(Self.yamlProblem(error))")
         }
-        let reader = YAMLReader(file: path, folder: URL(fileURLWithPath: path).deletingLastPathComponent())
+        let reader = YAMLReader(file: path, folder: URL(fileURLWithPath: path).absoluteURL.deletingLastPathComponent())
         do {
             try reader.refuseSecrets(root, key: nil)
             return try reader.experiment(root, sha256: CompletionRequest.sha256Hex(text), library: library, output: output)

@@ -36,12 +36,12 @@ public struct ExperimentPlan: Sendable {
         }
     }
 
-    public var totalSynchronous: (expected: Double, most: Double) {
-        rows.compactMap(\.synchronous).reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.most) }
-    }
+    /// Dollars over the priced rows (`nil` when no row has a price).
+    public var totalSynchronous: (expected: Double, most: Double)? { Self.sum(rows.compactMap(\.synchronous)) }
+    public var totalBatch: (expected: Double, most: Double)? { Self.sum(rows.compactMap(\.batch)) }
 
-    public var totalBatch: (expected: Double, most: Double) {
-        rows.compactMap(\.batch).reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.most) }
+    private static func sum(_ pairs: [(expected: Double, most: Double)]) -> (expected: Double, most: Double)? {
+        pairs.isEmpty ? nil : pairs.reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.most) }
     }
 }
 

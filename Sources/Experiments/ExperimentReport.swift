@@ -114,7 +114,7 @@ extension ExperimentFile {
         var rows: [[String]] = [], csv: [[String]] = [], json: [JSONValue] = []
         for arm in arms {
             var metrics = JSONObject()
-            for metric in ScoreMetric.all where metric.section == .summary && metric.group != "cost" && metric.group != "self_consistency" {
+            for metric in ScoreMetric.all where metric.section == .summary && metric.key != "items" && metric.group != "cost" && metric.group != "self_consistency" {
                 let values = arm.runs.compactMap { metric.value(in: $0) }
                 guard values.count == arm.runs.count, values.count > 1 else { continue }
                 let mean = ExactSum.mean(values)
