@@ -23,7 +23,8 @@ public struct ExperimentManifest: Sendable {
         /// The kind of the failure (`stopped`, `interrupted`, `dataset`, a provider error's kind...).
         public var failureKind: String?
         public var failureMessage: String?
-        /// What the last `run` did with the cell: `new`, `reused`, `resumed` or `changed`.
+        /// What the last `run` did with the cell: `new`, `reused`, `resumed`, `changed`, or
+        /// `dropped` (no longer in the file; its journal is kept).
         public var lastRun: String?
 
         public init(fingerprint: String, settings: JSONValue, journal: String, state: String, failureKind: String? = nil,

@@ -35,7 +35,8 @@ public struct ExperimentRunner: Sendable {
     /// What a run did with each cell.
     public struct Outcome: Sendable {
         public var cell: String
-        /// `new`, `reused`, `resumed` or `changed`.
+        /// `new`, `reused`, `resumed` or `changed` (the manifest's `last_run`; a cell no longer
+        /// in the file is `dropped` there, its journal kept).
         public var reuse: String
         /// `done` or `failed`.
         public var state: String
@@ -71,6 +72,8 @@ public struct ExperimentRunner: Sendable {
             manifest.cells[cell.id]?.lastRun = reuse
             plans.append((cell, fingerprint, settings, reuse))
         }
+        // Cells no longer in the file keep their journals and entries, marked as such.
+        for id in manifest.order where !cells.contains(where: { $0.id == id }) { manifest.cells[id]?.lastRun = "dropped" }
         try manifest.write(folder: folder)
         let store = ManifestStore(manifest, folder: folder)
         // One queue per endpoint; the queues run at the same time.
