@@ -189,6 +189,7 @@ struct YAMLReader {
             prices: try top["prices"].map { try prices($0.value) } ?? .builtin)
         if let output { experiment.output = output }
         try checkNames(experiment)
+        for ensemble in experiment.ensembles { _ = try experiment.members(of: ensemble) }
         return experiment
     }
 

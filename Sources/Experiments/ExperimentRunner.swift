@@ -53,6 +53,8 @@ public struct ExperimentRunner: Sendable {
         do { try FileManager.default.createDirectory(atPath: "\(folder)/cells", withIntermediateDirectories: true) } catch {
             throw ExperimentError(file: folder, "cannot create the experiment folder (\(error.localizedDescription))")
         }
+        // Before anything is sent: every model's provider is registered and its key variable set.
+        for cell in experiment.cells where cell.method.needsProvider { _ = try stack(cell.model, method: cell.method.id) }
         let previous = try ExperimentManifest.read(folder: folder)
         var manifest = ExperimentManifest(file: experiment.path, fileSHA256: experiment.sha256)
         manifest.cells = previous?.cells ?? [:]

@@ -57,6 +57,17 @@ import Testing
         #expect(Self.failure(Self.minimal(model: "  - name: m\n    provider: openai\n    api_key_env: OPENAI_API_KEY")) == "loaded")
     }
 
+    @Test func aMissingKeyVariableOrAnUnmatchedEnsembleIsRefusedBeforeAnythingRuns() async throws {
+        let e = try Self.load(Self.minimal(model: "  - {name: m, provider: openai, model: x, api_key_env: LLMKIT_TEST_NO_SUCH_KEY}"))
+        let runner = ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" })
+        await #expect { _ = try await runner.run() } throws: { error in
+            "\(error)".contains("experiment.yaml:4: api_key_env: the environment variable LLMKIT_TEST_NO_SUCH_KEY is not set")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(e.output)/manifest.json"), "nothing started")
+        let unmatched = Self.failure(Self.minimal("ensembles:\n  - {name: e, members: [nothing.*]}\n"))
+        #expect(unmatched.contains("experiment.yaml:6: ensembles.members: 'nothing.*' matches no cell"), "\(unmatched)")
+    }
+
     @Test func theGridLeavesOutFilteredCells() throws {
         let lexicon = try ResumeCLITests.directory().appendingPathComponent("words.tsv").path
         try "happy\thappy\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
