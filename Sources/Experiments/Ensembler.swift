@@ -19,7 +19,9 @@ public import LLMKit
 public struct Ensembler: Sendable {
     /// One member's share.
     public struct Member: Sendable {
+        /// The member's cell id.
         public var cell: String
+        /// Its normalised weight.
         public var weight: Double
         /// The agreement behind the weight (`nil` for `mean`).
         public var agreement: Double?
@@ -29,7 +31,9 @@ public struct Ensembler: Sendable {
 
     /// What was combined.
     public struct Result: Sendable {
+        /// The members in order, with their weights.
         public var members: [Member]
+        /// One record per dataset item, in dataset order.
         public var records: [RelabeledRecord]
         /// Items combined from fewer members than all.
         public var partial: Int
@@ -39,7 +43,9 @@ public struct Ensembler: Sendable {
         public var fallback: String?
     }
 
+    /// The ensemble's name (its model and prompt in the records: `ensemble:<name>`).
     public var name: String
+    /// How the members are weighed.
     public var rule: EnsembleWeights
 
     public init(name: String, rule: EnsembleWeights) {

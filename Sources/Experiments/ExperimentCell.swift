@@ -6,10 +6,13 @@ public import LLMKit
 public struct ExperimentCell: Sendable {
     /// `dataset.method.prompt.model.rK`: the journal's file name without `.jsonl`.
     public var id: String
+    /// The cell's dataset entry.
     public var dataset: ExperimentFile.Dataset
+    /// The cell's method and its parameters.
     public var method: ExperimentFile.Method
     /// The prompt version (for `lexicon`, which renders none, the first of the file's, unused).
     public var prompt: PromptVersion
+    /// The provider and model (``ExperimentFile`` has a `none` model for methods that ask none).
     public var model: ExperimentFile.Model
     /// The repeat, from 0.
     public var repeatIndex: Int

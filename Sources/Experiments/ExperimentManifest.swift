@@ -8,7 +8,9 @@ public import LLMKit
 /// A cell's entry is written (atomically) just before its run starts and again when it ends,
 /// so after a kill the manifest never claims a journal holds settings it does not.
 public struct ExperimentManifest: Sendable {
+    /// The manifest's `format`.
     public static let format = "llmkit-experiment/1"
+    /// Its file name in the experiment folder.
     public static let fileName = "manifest.json"
 
     /// One cell's record.
