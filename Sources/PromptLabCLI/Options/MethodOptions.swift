@@ -56,12 +56,3 @@ struct MethodOptions: ParsableArguments {
         }
     }
 }
-
-/// The provider of a run whose method asks no model (`lexicon`): recorded as `none`, never called.
-struct NoModelProvider: LLMProvider {
-    let id = ProviderID("none")
-    let capabilities = ProviderCapabilities()
-    func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
-        throw LLMError(.configuration, "This method sends no request; the 'none' provider answers nothing.")
-    }
-}

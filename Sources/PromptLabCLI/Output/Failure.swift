@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import LLMKit
 import Providers
 
@@ -18,6 +19,9 @@ struct Failure {
             status = run.code == .interrupted ? 130 : 1
         case let dataset as DatasetError:
             message = "Error: \(dataset.description)"
+            status = 1
+        case let experiment as ExperimentError:
+            message = "Error: \(experiment.description)"
             status = 1
         case let prompt as PromptLoadError:
             message = "Error: \(prompt.description)"

@@ -58,16 +58,13 @@ public struct PromptRuns: Sendable {
                 var runs: [[ScoredItem]] = []
                 var cost: CostInput?
                 for k in 0..<repeats {
-                    var configuration = settings
-                    configuration.prompt = version
-                    configuration.model = prepared.model
-                    configuration.chunkSize = chunkSize ?? version.chunkSize
-                    configuration.concurrency = max(1, concurrency ?? prepared.capabilities.parallelSlots ?? 4)
-                    if (settings.temperature ?? 0) > 0, let seed = settings.seed { configuration.seed = seed + k }
                     let out = "\(outputFolder)/\(stem).\(version.name).\(arm.stack.provider).\(Self.safe(prepared.model)).run\(k + 1).jsonl"
                     announce("running \(version.id) on \(arm.stack.provider) (\(prepared.model)), run \(k + 1) of \(repeats) -> \(out)")
-                    let report = try await runner.run(RelabelJob(dataset: dataset, format: format, output: out, mode: .fresh(overwrite: true),
-                                                                 limit: limit, configuration: configuration, baseURL: prepared.baseURL))
+                    var cell = Cell(dataset: dataset, format: format, limit: limit, prompt: version, settings: settings, output: out)
+                    cell.chunkSize = chunkSize
+                    cell.concurrency = concurrency
+                    cell.repeatIndex = k
+                    let report = try await cell.run(prepared, runner: runner)
                     if k == 0 {
                         let s = report.summary
                         cost = CostInput(requests: s.requests, attempts: s.attempts, cacheHits: s.cacheHits, usage: s.usage, latencies: s.latencies,
@@ -81,6 +78,66 @@ public struct PromptRuns: Sendable {
             }
         }
         return columns
+    }
+
+    /// One relabel run of a grid (a prompt version × provider × repeat of `score`, a cell of an
+    /// experiment): the one place a grid turns its settings into a ``RelabelJob``.
+    public struct Cell: Sendable {
+        public var dataset: String
+        public var format: DatasetFormat?
+        public var limit: Int?
+        public var prompt: PromptVersion
+        /// The relabeling method (`nil`: the prompted adjustment).
+        public var method: (any RelabelMethod)?
+        /// The settings; `prompt`, `model`, `chunkSize`, `concurrency` and `method` are set per cell.
+        public var settings: RelabelConfiguration
+        /// Items per request (default: the prompt's).
+        public var chunkSize: Int?
+        /// Requests at a time (`nil`: the backend's parallel slots when it reports them, else 4).
+        public var concurrency: Int?
+        /// The repeat (from 0): the seed grows by it when the temperature is above 0.
+        public var repeatIndex = 0
+        /// The seed of this cell when given (instead of the settings' seed plus ``repeatIndex``).
+        public var seed: Int?
+        public var output: String
+        public var mode: RelabelJournal.Mode = .fresh(overwrite: true)
+        /// Other files the run reads (the output must not be one of them).
+        public var otherInputs: [String] = []
+
+        public init(dataset: String, format: DatasetFormat?, limit: Int?, prompt: PromptVersion, settings: RelabelConfiguration, output: String) {
+            self.dataset = dataset
+            self.format = format
+            self.limit = limit
+            self.prompt = prompt
+            self.settings = settings
+            self.output = output
+        }
+
+        /// The run's configuration with `prepared`'s model and slots.
+        public func configuration(model: String, slots: Int?) -> RelabelConfiguration {
+            var configuration = settings
+            configuration.prompt = prompt
+            configuration.model = model
+            configuration.chunkSize = chunkSize ?? prompt.chunkSize
+            configuration.concurrency = max(1, concurrency ?? slots ?? 4)
+            configuration.method = method
+            if let seed {
+                configuration.seed = seed
+            } else if (settings.temperature ?? 0) > 0, let seed = settings.seed {
+                configuration.seed = seed + repeatIndex
+            }
+            return configuration
+        }
+
+        /// Runs the cell with `prepared`'s client through `runner` (a normal relabel run: journal,
+        /// answer log, resume).
+        public func run(_ prepared: ClientStack.Prepared, runner: RelabelRunner,
+                        onEvent: @escaping @Sendable (RelabelEvent) -> Void = { _ in }) async throws -> RelabelReport {
+            let configuration = configuration(model: prepared.model, slots: prepared.capabilities.parallelSlots)
+            return try await runner.run(RelabelJob(dataset: dataset, format: format, output: output, mode: mode, limit: limit,
+                                                   configuration: configuration, baseURL: prepared.baseURL, otherInputs: otherInputs),
+                                        onEvent: onEvent)
+        }
     }
 
     /// A model name made safe for a file name.

@@ -7,7 +7,7 @@ import Synchronization
 /// stop at (`after-create:2`), the process sends itself SIGKILL there: no cleanup, no flush,
 /// as a power cut or `kill -9` would. Compiled only with `LLMKIT_TEST_HOOKS` (Package.swift
 /// defines it for debug builds, which the tests use): a release build has no such hook.
-enum KillPoint {
+package enum KillPoint {
     static let variable = "LLMKIT_TEST_KILL_AT"
 
     private static let target: (name: String, occurrence: Int)? = {
@@ -18,7 +18,7 @@ enum KillPoint {
     private static let seen = Mutex<[String: Int]>([:])
 
     /// Kills the process when `name` is the configured point and this is its occurrence.
-    static func reach(_ name: String) {
+    package static func reach(_ name: String) {
         guard let target, target.name == name else { return }
         let count = seen.withLock { counts in
             counts[name, default: 0] += 1

@@ -7,10 +7,10 @@
 /// with a correctly rounded result, the algorithm of Python's `math.fsum`: the result is the
 /// exact sum of the values rounded once, so it is the same for every order of the terms and
 /// bit-for-bit the same as `math.fsum` (which `scripts/check_scores.py` uses).
-enum ExactSum {
+package enum ExactSum {
     /// The correctly rounded sum of `values`, independent of their order. NaN or infinite
     /// terms give the IEEE result of adding them (NaN, or an infinity).
-    static func sum<S: Sequence>(_ values: S) -> Double where S.Element == Double {
+    package static func sum<S: Sequence>(_ values: S) -> Double where S.Element == Double {
         var partials: [Double] = []
         var nonFinite = 0.0
         var sawNonFinite = false
@@ -34,7 +34,7 @@ enum ExactSum {
     }
 
     /// The mean of `values` from their exact sum (NaN when there are none).
-    static func mean(_ values: [Double]) -> Double {
+    package static func mean(_ values: [Double]) -> Double {
         values.isEmpty ? .nan : sum(values) / Double(values.count)
     }
 

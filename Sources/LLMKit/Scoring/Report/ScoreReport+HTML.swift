@@ -49,7 +49,7 @@ extension ScoreReport {
             + "\(columns.count) column\(columns.count == 1 ? "" : "s"): " + columns.map { "<strong>\(Self.escape($0.card.label))</strong>" }.joined(separator: ", ") + "</p>\n"
         if !warnings.isEmpty { body += Self.box("warnings", "Warnings", warnings) }
         if !findings.isEmpty { body += Self.box("findings", "What stands out", findings) }
-        body += "<h2>Side by side</h2>\n" + summaryTable + notesList
+        body += "<h2>Side by side</h2>\n" + summaryTable + notesList + sectionsHTML
         body += "<h2>Laziness</h2>\n<p class=\"meta\">Share of relabeled items returned unchanged, by definition; whiskers: Wilson 95% intervals. "
             + "<em>As shown</em> compares with the reference as the prompt rendered it (what a lazy model copies); the tau rates compare with the exact reference.</p>\n"
             + lazinessChart

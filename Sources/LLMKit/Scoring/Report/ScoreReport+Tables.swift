@@ -87,7 +87,7 @@ extension ScoreReport {
     /// A plain-text table for terminals.
     public var text: String {
         let header = ["metric (95% interval)"] + columns.map(\.card.label)
-        var out = Self.align([header] + rows.map { [$0.0] + $0.1 })
+        var out = Self.align([header] + rows.map { [$0.0] + $0.1 }) + sectionsText
         if !comparisons.isEmpty {
             out += "\n\npaired differences (other − baseline; bootstrap 95% interval; exact McNemar p for binary outcomes" + (comparisons.count > 1 ? ", Holm-adjusted" : "") + ")\n"
             let holm = comparisons.count > 1
@@ -118,7 +118,7 @@ extension ScoreReport {
             body.append(["**\(topic)**"] + labels.map { _ in "" })
             body += rows.map { [$0.0.trimmingCharacters(in: .whitespaces)] + $0.1 }
         }
-        var out = table(["metric (95% interval)"] + labels, body)
+        var out = table(["metric (95% interval)"] + labels, body) + sectionsMarkdown
         out += "\n**Unchanged (tau 0.01) by the reference's argmax class**\n\n" + table(["reference class"] + labels, classRows.map { [$0.0] + $0.1 })
         for column in columns {
             out += "\n**Argmax transitions, \(column.card.label)** (rows: reference, columns: answer; count and row share)\n\n"
@@ -152,7 +152,7 @@ extension ScoreReport {
                 out += fields.map(LabelExport.csvField).joined(separator: ",") + "\n"
             }
         }
-        return out
+        return out + sectionsCSV
     }
 
     /// Wide CSV: one row per metric, one column per scored column (point values; empty when n/a).

@@ -28,6 +28,8 @@ public struct ScoreReport: Sendable {
     public var comparisons: [Comparison]
     /// Problems that did not stop scoring (ids that do not fit, unknown prompts), one sentence each.
     public var warnings: [String]
+    /// Tables a tool adds (an experiment's ranking and spread over repeats); none for `score`.
+    public var sections: [Section] = []
 
     /// A report from its parts (``Scoring/report(dataset:columns:warnings:seed:)`` builds one with the comparisons).
     package init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
@@ -59,7 +61,7 @@ public struct ScoreReport: Sendable {
     /// The documented JSON (format `llmkit-score/2`; see <doc:ScoringReference>): definitions, the metric
     /// registry, one object per column (metric keys as dotted paths), comparisons, warnings.
     public var json: JSONValue {
-        [
+        var o: JSONObject = [
             "format": .string(Self.format),
             "dataset": .string(dataset),
             "tie_rule": .string(Self.tieRule),
@@ -74,6 +76,8 @@ public struct ScoreReport: Sendable {
             "comparisons": .array(comparisons.map(Self.json)),
             "warnings": .array(warnings.map(JSONValue.string)),
         ]
+        for section in sections { o[section.key] = section.json }
+        return .object(o)
     }
 
     /// How the transition matrix is built.

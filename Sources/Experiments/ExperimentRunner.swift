@@ -1,0 +1,200 @@
+import Foundation
+public import LLMKit
+public import Providers
+
+/// Runs an experiment's grid: every cell a normal relabel run (``PromptRuns/Cell``, the code
+/// path of `promptlab score`) into its own journal in the experiment folder, then its ensembles.
+///
+/// - A cell whose settings (fingerprint) and journal are unchanged and complete is reused
+///   without a request; one that was started with the same settings is resumed (the journal's
+///   own resume: only the missing items, answers already received replayed from its answer
+///   log); one whose settings changed is run again from the start.
+/// - Cells that send to the same endpoint (provider and base URLs) run one after another, each
+///   with the endpoint's whole concurrency budget; different endpoints run at the same time.
+///   So two cells never overload one llama-server's slots.
+/// - A kill -9 at any moment leaves whole journal lines and a manifest that never claims more
+///   than the journals hold; `run` again finishes what is missing.
+public struct ExperimentRunner: Sendable {
+    public var experiment: ExperimentFile
+    public var registry: ProviderRegistry
+    /// The process environment (API keys are read from the variables the file names).
+    public var environment: [String: String]
+    /// The recordings folder the `fixture` provider replays for a method when the model gives none.
+    public var bundledRecordings: @Sendable (MethodID) -> String
+    public var cache: ClientStack.Cache
+
+    public init(experiment: ExperimentFile, registry: ProviderRegistry, environment: [String: String],
+                bundledRecordings: @escaping @Sendable (MethodID) -> String, cache: ClientStack.Cache = .standard) {
+        self.experiment = experiment
+        self.registry = registry
+        self.environment = environment
+        self.bundledRecordings = bundledRecordings
+        self.cache = cache
+    }
+
+    /// What a run did with each cell.
+    public struct Outcome: Sendable {
+        public var cell: String
+        /// `new`, `reused`, `resumed` or `changed` (the manifest's `last_run`; a cell no longer
+        /// in the file is `dropped` there, its journal kept).
+        public var reuse: String
+        /// `done` or `failed`.
+        public var state: String
+        public var failure: String?
+        /// Requests sent by this run (0 for a reused cell).
+        public var requests: Int
+    }
+
+    /// Runs every cell that is not done and writes the ensembles; `announce` hears one line per
+    /// cell. Throws for a bad file or dataset, and when interrupted; a cell that fails is
+    /// recorded as failed (its kind in the manifest) and the others go on.
+    public func run(announce: @escaping @Sendable (String) -> Void = { _ in }) async throws -> [Outcome] {
+        let folder = experiment.output
+        do { try FileManager.default.createDirectory(atPath: "\(folder)/cells", withIntermediateDirectories: true) } catch {
+            throw ExperimentError(file: folder, "cannot create the experiment folder (\(error.localizedDescription))")
+        }
+        // Before anything is sent: every model's provider is registered and its key variable set.
+        for cell in experiment.cells where cell.method.needsProvider { _ = try stack(cell.model, method: cell.method.id) }
+        let previous = try ExperimentManifest.read(folder: folder)
+        var manifest = ExperimentManifest(file: experiment.path, fileSHA256: experiment.sha256)
+        manifest.cells = previous?.cells ?? [:]
+        manifest.ensembles = previous?.ensembles ?? [:]
+        let cells = experiment.cells
+        manifest.order = cells.map(\.id) + (previous?.order ?? []).filter { id in !cells.contains { $0.id == id } }
+        var datasets: [String: OpenedDataset] = [:]
+        for dataset in experiment.datasets { datasets[dataset.name] = try dataset.open(in: folder) }
+        // Mark what this run does with each cell before anything runs.
+        var plans: [(cell: ExperimentCell, fingerprint: String, settings: JSONValue, reuse: String)] = []
+        for cell in cells {
+            let settings = cell.settings(experiment, datasetSHA256: datasets[cell.dataset.name]!.sha256)
+            let fingerprint = String(CompletionRequest.sha256Hex(settings.description).prefix(16))
+            let old = manifest.cells[cell.id]
+            let journalExists = FileManager.default.fileExists(atPath: cell.journal(in: folder))
+            let reuse = old == nil || !journalExists ? "new" : old!.fingerprint != fingerprint ? "changed" : old!.state == "done" ? "reused" : "resumed"
+            manifest.cells[cell.id]?.lastRun = reuse
+            plans.append((cell, fingerprint, settings, reuse))
+        }
+        // Cells no longer in the file keep their journals and entries, marked as such.
+        for id in manifest.order where !cells.contains(where: { $0.id == id }) { manifest.cells[id]?.lastRun = "dropped" }
+        try manifest.write(folder: folder)
+        let store = ManifestStore(manifest, folder: folder)
+        // One queue per endpoint; the queues run at the same time.
+        var queues: [String: [Int]] = [:]
+        var keys: [String] = []
+        for (i, plan) in plans.enumerated() {
+            let key = plan.cell.method.needsProvider ? plan.cell.model.endpointKey : "none"
+            if queues[key] == nil { keys.append(key) }
+            queues[key, default: []].append(i)
+        }
+        let planned = plans, opened = datasets
+        let outcomes = try await withThrowingTaskGroup(of: [(Int, Outcome)].self) { group in
+            for key in keys {
+                let indices = queues[key]!
+                group.addTask {
+                    var done: [(Int, Outcome)] = []
+                    for i in indices {
+                        let plan = planned[i]
+                        let outcome = try await runCell(plan.cell, fingerprint: plan.fingerprint, settings: plan.settings, reuse: plan.reuse,
+                                                        dataset: opened[plan.cell.dataset.name]!, store: store, announce: announce)
+                        done.append((i, outcome))
+                        #if LLMKIT_TEST_HOOKS
+                        KillPoint.reach("experiment-after-cell")
+                        #endif
+                    }
+                    return done
+                }
+            }
+            var all: [(Int, Outcome)] = []
+            for try await part in group { all += part }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        try await writeEnsembles(store: store, datasets: datasets, announce: announce)
+        return outcomes
+    }
+
+    private func runCell(_ cell: ExperimentCell, fingerprint: String, settings: JSONValue, reuse: String, dataset: OpenedDataset,
+                         store: ManifestStore, announce: @Sendable (String) -> Void) async throws -> Outcome {
+        let folder = experiment.output
+        let journal = cell.journal(in: folder)
+        if reuse == "reused" {
+            announce("\(cell.id): done, reused")
+            return Outcome(cell: cell.id, reuse: reuse, state: "done", requests: 0)
+        }
+        try await store.update(cell.id) { entry in
+            entry = ExperimentManifest.Entry(fingerprint: fingerprint, settings: settings, journal: "cells/\(cell.id).jsonl", state: "running", lastRun: reuse)
+        }
+        announce("\(cell.id): \(reuse == "resumed" ? "resuming" : reuse == "changed" ? "settings changed, running again" : "running")")
+        do {
+            let prepared = try await prepare(cell)
+            var run = experiment.run(cell, dataset: dataset, output: journal)
+            run.method = try method(cell)
+            run.mode = reuse == "resumed" ? .resume(retryFailed: false, force: false) : .fresh(overwrite: true)
+            run.otherInputs = [cell.dataset.gold, cell.method.lexicon].compactMap { $0 }
+            let report = try await run.run(prepared, runner: RelabelRunner(client: prepared.client))
+            try await store.update(cell.id) { $0?.state = "done"; $0?.failureKind = nil; $0?.failureMessage = nil }
+            announce("\(cell.id): done (\(report.relabeledInOutput) of \(report.datasetItems) relabeled, \(report.summary.requests) requests)")
+            return Outcome(cell: cell.id, reuse: reuse, state: "done", requests: report.summary.requests)
+        } catch {
+            if let run = error as? RunError, run.code == .interrupted { throw error }
+            if error is CancellationError { throw error }
+            let kind = Self.kind(of: error)
+            try await store.update(cell.id) { $0?.state = "failed"; $0?.failureKind = kind; $0?.failureMessage = "\(error)" }
+            announce("\(cell.id): failed (\(kind)): \(error)")
+            return Outcome(cell: cell.id, reuse: reuse, state: "failed", failure: "\(kind): \(error)", requests: 0)
+        }
+    }
+
+    /// A failure's kind as `status` shows it.
+    static func kind(of error: any Error) -> String {
+        switch error {
+        case let e as RunError: return e.providerError.map { "\(e.code) (\($0.kind))" } ?? "\(e.code)"
+        case let e as LLMError: return "\(e.kind)"
+        case is DatasetError: return "dataset"
+        case is ExperimentError: return "configuration"
+        default: return "error"
+        }
+    }
+
+    func method(_ cell: ExperimentCell) throws -> (any RelabelMethod)? {
+        switch cell.method.id {
+        case .logprob: return LogProbMethod(prompt: cell.prompt, weight: cell.method.descriptionWeight, minimumMass: cell.method.minimumMass)
+        case .lexicon: return LexiconMethod(lexicon: try Lexicon(path: cell.method.lexicon!), weight: cell.method.descriptionWeight)
+        default: return nil
+        }
+    }
+
+    /// The cell's client: its model's provider with the cache, retries and rate limits of any run.
+    func prepare(_ cell: ExperimentCell) async throws -> ClientStack.Prepared {
+        guard cell.method.needsProvider else {
+            return NoModelProvider.prepared(model: URL(fileURLWithPath: cell.method.lexicon ?? "none").deletingPathExtension().lastPathComponent)
+        }
+        return try await stack(cell.model, method: cell.method.id).make(registry: registry)
+    }
+
+    /// The client stack of `model` for `method` (the plan uses its model name only).
+    func stack(_ model: ExperimentFile.Model, method: MethodID) throws -> ClientStack {
+        guard registry.contains(model.provider) else {
+            throw ExperimentError(file: experiment.path, line: model.line, key: "provider",
+                                  "unknown provider '\(model.provider)' (registered: \(registry.all.map(\.name).joined(separator: ", ")))")
+        }
+        var env = environment
+        if let name = model.apiKeyEnvironment {
+            guard let key = environment[name], !key.isEmpty else {
+                throw ExperimentError(file: experiment.path, line: model.line, key: "api_key_env", "the environment variable \(name) is not set")
+            }
+            SecretRedactor.shared.register(key)
+            env["OPENAI_API_KEY"] = key
+            env[model.provider.uppercased() + "_API_KEY"] = key
+        }
+        var options: [String: String] = [:]
+        if model.provider == ProviderID.fixture.name { options[BuiltinProviders.fixturesOption] = model.fixtures ?? bundledRecordings(method) }
+        let configuration = ProviderConfiguration(model: model.model, baseURL: model.baseURLs.count == 1 ? model.baseURLs[0] : nil,
+                                                  options: options, environment: env)
+        var stack = ClientStack(provider: model.provider, configuration: configuration,
+                                cache: model.provider == ProviderID.fixture.name ? .off : cache,
+                                retry: .forRun(budget: .milliseconds(Int64(experiment.sampling.retryFor * 1000))),
+                                limits: RateLimits(requestsPerMinute: model.requestsPerMinute, tokensPerMinute: model.tokensPerMinute))
+        stack.endpoints = try model.endpoints.map { try PoolEndpoint.parseFile($0) } ?? model.baseURLs.map { PoolEndpoint(baseURL: $0) }
+        return stack
+    }
+}
