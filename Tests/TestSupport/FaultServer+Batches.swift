@@ -217,6 +217,8 @@ extension FaultServer {
         var outputFileID: String?
         var errorFileID: String?
         var written = false
+        /// `anthropic`: a Message Batch (its JSON and result lines in Anthropic's shapes).
+        var dialect = Dialect.openAI
 
         func phase(at now: Double) -> BatchPhase {
             let c = configuration
@@ -323,6 +325,7 @@ extension FaultServer {
         /// The output and error files of a batch in a final state: the finished lines in
         /// processing order, answered by the chat endpoint's content generator.
         mutating func writeResults(_ index: Int, phase: BatchPhase) {
+            if batches[index].dialect == .anthropic { return writeMessageBatchResults(index, phase: phase) }
             var batch = batches[index]
             batch.written = true
             defer { batches[index] = batch }
@@ -539,13 +542,22 @@ extension FaultServer.Core {
         guard file.purpose == "batch" else { return bad("The input file must have purpose 'batch', not '\(file.purpose)'.", param: "input_file_id", code: "invalid_value") }
 
         let c = configuration.batches
-        let number = store.batches.count
-        var rng = SplitMix64(seed: (store.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9 | 1)
-        var record = FaultServer.BatchRecord(id: store.newID("batch_"), inputFileID: fileID, endpoint: endpoint, completionWindow: window,
+        let record = FaultServer.BatchRecord(id: store.newID("batch_"), inputFileID: fileID, endpoint: endpoint, completionWindow: window,
                                              metadata: metadata, createdAt: now, configuration: c)
         let (lines, errors) = FaultServer.validateBatchInput(file.bytes, endpoint: endpoint, configuration: c)
         // Every custom_id of the file counts as submitted, valid or not.
         for line in (errors.isEmpty ? lines.map(\.customID) : Self.customIDs(in: file.bytes)) { store.counts.submitted[line, default: 0] += 1 }
+        let index = addBatch(record, lines: lines, errors: errors, in: &store, now: now)
+        return .json(200, FaultServer.text(store.batches[index].json(at: now)))
+    }
+
+    /// Plans a batch over validated `lines` (a seeded processing order, fault draws, an outcome
+    /// per line), stores it and returns its index.
+    func addBatch(_ record: FaultServer.BatchRecord, lines: [FaultServer.BatchLine], errors: [JSONValue], in store: inout FaultServer.BatchStore, now: Double) -> Int {
+        var record = record
+        let c = configuration.batches
+        let number = store.batches.count
+        var rng = SplitMix64(seed: (store.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9 | 1)
         record.lines = lines
         record.errors = errors
         let failDraw = FaultServer.uniform(&rng), expireDraw = FaultServer.uniform(&rng)
@@ -587,7 +599,7 @@ extension FaultServer.Core {
         store.batches.append(record)
         store.counts.batchesCreated += 1
         store.refreshAll(now: now, configuration: configuration)
-        return .json(200, FaultServer.text(store.batches[store.batches.count - 1].json(at: now)))
+        return store.batches.count - 1
     }
 
     /// The string custom_ids of an input file that did not validate (best effort).
