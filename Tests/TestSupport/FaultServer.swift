@@ -268,15 +268,15 @@ extension FaultServer {
                 let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fault-server"] })]
                 return .json(200, FaultServer.text(list))
             }
+            return countedChat(request, dialect: .openAI)
+        }
+
+        /// ``chat(_:dialect:)``, counted by dialect, its body logged (``Configuration/bodyLog``).
+        func countedChat(_ request: LoopbackHTTPServer.Request, dialect: FaultServer.Dialect) -> LoopbackHTTPServer.Action {
             bodyLog.withLock { handle in
                 guard let handle, !request.body.contains(0x0A) else { return }
                 handle.write(Data(request.body + [0x0A]))
             }
-            return countedChat(request, dialect: .openAI)
-        }
-
-        /// ``chat(_:dialect:)``, counted by dialect.
-        func countedChat(_ request: LoopbackHTTPServer.Request, dialect: FaultServer.Dialect) -> LoopbackHTTPServer.Action {
             state.withLock { $0.counts.dialects[dialect.rawValue, default: 0] += 1 }
             return chat(request, dialect: dialect)
         }

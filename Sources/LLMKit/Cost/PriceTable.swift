@@ -51,7 +51,7 @@ public struct PriceTable: Sendable, Equatable {
     /// and Google's (ai.google.dev/gemini-api/docs/pricing; prompts up to 200K tokens) list
     /// prices were taken from 2026 summaries of those pages (deploybase.ai, dev.to, June 2026),
     /// not checked against the live pages: verify them before relying on a dollar figure.
-    public static let builtin = PriceTable(source: "OpenAI's published standard-tier prices (openai.com/api/pricing, 2025-08); Anthropic's (claude.com/pricing) and Google's (ai.google.dev/gemini-api/docs/pricing) list prices as summarised in 2026-06, unverified; batch APIs: 50% off", date: "2025-08 / 2026-06", prices: [
+    public static let builtin = PriceTable(source: "list prices: OpenAI's (openai.com/api/pricing), Anthropic's and Google's (2026-06 summaries of their pricing pages, unverified); batch APIs 50% off", date: "2025-08 / 2026-06", prices: [
         "claude-opus-4-5": ModelPrice(input: 5, cachedInput: 0.5, output: 25),
         "claude-opus-4-6": ModelPrice(input: 5, cachedInput: 0.5, output: 25),
         "claude-sonnet-4": ModelPrice(input: 3, cachedInput: 0.3, output: 15),
