@@ -51,11 +51,23 @@ def extras(value, path="$"):
     return found
 
 
+def materialize(value):
+    """The value with the lazy iterators pydantic returns for `Iterable[...]` fields made lists."""
+    if isinstance(value, dict):
+        return {key: materialize(item) for key, item in value.items()}
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return value
+    try:
+        return [materialize(item) for item in value]
+    except TypeError:
+        return value
+
+
 def check_typed_dict(adapter):
     def check(value):
-        validated = adapter.validate_python(value)
+        validated = materialize(adapter.validate_python(value))
         if validated != value:
-            raise ValueError("the SDK's type drops or changes keys: sent %s, the type keeps %s" % (sorted(value), sorted(validated)))
+            raise ValueError("the SDK's type drops or changes keys or values: sent %s, the type gives %s" % (json.dumps(value)[:300], json.dumps(validated, default=str)[:300]))
     return check
 
 
