@@ -46,7 +46,7 @@ public enum ProviderConformance {
 
     /// An identity, when given, is a non-empty value that does not change between calls (the
     /// cache, the recordings and a run's fingerprint key on it).
-    static func identityProblems(_ provider: any LLMProvider, required: Bool) -> [String] {
+    public static func identityProblems(_ provider: any LLMProvider, required: Bool) -> [String] {
         guard let identity = provider.identity else {
             return required ? ["identity is nil: say who answers (the endpoint), or the response cache is off for this provider"] : []
         }
