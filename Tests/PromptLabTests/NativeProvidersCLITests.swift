@@ -66,6 +66,25 @@ import Glibc
         #expect(try ResumeCLITests.linesByID(replayed).ids == ids)
     }
 
+    /// `scripts/record-native-fixtures.sh` recorded the sample from the fault server in each
+    /// wire format (a 429, an overload and a truncation included); the fixture provider replays
+    /// them offline.
+    @Test(arguments: [("anthropic", "claude-sonnet-4-5"), ("gemini", "gemini-2.5-flash")])
+    func theBundledRecordingsReplayInTheirOwnWireFormat(provider: String, model: String) async throws {
+        let folder = CLI.repository.appendingPathComponent("fixtures/recordings/\(provider)-fault-server")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        let texts = try files.map { try String(contentsOf: folder.appendingPathComponent($0), encoding: .utf8) }
+        #expect(!files.isEmpty && texts.allSatisfy { $0.contains("\"provider\": \"\(provider)\"") })
+        #expect(texts.contains { $0.contains(provider == "anthropic" ? "max_tokens" : "MAX_TOKENS") }, "a truncation is recorded")
+        #expect(texts.contains { $0.contains(provider == "anthropic" ? "\"status\": 529" : "\"status\": 503") }, "an overload is recorded")
+        let out = try ResumeCLITests.directory().appendingPathComponent("replayed.jsonl").path
+        let r = try await CLI.run(["relabel", "--provider", "fixture", "--fixtures", folder.path, "--model", model, "--dataset", "fixtures/sample/sample.jsonl",
+                                   "--out", out, "--items-per-request", "12", "--concurrency", "1", "--quiet", "--no-cache"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try CLI.recordLines(out)
+        #expect(lines.count == 72 && lines.allSatisfy { $0.contains("\"status\":\"relabeled\"") })
+    }
+
     @Test func providersListsFiveWithWhatEachSupports() async throws {
         let r = try await CLI.run(["providers"])
         #expect(r.status == 0)
