@@ -24,7 +24,7 @@ public enum BuiltinProviders {
     /// A registry with `openai`, `anthropic`, `gemini`, `llamacpp` and `fixture`.
     public static func registry() -> ProviderRegistry {
         var registry = ProviderRegistry()
-        let concurrency = "--max-concurrency"
+        let concurrency = "--concurrency"
         registry.register(ProviderID.openAI.name, summary: "OpenAI or any OpenAI-compatible server (OPENAI_API_KEY; base URL from OPENAI_BASE_URL); needs a model name",
                           features: ProviderFeatures(structuredOutput: "json_schema (strict)", logProbabilities: true, batchAPI: "Batch API (/v1/batches)", slots: concurrency)) { config in
             try OpenAIProvider.fromEnvironment(config.environment, baseURL: config.baseURL, timeout: config.timeout,

@@ -101,7 +101,7 @@ public struct ProviderFeatures: Sendable, Hashable {
     public var logProbabilities: Bool
     /// The batch API behind `--batch-api`, or `nil` when there is none.
     public var batchAPI: String?
-    /// Where the number of parallel requests comes from (`--max-concurrency`, `/props` slots).
+    /// Where the number of parallel requests comes from (`--concurrency`, `/props` slots).
     public var slots: String
 
     public init(structuredOutput: String, logProbabilities: Bool, batchAPI: String? = nil, slots: String) {
