@@ -1,5 +1,4 @@
 public import LLMKit
-import Synchronization
 
 /// Anthropic's Messages API (`POST {base}/v1/messages`), native: no OpenAI-compatibility layer.
 ///
@@ -73,20 +72,9 @@ public struct AnthropicProvider: LLMProvider {
             throw LLMError(.configuration, "The anthropic provider gives no next-token probabilities; the logprob method needs llamacpp or openai.",
                            context: .init(provider: id.name, model: request.model))
         }
-        let usedMode = mode(for: request.model)
-        let first = try await endpoint.send(httpRequest(for: request), model: request.model)
-        let refusedFormat = first.status == 400 && usedMode == .outputConfig && request.responseSchema != nil
-            && String(decoding: first.body, as: UTF8.self).contains("output_config")
-        guard refusedFormat else { return try AnthropicWire.decode(first, provider: id.name, model: request.model) }
-        // This model takes no structured outputs: ask with the forced tool, now and from now on.
-        toolModels.insert(request.model)
-        return try AnthropicWire.decode(try await endpoint.send(httpRequest(for: request), model: request.model), provider: id.name, model: request.model)
+        // A model that takes no structured outputs is asked with the forced tool, now and from now on.
+        let response = try await endpoint.send(request, usesFirstForm: mode(for: request.model) == .outputConfig, refusedForm: "output_config",
+                                               fallbacks: toolModels, build: httpRequest(for:))
+        return try AnthropicWire.decode(response, provider: id.name, model: request.model)
     }
-}
-
-/// The models that refused structured outputs.
-final class ModelSet: Sendable {
-    private let models = Mutex<Set<String>>([])
-    func contains(_ model: String) -> Bool { models.withLock { $0.contains(model) } }
-    func insert(_ model: String) { _ = models.withLock { $0.insert(model) } }
 }

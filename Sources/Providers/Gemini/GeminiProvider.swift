@@ -74,13 +74,9 @@ public struct GeminiProvider: LLMProvider {
             throw LLMError(.configuration, "The gemini provider gives no next-token probabilities here; the logprob method needs llamacpp or openai.",
                            context: .init(provider: id.name, model: request.model))
         }
-        let usedMode = mode(for: request.model)
-        let first = try await endpoint.send(httpRequest(for: request), model: request.model)
-        let refusedFormat = first.status == 400 && usedMode == .responseJsonSchema && request.responseSchema != nil
-            && String(decoding: first.body, as: UTF8.self).contains("responseJsonSchema")
-        guard refusedFormat else { return try GeminiWire.decode(first, provider: id.name, model: request.model) }
-        // This model takes no JSON-schema form: ask with the OpenAPI-subset responseSchema, now and from now on.
-        openAPIModels.insert(request.model)
-        return try GeminiWire.decode(try await endpoint.send(httpRequest(for: request), model: request.model), provider: id.name, model: request.model)
+        // A model that takes no JSON-schema form is asked with the OpenAPI-subset responseSchema, now and from now on.
+        let response = try await endpoint.send(request, usesFirstForm: mode(for: request.model) == .responseJsonSchema, refusedForm: "responseJsonSchema",
+                                               fallbacks: openAPIModels, build: httpRequest(for:))
+        return try GeminiWire.decode(response, provider: id.name, model: request.model)
     }
 }

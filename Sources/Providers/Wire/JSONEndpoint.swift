@@ -1,5 +1,6 @@
 import Foundation
 import LLMKit
+import Synchronization
 
 /// What the native-API providers (Anthropic, Gemini) share: a base URL trimmed once, the shared
 /// transport, the credential headers every call carries, a timeout, a response size limit,
@@ -43,4 +44,23 @@ struct JSONEndpoint: Sendable {
             throw error
         }
     }
+
+    /// Sends a completion built by `build`; when the first schema form is refused for the model
+    /// (HTTP 400 whose body names `refusedForm`), remembers the model in `fallbacks` (so `build`
+    /// uses the other form for it from now on) and sends once more.
+    func send(_ request: CompletionRequest, usesFirstForm: Bool, refusedForm: String, fallbacks: ModelSet,
+              build: (CompletionRequest) -> HTTPRequest) async throws(LLMError) -> HTTPResponse {
+        let first = try await send(build(request), model: request.model)
+        guard usesFirstForm, request.responseSchema != nil, first.status == 400,
+              String(decoding: first.body, as: UTF8.self).contains(refusedForm) else { return first }
+        fallbacks.insert(request.model)
+        return try await send(build(request), model: request.model)
+    }
+}
+
+/// Models that refused a provider's first schema form.
+final class ModelSet: Sendable {
+    private let models = Mutex<Set<String>>([])
+    func contains(_ model: String) -> Bool { models.withLock { $0.contains(model) } }
+    func insert(_ model: String) { _ = models.withLock { $0.insert(model) } }
 }
