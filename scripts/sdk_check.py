@@ -13,6 +13,8 @@ DIR holds JSON Lines files (any may be missing; each line one JSON value):
   gemini-requests.jsonl      generateContent request bodies         -> Content, GenerationConfig
   gemini-responses.jsonl     200 answers                            -> GenerateContentResponse
   gemini-errors.jsonl        error answers                          -> {"error": {code, message, status, details}}
+  gemini-batch-create.jsonl  batchGenerateContent bodies            -> InlinedRequest (request, metadata)
+  gemini-batches.jsonl       batch objects                          -> BatchJob (via _BatchJob_from_mldev); inlined responses
 
 A request passes when validating it with the SDK's TypedDict (pydantic TypeAdapter) gives back
 exactly the same value: a key the SDK does not define would be dropped, a mistyped value
@@ -102,6 +104,45 @@ def check_gemini_error(value):
             raise ValueError("RetryInfo.retryDelay must be a duration like '30s'")
 
 
+def check_gemini_batch_create(value):
+    """`{"batch": {"displayName", "inputConfig": {"requests": {"requests": [InlinedRequest]}}}}`
+    as `_CreateBatchJobParameters_to_mldev` and `_InlinedRequest_to_mldev` build it."""
+    batch = value["batch"]
+    if not set(value) <= {"batch"} or not set(batch) <= {"displayName", "inputConfig", "webhookConfig"}:
+        raise ValueError("keys outside batch.{displayName, inputConfig, webhookConfig}")
+    source = batch["inputConfig"]
+    if set(source) - {"requests", "fileName"} or set(source["requests"]) != {"requests"}:
+        raise ValueError("inputConfig holds requests.requests (or fileName) only")
+    for entry in source["requests"]["requests"]:
+        if not set(entry) <= {"request", "metadata"} or not isinstance(entry.get("metadata", {}), dict):
+            raise ValueError("an inlined request holds request and metadata only")
+        request = dict(entry["request"])
+        model = request.pop("model", "")
+        if not model.startswith("models/"):
+            raise ValueError("request.model must be models/NAME (t_model)")
+        check_gemini_request(request)
+
+
+def check_gemini_batch(value):
+    """A batch as `_BatchJob_from_mldev` reads it; its inlined responses as GenerateContentResponse."""
+    from google.genai.batches import _BatchJob_from_mldev
+    if not set(value) <= {"name", "metadata", "done", "error", "response"}:
+        raise ValueError("top-level keys outside name, metadata, done, error, response")
+    known = {"@type", "displayName", "state", "createTime", "endTime", "updateTime", "model", "output", "batchStats", "priority"}
+    if not set(value.get("metadata", {})) <= known:
+        raise ValueError("metadata keys the SDK does not read: %s" % sorted(set(value["metadata"]) - known))
+    job = gtypes.BatchJob.model_validate(_BatchJob_from_mldev(value))
+    if job.state is None or not str(job.state).startswith("JobState.JOB_STATE_") and not str(job.state).startswith("JOB_STATE_"):
+        raise ValueError("state %r is not a JobState" % (job.state,))
+    for entry in (((value.get("metadata") or {}).get("output") or {}).get("inlinedResponses") or {}).get("inlinedResponses", []):
+        if not set(entry) <= {"response", "error", "metadata"}:
+            raise ValueError("an inlined response holds response, error and metadata only")
+        if "response" in entry:
+            check_model(gtypes.GenerateContentResponse)(entry["response"])
+        if "error" in entry:
+            gtypes.JobError.model_validate(entry["error"])
+
+
 def constrained_anthropic(value):
     check_typed_dict(message_create_params_adapter)(value)
     fmt = (value.get("output_config") or {}).get("format")
@@ -122,6 +163,8 @@ CHECKS = {
     "gemini-requests.jsonl": check_gemini_request,
     "gemini-responses.jsonl": check_model(gtypes.GenerateContentResponse),
     "gemini-errors.jsonl": check_gemini_error,
+    "gemini-batch-create.jsonl": check_gemini_batch_create,
+    "gemini-batches.jsonl": check_gemini_batch,
 }
 
 

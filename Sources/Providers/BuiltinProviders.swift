@@ -36,7 +36,8 @@ public enum BuiltinProviders {
             try AnthropicProvider.fromEnvironment(config.environment, baseURL: config.baseURL, timeout: config.timeout, maximumResponseBytes: config.maximumResponseBytes)
         }
         registry.register(ProviderID.gemini.name, summary: "Google's Gemini API (GEMINI_API_KEY or GOOGLE_API_KEY; --base-url is the API root, default \(GeminiProvider.defaultBaseURL)); needs a model name",
-                          features: ProviderFeatures(structuredOutput: "responseJsonSchema, else responseSchema", logProbabilities: false, batchAPI: nil, slots: concurrency)) { config in
+                          features: ProviderFeatures(structuredOutput: "responseJsonSchema, else responseSchema", logProbabilities: false,
+                                                     batchAPI: "batch mode (batchGenerateContent)", slots: concurrency)) { config in
             try GeminiProvider.fromEnvironment(config.environment, baseURL: config.baseURL, timeout: config.timeout, maximumResponseBytes: config.maximumResponseBytes)
         }
         registry.register(ProviderID.llamaCpp.name, summary: "a running llama.cpp llama-server (LLAMA_SERVER_URL, default \(LlamaCppProvider.defaultBaseURL)); model from /props",

@@ -8,7 +8,8 @@ import Glibc
 
 /// `relabel --provider anthropic|gemini` through the real binary against the fault server in
 /// each provider's own wire format, with 8% 429s, 8% 529s (Anthropic) or 503s (Gemini) and 3%
-/// 500s; Anthropic's Message Batches killed with SIGKILL and resumed; `providers`.
+/// 500s; Anthropic's Message Batches and Gemini's batch mode killed with SIGKILL and resumed;
+/// the bundled recordings replayed; `providers`.
 @Suite(.serialized) struct NativeProvidersCLITests {
     static let keys = ["anthropic": ("ANTHROPIC_API_KEY", "sk-ant-native-cli-key-0123456789"), "gemini": ("GEMINI_API_KEY", "gemini-native-cli-key-0123456789")]
 
@@ -93,12 +94,13 @@ import Glibc
         for column in ["structured output", "logprobs", "batch API", "slots"] { #expect(r.stdout.contains(column)) }
         #expect(rows.first { $0.hasPrefix("anthropic") }?.contains("Message Batches") == true)
         #expect(rows.first { $0.hasPrefix("gemini") }?.contains("responseJsonSchema") == true)
+        #expect(rows.first { $0.hasPrefix("gemini") }?.contains("batchGenerateContent") == true)
     }
 
-    static func batchServer() throws -> FaultServer {
+    static func batchServer(_ provider: String) throws -> FaultServer {
         var configuration = FaultServer.Configuration()
         configuration.seed = 5
-        configuration.requiredKey = keys["anthropic"]!.1
+        configuration.requiredKey = keys[provider]!.1
         configuration.batches.validatingDelay = 0.05
         configuration.batches.inProgressDelay = 0.3
         configuration.batches.finalizingDelay = 0.05
@@ -106,32 +108,34 @@ import Glibc
         return try FaultServer(configuration)
     }
 
-    static func batchArguments(_ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
-        ["relabel", "--provider", "anthropic", "--base-url", server.server.baseURL, "--model", "claude-sonnet-4-5", "--dataset", dataset, "--out", out,
+    static func batchArguments(_ provider: String, _ server: FaultServer, dataset: String, out: String, extra: [String] = []) -> [String] {
+        ["relabel", "--provider", provider, "--base-url", server.server.baseURL, "--model", "model-\(provider)", "--dataset", dataset, "--out", out,
          "--items-per-request", "10", "--batch-api", "--batch-max-requests", "20", "--poll-interval", "0.05", "--poll-max", "0.2", "--quiet", "--no-cache"] + extra
     }
 
-    @Test func aMessageBatchesRunKilledWhileCollectingThenResumedResendsNoAnsweredRequest() async throws {
+    /// Anthropic's Message Batches and Gemini's batch mode behind `--batch-api`.
+    @Test(arguments: ["anthropic", "gemini"])
+    func aBatchRunKilledWhileCollectingThenResumedResendsNoAnsweredRequest(provider: String) async throws {
         let dir = try ResumeCLITests.directory()
         let (dataset, ids) = try ResumeCLITests.corpus(400, in: dir)
-        let (variable, key) = Self.keys["anthropic"]!
+        let (variable, key) = Self.keys[provider]!
         let environment = [variable: key, "TMPDIR": dir.path + "/"]
         let reference = dir.appendingPathComponent("reference.jsonl").path
-        let first = try Self.batchServer()
+        let first = try Self.batchServer(provider)
         defer { first.stop() }
-        let plain = try await CLI.run(Self.batchArguments(first, dataset: dataset, out: reference), environment: environment)
+        let plain = try await CLI.run(Self.batchArguments(provider, first, dataset: dataset, out: reference), environment: environment)
         #expect(plain.status == 0, "\(plain.stderr)")
 
-        let server = try Self.batchServer()
+        let server = try Self.batchServer(provider)
         defer { server.stop() }
         let out = dir.appendingPathComponent("killed.jsonl").path
         var killing = environment
         killing["LLMKIT_TEST_KILL_AT"] = "during-download:2"
-        let killed = try await CLI.run(Self.batchArguments(server, dataset: dataset, out: out), environment: killing)
+        let killed = try await CLI.run(Self.batchArguments(provider, server, dataset: dataset, out: out), environment: killing)
         #expect(killed.status == SIGKILL, "\(killed.status) \(killed.stderr)")
         let answeredBeforeResume = server.counts.batch.answered
         #expect(!answeredBeforeResume.isEmpty, "results were available when the run died")
-        let resumed = try await CLI.run(Self.batchArguments(server, dataset: dataset, out: out, extra: ["--resume"]), environment: environment)
+        let resumed = try await CLI.run(Self.batchArguments(provider, server, dataset: dataset, out: out, extra: ["--resume"]), environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try ResumeCLITests.linesByID(out).ids == ids)
         #expect(try CLI.recordLines(out) == CLI.recordLines(reference), "the same lines as the run never killed")

@@ -326,6 +326,7 @@ extension FaultServer {
         /// processing order, answered by the chat endpoint's content generator.
         mutating func writeResults(_ index: Int, phase: BatchPhase) {
             if batches[index].dialect == .anthropic { return writeMessageBatchResults(index, phase: phase) }
+            if batches[index].dialect == .gemini { return writeGeminiBatchResults(index, phase: phase) }
             var batch = batches[index]
             batch.written = true
             defer { batches[index] = batch }

@@ -261,6 +261,9 @@ extension FaultServer {
             let route = request.route
             if route == "/v1/messages/batches" || route.hasPrefix("/v1/messages/batches/") { return messageBatches(request) }
             if route == "/v1/messages" { return countedChat(request, dialect: .anthropic) }
+            if route == "/v1beta/batches" || route.hasPrefix("/v1beta/batches/") || (route.hasPrefix("/v1beta/models/") && route.hasSuffix(":batchGenerateContent")) {
+                return geminiBatches(request)
+            }
             if route.hasPrefix("/v1beta/models/") && route.hasSuffix(":generateContent") { return countedChat(request, dialect: .gemini) }
             if route == "/v1/files" || route.hasPrefix("/v1/files/") { return files(request) }
             if route == "/v1/batches" || route.hasPrefix("/v1/batches/") { return batches(request) }

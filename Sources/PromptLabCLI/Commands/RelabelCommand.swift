@@ -64,7 +64,7 @@ struct RelabelCommand: AsyncParsableCommand {
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
         if batch.batchAPI && !BatchOptions.batchProviders.contains(provider) {
-            throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url) or anthropic (Message Batches)")
+            throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url) anthropic (Message Batches) or gemini (batch mode)")
         }
         if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }

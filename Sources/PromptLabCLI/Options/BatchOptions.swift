@@ -36,12 +36,13 @@ struct BatchOptions: ParsableArguments {
     }
 
     /// The providers with a batch API behind `--batch-api`.
-    static let batchProviders: [ProviderID] = [.openAI, .anthropic]
+    static let batchProviders: [ProviderID] = [.openAI, .anthropic, .gemini]
 
-    /// The batch service of `provider` at `baseURL`: OpenAI's Batch API or Anthropic's Message Batches.
+    /// The batch service of `provider` at `baseURL`: OpenAI's Batch API, Anthropic's Message Batches or Gemini's batch mode.
     static func service(provider: ProviderID, baseURL: String?) throws -> any BatchService {
         let environment = ProcessInfo.processInfo.environment
         if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL) }
+        if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL) }
         return try OpenAIBatchService.fromEnvironment(environment, baseURL: baseURL)
     }
 

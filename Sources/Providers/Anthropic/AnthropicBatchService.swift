@@ -21,16 +21,17 @@ public struct AnthropicBatchService: BatchService {
     public let baseURL: String
     let provider: AnthropicProvider
     /// Where input lines wait for their batch to be created.
-    public let spool: URL
+    public var spool: URL { requests.folder }
+    let requests: RequestSpool
     let timeout: Duration
     let maximumDownloadBytes: Int
 
     /// The service of the server `provider` talks to, with its credentials, transport and schema mode.
-    public init(provider: AnthropicProvider, spool: URL = FileManager.default.temporaryDirectory.appendingPathComponent("llmkit-message-batches"),
-                timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
+    /// `spool`: where input lines wait for their batch (default `$TMPDIR/llmkit-message-batches`).
+    public init(provider: AnthropicProvider, spool: URL? = nil, timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
         self.provider = provider
         baseURL = provider.baseURL
-        self.spool = spool
+        requests = RequestSpool(folder: spool ?? RequestSpool.defaultFolder, provider: provider.id.name)
         self.timeout = timeout
         self.maximumDownloadBytes = maximumDownloadBytes
     }
@@ -49,32 +50,12 @@ public struct AnthropicBatchService: BatchService {
     }
 
     /// Keeps the lines in the spool; the id names the spool file (`spool-<sha256>`).
-    public func upload(_ file: [UInt8], filename: String) async throws(LLMError) -> String {
-        let hash = CompletionRequest.sha256Hex(String(decoding: file, as: UTF8.self))
-        let url = spool.appendingPathComponent("\(hash).jsonl")
-        do {
-            try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true)
-            try Data(file).write(to: url, options: .atomic)
-        } catch {
-            throw LLMError(.configuration, "Cannot keep the Message Batches input \(filename) in \(spool.path): \(error.localizedDescription).", context: .init(provider: provider.id.name))
-        }
-        return "spool-\(hash)"
-    }
+    public func upload(_ file: [UInt8], filename: String) async throws(LLMError) -> String { try requests.put(file, filename: filename) }
 
     public func create(inputFileID: String, metadata: [String: String]) async throws(LLMError) -> BatchInfo {
-        let url = spool.appendingPathComponent("\(inputFileID.dropFirst("spool-".count)).jsonl")
-        guard inputFileID.hasPrefix("spool-"), let data = FileManager.default.contents(atPath: url.path) else {
-            throw LLMError(.configuration, "The Message Batches input \(inputFileID) is no longer in \(spool.path); run again without --resume.", context: .init(provider: provider.id.name))
-        }
-        var requests: [JSONValue] = []
-        for line in data.split(separator: 0x0A) where !line.isEmpty {
-            guard let value = try? StrictJSON.parse(bytes: Array(line)) else {
-                throw LLMError(.configuration, "The Message Batches input \(url.path) is damaged.", context: .init(provider: provider.id.name))
-            }
-            requests.append(value)
-        }
-        let info = try info(try await send(endpoint.post("/v1/messages/batches", body: ["requests": .array(requests)])))
-        try? FileManager.default.removeItem(at: url)
+        let lines = try requests.lines(inputFileID)
+        let info = try info(try await send(endpoint.post("/v1/messages/batches", body: ["requests": .array(lines)])))
+        requests.remove(inputFileID)
         return info
     }
 

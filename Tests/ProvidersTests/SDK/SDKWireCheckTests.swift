@@ -37,7 +37,7 @@ import TestSupport
 
     static func collect(into dir: URL) async throws {
         for name in ["anthropic-requests", "anthropic-batch-create", "anthropic-messages", "anthropic-errors", "anthropic-batches", "anthropic-results",
-                     "gemini-requests", "gemini-responses", "gemini-errors"] {
+                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches"] {
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("\(name).jsonl").path, contents: nil)
         }
         func file(_ name: String) -> URL { dir.appendingPathComponent("\(name).jsonl") }
@@ -81,7 +81,7 @@ import TestSupport
             c.batches.inProgressDelay = 0.1
             c.batches.finalizingDelay = 0.02
             c.batches.cancellingDelay = 0.02
-            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2")
+            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2,expire_batch=5")
         }
         defer { server.stop() }
         let service = AnthropicBatchService(provider: AnthropicProvider(baseURL: server.server.baseURL, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
@@ -106,6 +106,25 @@ import TestSupport
             try append(try await raw(HTTPRequest(method: "GET", url: url, headers: headers)), to: file("anthropic-batches"))
             let results = try await raw(HTTPRequest(method: "GET", url: try #require(info.outputFileID), headers: headers))
             for line in results.split(separator: "\n") { try append(String(line), to: file("anthropic-results")) }
+        }
+        // Gemini's batch mode: one that completes, one that expires halfway, one cancelled.
+        let geminiBatches = GeminiBatchService(provider: GeminiProvider(baseURL: server.server.baseURL, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
+        for round in 0..<3 {
+            var bytes: [UInt8] = []
+            for (i, request) in (requests + requests).enumerated() { bytes += geminiBatches.inputLine(for: request, customID: "g\(round)-\(i)") + [0x0A] }
+            let id = try await geminiBatches.upload(bytes, filename: "g.jsonl")
+            let lines = try geminiBatches.requests.lines(id)
+            try append(JSONValue.object(["batch": ["displayName": .string(id), "inputConfig": ["requests": ["requests": .array(lines)]]]]).description,
+                       to: file("gemini-batch-create"))
+            var info = try await geminiBatches.create(inputFileID: id, metadata: [:])
+            let url = server.server.baseURL + "/v1beta/\(info.id)"
+            try append(try await raw(HTTPRequest(method: "GET", url: url, headers: geminiBatches.endpoint.authHeaders)), to: file("gemini-batches"))
+            if round == 2 { _ = try await geminiBatches.cancel(info.id) }
+            while !info.status.isTerminal {
+                try await Task.sleep(for: .milliseconds(20))
+                info = try await geminiBatches.batch(info.id)
+            }
+            try append(try await raw(HTTPRequest(method: "GET", url: url, headers: geminiBatches.endpoint.authHeaders)), to: file("gemini-batches"))
         }
         // A listing page is a MessageBatch list.
         let page = try StrictJSON.parse(try await raw(HTTPRequest(method: "GET", url: server.server.baseURL + "/v1/messages/batches?limit=2", headers: headers)))
@@ -133,7 +152,7 @@ import TestSupport
         }
         #expect(process.terminationStatus == 0, "\(out)\n\(err)")
         for name in ["anthropic-requests", "anthropic-batch-create", "anthropic-messages", "anthropic-errors", "anthropic-batches", "anthropic-results",
-                     "gemini-requests", "gemini-responses", "gemini-errors"] {
+                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches"] {
             #expect(out.range(of: "\(name).jsonl: [1-9][0-9]* ok", options: .regularExpression) != nil, "\(name) checked: \(out)")
         }
     }
