@@ -310,6 +310,34 @@ extension FaultServer {
             fileOrder.append(file.id)
         }
 
+        /// The first `ran` lines of `batch` in processing order with their planned outcome,
+        /// counted (answered, errored, by outcome) for every wire format alike.
+        mutating func forEachRanLine(of batch: BatchRecord, ran: Int, _ emit: (BatchLine, LineResult) -> Void) {
+            for position in 0..<ran {
+                let input = batch.lines[batch.order[position]]
+                let outcome: String
+                switch batch.plan[position] {
+                case .serverError:
+                    outcome = "line_500"
+                    emit(input, .serverError)
+                case .error:
+                    outcome = "line_error"
+                    emit(input, .lineError)
+                case .content(let fault):
+                    guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
+                        outcome = "bad_request"
+                        emit(input, .badRequest)
+                        break
+                    }
+                    outcome = fault.rawValue
+                    emit(input, .reply(chat, reply))
+                    counts.answered[input.customID, default: 0] += 1
+                }
+                if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
+                counts.lineOutcomes[outcome, default: 0] += 1
+            }
+        }
+
         /// Writes the result files of every batch that has reached a final state and
         /// recounts the statuses.
         mutating func refreshAll(now: Double, configuration: Configuration) {
@@ -344,28 +372,19 @@ extension FaultServer {
             func errorBody(_ message: String, _ type: String) -> JSONValue {
                 ["error": ["message": .string(message), "type": .string(type), "param": .null, "code": .null]]
             }
-            for position in 0..<phase.done {
-                let input = batch.lines[batch.order[position]]
-                let outcome: String
-                switch batch.plan[position] {
+            var ran: [(BatchLine, LineResult)] = []
+            forEachRanLine(of: batch, ran: phase.done) { ran.append(($0, $1)) }
+            for (input, result) in ran {
+                switch result {
                 case .serverError:
-                    outcome = "line_500"
                     errorsFile += line(input.customID, response: response(500, errorBody("The server had an error while processing your request. Sorry about that!", "server_error")), error: .null)
-                case .error:
-                    outcome = "line_error"
+                case .lineError:
                     errorsFile += line(input.customID, response: .null, error: ["code": "internal_error", "message": "The request could not be executed (injected line_error)."])
-                case .content(let fault):
-                    guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
-                        outcome = "bad_request"
-                        errorsFile += line(input.customID, response: response(400, errorBody("expected a chat completion with a json_schema response_format", "invalid_request_error")), error: .null)
-                        break
-                    }
-                    outcome = fault.rawValue
+                case .badRequest:
+                    errorsFile += line(input.customID, response: response(400, errorBody("expected a chat completion with a json_schema response_format", "invalid_request_error")), error: .null)
+                case .reply(let chat, let reply):
                     output += line(input.customID, response: response(200, FaultServer.completion(chat, reply, created: created)), error: .null, invalidUTF8: reply.invalidUTF8)
-                    counts.answered[input.customID, default: 0] += 1
                 }
-                if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
-                counts.lineOutcomes[outcome, default: 0] += 1
             }
             if phase.status == "expired" && batch.configuration.expiredLinesInErrorFile {
                 for position in phase.done..<batch.lines.count {
@@ -397,6 +416,15 @@ extension FaultServer {
                 batch.errorFileID = file.id
             }
         }
+    }
+
+    /// What became of one line a batch ran.
+    enum LineResult {
+        case serverError
+        case lineError
+        /// The body is not one the content generator answers.
+        case badRequest
+        case reply(ChatRequest, Reply)
     }
 
     /// Checks a batch input file line by line: JSON object, `custom_id` (string, unique),

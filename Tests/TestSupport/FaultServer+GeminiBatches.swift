@@ -115,29 +115,14 @@ extension FaultServer.BatchStore {
             ["code": .int([400: 3, 500: 13, 503: 14][status] ?? 13), "message": .string(message)]
         }
         let ran = phase.status == "failed" ? 0 : phase.done
-        for position in 0..<ran {
-            let input = batch.lines[batch.order[position]]
+        forEachRanLine(of: batch, ran: ran) { input, result in
             let metadata: JSONValue = ["key": .string(input.customID)]
-            let outcome: String
-            switch batch.plan[position] {
-            case .serverError:
-                outcome = "line_500"
-                responses.append(["error": error(500, "Internal error (injected line_500)."), "metadata": metadata])
-            case .error:
-                outcome = "line_error"
-                responses.append(["error": error(503, "The service is unavailable (injected line_error)."), "metadata": metadata])
-            case .content(let fault):
-                guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
-                    outcome = "bad_request"
-                    responses.append(["error": error(400, "responseMimeType application/json with a schema is required"), "metadata": metadata])
-                    break
-                }
-                outcome = fault.rawValue
-                responses.append(["response": FaultServer.geminiResponse(chat, reply), "metadata": metadata])
-                counts.answered[input.customID, default: 0] += 1
+            switch result {
+            case .serverError: responses.append(["error": error(500, "Internal error (injected line_500)."), "metadata": metadata])
+            case .lineError: responses.append(["error": error(503, "The service is unavailable (injected line_error)."), "metadata": metadata])
+            case .badRequest: responses.append(["error": error(400, "responseMimeType application/json with a schema is required"), "metadata": metadata])
+            case .reply(let chat, let reply): responses.append(["response": FaultServer.geminiResponse(chat, reply), "metadata": metadata])
             }
-            if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
-            counts.lineOutcomes[outcome, default: 0] += 1
         }
         guard phase.status != "failed" else { return }
         let file = FaultServer.StoredFile(id: newID("responses_"), filename: "\(batch.id)_responses.json", purpose: "batch_output",

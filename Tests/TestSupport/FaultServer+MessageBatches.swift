@@ -128,28 +128,14 @@ extension FaultServer.BatchStore {
             ["type": "errored", "error": FaultServer.nativeErrorBody(.anthropic, status: status, message: message)]
         }
         let ran = phase.status == "failed" ? 0 : phase.done
-        for position in 0..<ran {
-            let input = batch.lines[batch.order[position]]
-            let outcome: String
-            switch batch.plan[position] {
-            case .serverError:
-                outcome = "line_500"
-                line(input.customID, errored(500, "Internal server error (injected line_500)."))
-            case .error:
-                outcome = "line_error"
-                line(input.customID, errored(529, "Overloaded (injected line_error)."))
-            case .content(let fault):
-                guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
-                    outcome = "bad_request"
-                    line(input.customID, errored(400, "expected a request whose answer is constrained to a schema with an items array"))
-                    break
-                }
-                outcome = fault.rawValue
+        forEachRanLine(of: batch, ran: ran) { input, result in
+            switch result {
+            case .serverError: line(input.customID, errored(500, "Internal server error (injected line_500)."))
+            case .lineError: line(input.customID, errored(529, "Overloaded (injected line_error)."))
+            case .badRequest: line(input.customID, errored(400, "expected a request whose answer is constrained to a schema with an items array"))
+            case .reply(let chat, let reply):
                 line(input.customID, ["type": "succeeded", "message": FaultServer.anthropicMessage(chat, reply)], invalidUTF8: reply.invalidUTF8)
-                counts.answered[input.customID, default: 0] += 1
             }
-            if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
-            counts.lineOutcomes[outcome, default: 0] += 1
         }
         for position in ran..<batch.lines.count {
             let input = batch.lines[batch.order[position]]
