@@ -9,7 +9,7 @@ export LLMKIT_SHARED_DIR ?= $(SHARED)
 PREFIX       ?= /usr/local
 EXAMPLE      := Examples/CustomProvider
 
-.PHONY: all deps build test demo e2e record clean install prompts example
+.PHONY: all deps build test demo e2e record clean install prompts example docs
 
 all: build
 
@@ -55,12 +55,21 @@ example: deps
 	@test "$$(grep -c '"status":"relabeled"' out/example.reference.jsonl)" = 72 || { echo "example: expected 72 relabeled lines" >&2; exit 1; }
 	@echo "example: custom-promptlab relabeled the 72 sample items with the reference provider"
 
-## install: a release promptlab in $(PREFIX)/bin (static Swift runtime: runs without the toolchain's libraries)
+## install: a release promptlab in $(PREFIX)/bin (static Swift runtime: runs without the toolchain's libraries), the bundled sample and recordings in $(PREFIX)/share/llmkit
 install: deps prompts
 	$(SWIFT) build -c release --product promptlab --static-swift-stdlib
 	install -d "$(PREFIX)/bin"
 	install -m 755 .build/release/promptlab "$(PREFIX)/bin/promptlab"
-	@echo "installed $(PREFIX)/bin/promptlab"
+	rm -rf "$(PREFIX)/share/llmkit/recordings" "$(PREFIX)/share/llmkit/logprob" "$(PREFIX)/share/llmkit/sample"
+	install -d "$(PREFIX)/share/llmkit/sample"
+	cp -R fixtures/recordings fixtures/logprob "$(PREFIX)/share/llmkit/"
+	install -m 644 fixtures/sample/sample.jsonl "$(PREFIX)/share/llmkit/sample/sample.jsonl"
+	@echo "installed $(PREFIX)/bin/promptlab, and the bundled sample and recordings in $(PREFIX)/share/llmkit"
+
+## docs: build the DocC catalog of LLMKit into .build/docs (every warning is an error)
+docs:
+	$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target LLMKit \
+	  --warnings-as-errors --output-path .build/docs
 
 ## demo: set up, build, relabel the bundled sample from the recordings of the real model (no server, no network): the prompted adjustment with three prompt versions and the logprob method (next-token probabilities); score them side by side
 demo: deps prompts

@@ -13,7 +13,7 @@ import Synchronization
 ///
 /// Every subcommand parses its options, makes one library call and prints.
 public enum PromptLabCLI {
-    private static let registryStore = Mutex(ProviderRegistry())
+    static let registryStore = Mutex(ProviderRegistry())
 
     /// The providers the commands resolve `--provider NAME` with.
     static var registry: ProviderRegistry { registryStore.withLock { $0 } }

@@ -85,7 +85,7 @@ public struct ClientStack: Sendable {
         var capabilities = try await live.prepare()
         if endpoints.count == 1, let limit = endpoints[0].maxConcurrency { capabilities.parallelSlots = limit }
         guard let model = configuration.model ?? capabilities.servedModel else {
-            throw LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: .model))
+            throw Self.missingModel(provider)
         }
         // Who answers: the provider says it (no cast to a known type). The fingerprint falls back
         // to the configured base URL; the cache and the recordings never share one provider's
@@ -112,5 +112,12 @@ public struct ClientStack: Sendable {
         case .standard: CacheMiddleware.defaultRoot(environment: configuration.environment)
         case .at(let url): url
         }
+    }
+}
+
+extension ClientStack {
+    /// The error of a run that has no model name: none given, and the server names none.
+    public static func missingModel(_ provider: String) -> LLMError {
+        LLMError(.configuration, "The \(provider) provider needs a model name; none was given and the server names none.", context: .init(provider: provider, setting: .model))
     }
 }

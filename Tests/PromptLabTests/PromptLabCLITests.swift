@@ -22,8 +22,9 @@ struct CLI {
 
     /// Runs the executable on a thread of its own, so waiting for it never blocks the test
     /// runner's cooperative threads (other tests' async work goes on meanwhile).
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws -> Result {
-        try await offPool { try runBlocking(arguments, stdin: stdin, environment: environment) }
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                    in directory: String? = nil, executable: URL? = nil) async throws -> Result {
+        try await offPool { try runBlocking(arguments, stdin: stdin, environment: environment, in: directory, executable: executable) }
     }
 
     /// Runs blocking work on a dedicated thread and awaits its result.
@@ -33,12 +34,14 @@ struct CLI {
         }
     }
 
-    static func runBlocking(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    /// `directory`: the working folder (default: the checkout); `executable`: another program than promptlab.
+    static func runBlocking(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                            in directory: String? = nil, executable: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable ?? Self.executable
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        process.currentDirectoryURL = repository
+        process.currentDirectoryURL = directory.map { URL(fileURLWithPath: $0) } ?? repository
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,8 +1,8 @@
 /// What a relabel run would send, worked out without sending anything (`relabel --dry-run`):
 /// every request of the corpus is rendered exactly as a run renders it
 /// (``RelabelConfiguration/request(for:)``) and its prompt tokens estimated
-/// (``TokenEstimate``); the completion side is bounded by the sum of the token budgets and
-/// expected at ``TokenEstimate/expectedCompletionPerItem(_:)`` per item, never more than a
+/// (`TokenEstimate`); the completion side is bounded by the sum of the token budgets and
+/// expected at `TokenEstimate.expectedCompletionPerItem(_:)` per item, never more than a
 /// request's token budget (a fixed `maxTokens` caps the expectation as it caps the answer).
 /// Re-asks and split requests are not counted (they depend on the answers).
 public struct DryRunEstimate: Sendable, Equatable {

@@ -1,6 +1,6 @@
 /// The dataset layouts the readers understand.
 public enum DatasetFormat: String, Sendable, CaseIterable {
-    /// The project's JSONL: one item object per line (see the README).
+    /// The project's JSONL: one item object per line (see <doc:DataFormats>).
     case jsonl
     /// EMO-SUPERB's CSV: `,angry,...,happy,words` (REFERENCE.md section 2).
     case emoSuperbCSV = "csv"

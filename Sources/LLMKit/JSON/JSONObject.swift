@@ -3,7 +3,7 @@
 /// Lookup is by key; equality ignores member order, as JSON does. Keys are unique:
 /// setting an existing key replaces its value in place. Small objects (the common case: an
 /// answer's entries have ten keys) are a plain array searched in order; a key index is built
-/// once an object grows past ``indexThreshold`` members.
+/// once an object grows past `indexThreshold` members.
 public struct JSONObject: Sendable, Hashable, Sequence {
     private var members: [(key: String, value: JSONValue)] = []
     private var index: [String: Int]?

@@ -9,11 +9,11 @@ import Synchronization
 
 /// The output of a relabel run, written as a journal: a header line with the run's
 /// ``RunFingerprint``, then one ``RelabeledRecord`` line per finished item, appended in input
-/// order and made durable in groups (``JournalWriter``), so a crash loses at most the chunks
+/// order and made durable in groups (`JournalWriter`), so a crash loses at most the chunks
 /// in flight and a resumed run continues exactly where the last one stopped.
 ///
-/// The journal holds an exclusive lock (``OutputLock``) from ``open(path:mode:fingerprint:)``
-/// to ``close(inputOrder:)``. Resuming reads the file once: a torn last line is cut off; a
+/// The journal holds an exclusive lock (`OutputLock`) from ``open(path:mode:fingerprint:io:)``
+/// to ``close(inputOrder:discardIfEmpty:replacedOnly:)``. Resuming reads the file once: a torn last line is cut off; a
 /// file made on another dataset, prompt, provider, model or settings is refused with every
 /// difference named, unless forced (a second header then records the new fingerprint and the
 /// differences); the ids already finished are skipped. Failed lines whose error another

@@ -135,7 +135,7 @@ public struct RelabelSummary: Sendable, Equatable {
 }
 
 extension RelabelSummary {
-    /// The summary as JSON (`promptlab relabel --summary-json`): stable keys, documented in the README.
+    /// The summary as JSON (`promptlab relabel --summary-json`): stable keys, documented in <doc:LocalAndHostedServers>.
     public func json(seconds: Double, output: String, prompt: String, provider: String, model: String) -> JSONValue {
         func counts<K>(_ d: [K: Int], _ name: (K) -> String) -> JSONValue {
             .object(JSONObject(d.map { (name($0.key), $0.value) }.sorted { $0.0 < $1.0 }.map { ($0.0, JSONValue.int($0.1)) }))

@@ -106,6 +106,9 @@ struct RelabelCommand: AsyncParsableCommand {
             try FileChecks.requireDistinct(outputs: [output, summaryJSON])
             try FileChecks.prepareOutput(summaryJSON)
         }
+        let cap = ConcurrencyCap(used: configuration.concurrency, capacity: methodOptions.needsProvider && !batch.batchAPI ? prepared.capabilities.parallelSlots : nil,
+                                 pool: prepared.client.provider is PoolProvider, given: sampling.concurrency != nil)
+        if let line = cap.startLine { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
         let report = try await display.showing {
@@ -113,11 +116,12 @@ struct RelabelCommand: AsyncParsableCommand {
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []
-        let dollars = methodOptions.needsProvider ? try cost.dollars(report.summary.usage, model: prepared.model, batch: batch.batchAPI) : "nothing (no model asked)"
+        let runCost = methodOptions.needsProvider ? try cost.cost(report.summary.usage, model: prepared.model, batch: batch.batchAPI) : .noModel
         let promptLabel = methodOptions.needsProvider ? configuration.promptID : "none (method \(configuration.methodID))"
-        print(SummaryTable.render(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints, dollars: dollars))
+        print(SummaryTable.render(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints, dollars: runCost.text, concurrency: cap))
         if let summaryJSON {
-            let json = SummaryTable.json(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints)
+            let json = SummaryTable.json(report, prompt: promptLabel, provider: providerName, model: prepared.model, endpoints: endpoints,
+                                         cost: runCost, concurrency: cap)
             try AtomicFileWriter.write(JSONSerializer.string(json, style: .pretty), to: summaryJSON)
         }
         if report.itemsToDo > 0 && report.relabeledInOutput == 0 { throw ExitCode(1) }
@@ -125,6 +129,8 @@ struct RelabelCommand: AsyncParsableCommand {
 
     /// `--dry-run`: every request rendered, nothing sent, no server asked.
     func dryRun(_ version: PromptVersion) async throws {
+        // OpenAI has no default model, and the dry run asks no server for one: the real run's error.
+        if connection.model == nil && provider == .openAI { throw ClientStack.missingModel(provider.name) }
         let model = connection.model ?? provider.name
         let configuration = sampling.configuration(prompt: version, model: model, slots: nil, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
         let estimate = try await BlockingIOPool.shared.run { [dataset] in

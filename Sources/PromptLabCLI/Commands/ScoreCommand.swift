@@ -15,7 +15,7 @@ struct ScoreCommand: AsyncParsableCommand {
             repeatable: relabeled JSONL or EMO-SUPERB's CSV with a reason column). One column per \
             prompt × provider; with two or more columns, each is compared with the first (paired \
             bootstrap intervals, exact McNemar p, Holm when more than two). Metric definitions: \
-            REFERENCE.md section 3 (every threshold tolerates 1e-9); the JSON format is documented in the README.
+            REFERENCE.md section 3 (every threshold tolerates 1e-9); the JSON format is documented in the docs' ScoringReference article.
             """)
 
     @OptionGroup var dataset: DatasetOptions

@@ -12,11 +12,28 @@ struct CostOptions: ParsableArguments {
 
     func table() throws -> PriceTable { try prices.map { try PriceTable.load($0) } ?? .builtin }
 
-    /// `$0.0123 (gpt-4o-mini at Batch API prices; source, date)`, or `nil` when no price is known.
-    func dollars(_ usage: TokenUsage, model: String, batch: Bool) throws -> String? {
+    /// A run's cost, as the summary prints it and as `--summary-json` writes it (`"cost"`).
+    struct RunCost {
+        /// `$0.0123 (gpt-4o-mini at Batch API prices; source, date)`.
+        var text: String
+        /// `{"dollars", "priced_as", "prices", "source", "date", "text"}`; `dollars` is null when no price is known.
+        var json: JSONValue
+
+        /// The cost of a method that asks no model.
+        static let noModel = RunCost(text: "nothing (no model asked)", json: ["dollars": .double(0), "priced_as": .null, "text": "nothing (no model asked)"])
+    }
+
+    /// What `usage` of `model` cost, at Batch API prices when `batch`.
+    func cost(_ usage: TokenUsage, model: String, batch: Bool) throws -> RunCost {
         let table = try table()
-        guard let (name, price) = table.price(for: model) else { return nil }
-        return Self.money(price.dollars(usage, batch: batch)) + " (\(name) at \(batch ? "Batch API" : "synchronous") prices; \(table.source), \(table.date))"
+        guard let (name, price) = table.price(for: model) else {
+            let text = "no price known for \(model) (see --prices)"
+            return RunCost(text: text, json: ["dollars": .null, "priced_as": .null, "text": .string(text)])
+        }
+        let dollars = price.dollars(usage, batch: batch)
+        let text = Self.money(dollars) + " (\(name) at \(batch ? "Batch API" : "synchronous") prices; \(table.source), \(table.date))"
+        return RunCost(text: text, json: ["dollars": .double(dollars), "priced_as": .string(name), "prices": .string(batch ? "batch_api" : "synchronous"),
+                                          "source": .string(table.source), "date": .string(table.date), "text": .string(text)])
     }
 
     static func money(_ dollars: Double) -> String { dollars >= 100 ? String(format: "$%.2f", dollars) : String(format: "$%.4f", dollars) }
@@ -28,7 +45,7 @@ struct CostOptions: ParsableArguments {
         var rows: [[String]] = [
             ["dry run", "nothing was sent"],
             ["requests", "\(e.requests) (\(e.items) items in requests of \(itemsPerRequest); re-asks and split requests not included)"],
-            ["prompt tokens", "\(e.promptTokens) estimated (\(e.characters) characters; by character class, calibrated on Gemma 3's tokenizer: see the README)"],
+            ["prompt tokens", "\(e.promptTokens) estimated (\(e.characters) characters; by character class, calibrated on Gemma 3's tokenizer: see the docs' CostEstimates article)"],
             ["completion tokens", "\(e.expectedCompletion) expected (\(perItem) per item, measured\(capped ? "; capped at each request's token limit" : "")), "
                 + "\(e.completionBudget) at most (the sum of the token budgets)"],
         ]

@@ -1,19 +1,37 @@
 import Foundation
 import Providers
 
-/// Where bundled files are, relative to the checkout promptlab was built in.
+/// Where bundled files are: in the current folder's checkout, in the checkout the executable
+/// was built in, or where `make install` put them (`PREFIX/share/llmkit` beside `PREFIX/bin`).
 enum Locations {
-    /// The bundled recordings of the real Gemma 3 270M model: in the current folder's
-    /// checkout, else in the checkout the executable was built in (`.build/<config>/promptlab`).
+    /// The bundled recordings of the real Gemma 3 270M model.
     static func bundledRecordings(_ relative: String = "fixtures/recordings/gemma3-270m") -> String {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent(relative).path) { return cwd.appendingPathComponent(relative).path }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        bundled(relative) ?? relative
+    }
+
+    /// The bundled sample (`--dataset sample`), or `nil` when promptlab finds no copy of it.
+    static func bundledSample() -> String? { bundled(sampleRelative) }
+
+    /// Where the bundled sample is in a checkout.
+    static let sampleRelative = "fixtures/sample/sample.jsonl"
+
+    /// `relative` (a path under the checkout, `fixtures/...`) in the current folder, in a checkout
+    /// above the executable (`.build/<config>/promptlab`), or in `share/llmkit` beside an installed
+    /// executable's `bin` folder (`fixtures/` left out); `nil` when none of them has it.
+    static func bundled(_ relative: String) -> String? {
+        let files = FileManager.default
+        let cwd = URL(fileURLWithPath: files.currentDirectoryPath)
+        if files.fileExists(atPath: cwd.appendingPathComponent(relative).path) { return cwd.appendingPathComponent(relative).path }
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let installed = relative.hasPrefix("fixtures/") ? String(relative.dropFirst("fixtures/".count)) : relative
+        let share = bin.deletingLastPathComponent().appendingPathComponent("share/llmkit").appendingPathComponent(installed)
+        if files.fileExists(atPath: share.path) { return share.path }
+        var dir = bin
         for _ in 0..<4 {
             dir = dir.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent(relative).path) { return dir.appendingPathComponent(relative).path }
+            if files.fileExists(atPath: dir.appendingPathComponent(relative).path) { return dir.appendingPathComponent(relative).path }
         }
-        return relative
+        return nil
     }
 
     /// The bundled next-token recordings of the real Gemma 3 270M (`--method logprob`).

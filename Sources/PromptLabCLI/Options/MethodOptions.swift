@@ -17,7 +17,7 @@ struct MethodOptions: ParsableArguments {
             help: ArgumentHelp("For logprob: the least probability mass on the 8 emotion words an item needs; below it the item fails with low_mass (default 0.1).", valueName: "m"))
     var minimumMass: Double = LogProbMethod.defaultMinimumMass
 
-    @Option(help: ArgumentHelp("For --method lexicon: the emotion lexicon (WORD<TAB>CATEGORY[<TAB>0|1] per line; see the README).", valueName: "file"))
+    @Option(help: ArgumentHelp("For --method lexicon: the emotion lexicon (WORD<TAB>CATEGORY[<TAB>0|1] per line; see the docs' LogprobAndLexicon article).", valueName: "file"))
     var lexicon: String?
 
     static func parse(_ text: String) throws -> MethodID {

@@ -36,11 +36,20 @@ struct PromptOptions: ParsableArguments {
 
 /// A dataset file and its format.
 struct DatasetOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Dataset file: project JSONL or EMO-SUPERB CSV.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Dataset file: project JSONL or EMO-SUPERB CSV; 'sample' is the bundled sample (72 items).", valueName: "file"))
     var dataset: String
 
     @Option(name: .long, help: "Dataset format (default: from the extension: .csv is csv, .jsonl jsonl).")
     var format: DatasetFormat?
+
+    /// `--dataset sample` names the bundled sample, unless the current folder has a file of that name.
+    mutating func validate() throws {
+        guard dataset == "sample", !FileManager.default.fileExists(atPath: dataset) else { return }
+        guard let sample = Locations.bundledSample() else {
+            throw ValidationError("--dataset sample: the bundled sample (\(Locations.sampleRelative)) is not beside this promptlab (install it with 'make install', or give the file's path)")
+        }
+        dataset = sample
+    }
 }
 
 extension DatasetFormat: ExpressibleByArgument {}

@@ -10,7 +10,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Sampling temperature, 0 to 2.")
     var temperature: Double = 0
 
-    @Option(parsing: .unconditional, help: "Token limit per request (default: each request's budget, see the README's 'Bounded generation').")
+    @Option(parsing: .unconditional, help: "Token limit per request (default: each request's budget, see 'Bounded generation' in the docs' OutputContract article).")
     var maxTokens: Int?
 
     @Option(parsing: .unconditional, help: "Requests in flight at once, 1 to 1024 (default: the server's slot count for llamacpp, else 4).")

@@ -46,6 +46,9 @@ struct Failure {
         case .unknownRun: return "pass --force-resume to continue it anyway, or choose another --out"
         case .damagedOutput: return "choose another --out, or --overwrite to start it again"
         case .limitTooSmall: return "raise --tpm, or lower --items-per-request or --max-tokens"
+        case .stopped where error.providerError?.context.setting == .recording:
+            // A request nobody recorded: record the missing answers, then the same command replays them.
+            return "record the missing answers with --record DIR --record-mode new_episodes against a live provider (for example --provider llamacpp); --fixtures DIR replays them (nothing was marked failed)"
         case .stopped: return "fix the cause, then continue with --resume (nothing was marked failed)"
         case .interrupted: return "continue with --resume"
         default: return nil
@@ -55,8 +58,8 @@ struct Failure {
     static func hint(_ error: LLMError) -> String? {
         switch error.kind {
         case .configuration where error.context.setting == .model: "pass --model"
-        case .configuration where error.context.setting == .fixtures: "pass --fixtures DIR"
-        case .configuration where error.context.setting == .recording: "record it with --record DIR against a live provider (see the README's 'Recordings')"
+        case .configuration where error.context.setting == .fixtures: "pass --fixtures DIR, or record the run there with --record DIR against a live provider (for example --provider llamacpp)"
+        case .configuration where error.context.setting == .recording: "record it with --record DIR --record-mode new_episodes against a live provider (for example --provider llamacpp), then replay it with --fixtures DIR"
         case .unavailable where error.context.provider == ProviderID.llamaCpp.name: "start it with scripts/llama-server start, or pass --base-url"
         case .unavailable: "check that the server at --base-url is running"
         default: nil

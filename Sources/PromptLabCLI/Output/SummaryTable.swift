@@ -5,7 +5,7 @@ import Providers
 /// The summary printed after a run.
 enum SummaryTable {
     static func render(_ report: RelabelReport, prompt: String, provider: String, model: String, endpoints: [EndpointStatistics] = [],
-                       dollars: String? = nil) -> String {
+                       dollars: String? = nil, concurrency: ConcurrencyCap? = nil) -> String {
         let s = report.summary
         guard report.itemsToDo > 0 else {
             return "nothing to do: \(report.output) already holds all \(report.datasetItems) items (\(report.relabeledInOutput) relabeled)"
@@ -30,6 +30,7 @@ enum SummaryTable {
             ["tokens", "\(s.usage.promptTokens) prompt (\(s.usage.cachedTokens) cached), \(s.usage.completionTokens) completion; "
                 + String(format: "%.0f per item, %.1f completion per item", s.items == 0 ? 0 : Double(s.usage.totalTokens) / Double(s.items), s.completionTokensPerItem)],
             ["cost", dollars ?? "no price known for \(model) (see --prices)"],
+            ["concurrency", concurrency?.summary ?? "n/a"],
             ["wall time", String(format: "%.1f s (journal sync %.2f s on its own thread, %.2f s waited for it)", report.seconds, report.syncSeconds, report.syncWaitSeconds)],
             ["output", report.output],
         ] + batchRows(report.batch) + endpointRows(endpoints)
@@ -65,8 +66,14 @@ enum SummaryTable {
 
     /// The summary as JSON (`--summary-json`), with a `batch` object for a Batch API run and
     /// `endpoints` for a pool.
-    static func json(_ report: RelabelReport, prompt: String, provider: String, model: String, endpoints: [EndpointStatistics] = []) -> JSONValue {
+    static func json(_ report: RelabelReport, prompt: String, provider: String, model: String, endpoints: [EndpointStatistics] = [],
+                     cost: CostOptions.RunCost? = nil, concurrency: ConcurrencyCap? = nil) -> JSONValue {
         var json = report.summary.json(seconds: report.seconds, output: report.output, prompt: prompt, provider: provider, model: model)
+        if case .object(var object) = json {
+            if let cost { object["cost"] = cost.json }
+            if let concurrency { object["concurrency"] = concurrency.json }
+            json = .object(object)
+        }
         if !endpoints.isEmpty, case .object(var object) = json {
             object["endpoints"] = .array(endpoints.map { e in
                 ["base_url": .string(e.baseURL), "model": e.model.map(JSONValue.string) ?? .null, "capacity": .int(e.capacity), "requests": .int(e.requests),

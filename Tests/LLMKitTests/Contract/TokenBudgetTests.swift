@@ -1,7 +1,7 @@
 import Testing
 @testable import LLMKit
 
-/// The token budget formula (TokenBudget's doc comment and the README's "Bounded generation").
+/// The token budget formula (TokenBudget's doc comment and "Bounded generation" in the OutputContract article).
 @Suite struct TokenBudgetTests {
     /// The formula written out independently: ceil(1.15 × (76 + 8(d+2) + (4 + ceil(L/4)))) per item, 80 + n × item.
     static func expected(count: Int, decimals: Int, reasonLimit: Int?) -> Int {

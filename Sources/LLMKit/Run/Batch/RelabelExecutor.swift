@@ -44,7 +44,7 @@ public struct BatchSettings: Sendable {
     /// Attempts of one service call (upload, create, poll, download) on errors that may pass.
     public var callAttempts: Int
     /// The wait between those attempts when the server names none: the library's backoff
-    /// with jitter (``RetryPolicy/backoff(retry:random:)``; its `maxAttempts` is not used).
+    /// with jitter (`RetryPolicy.backoff(retry:random:)`; its `maxAttempts` is not used).
     public var retryPolicy: RetryPolicy
     /// 4 GiB: the largest result file downloaded by default.
     public static let defaultMaximumDownloadBytes = 4 << 30

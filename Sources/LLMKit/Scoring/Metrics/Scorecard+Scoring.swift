@@ -7,7 +7,10 @@ extension Scorecard {
     ///   - shownDecimals: the decimals the prompt showed references at (recorded with the rate).
     ///   - prompt: the prompt version id, when known (recorded).
     ///   - chunkSize: items per chunk, to group the output for diversity.
+    ///   - label: the column's name in reports.
     ///   - repeats: the adjusted distributions of every run of this column (the first included), aligned with `items`.
+    ///   - cost: what the column's runs used (requests, tokens, latencies), when known.
+    ///   - seed: the bootstrap's seed (intervals are reproducible).
     public static func score(label: String, items: [ScoredItem], example: EmotionDistribution?, shownDecimals: Int? = nil,
                              prompt: String? = nil, chunkSize: Int, repeats: [[EmotionDistribution?]] = [],
                              cost: CostInput? = nil, seed: UInt64 = 20261128) -> Scorecard {

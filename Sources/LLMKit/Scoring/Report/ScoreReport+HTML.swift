@@ -38,6 +38,7 @@ extension ScoreReport {
         table.matrix td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;min-width:3.6em}
         table.matrix .share{font-size:.8em;color:#333}table.matrix td.zero{text-align:center;color:#bbb}table.matrix th.row{text-align:left}
         table.matrix td.diag{outline:2px solid #555;outline-offset:-2px}
+        @media (max-width:60em){body{padding:0 1em}table{font-size:.8em}td,th{padding:.25em .35em}table.side td.num{white-space:normal}table.matrix td{min-width:2.2em}}
         table.defs td{border:0;border-bottom:1px solid #eee;padding:.25em .8em .25em 0;font-size:.92em}table.defs td:first-child{white-space:nowrap}
         """
 
@@ -72,7 +73,7 @@ extension ScoreReport {
     }
 
     var summaryTable: String {
-        var out = "<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>metric (95% interval)</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead>\n"
+        var out = "<div class=\"scroll\"><table class=\"summary side\"><thead><tr><th>metric (95% interval)</th>" + columns.map { "<th>\(Self.escape($0.card.label))</th>" }.joined() + "</tr></thead>\n"
         for (topic, rows) in topicRows {
             out += "<tbody><tr class=\"topic\"><th colspan=\"\(columns.count + 1)\">\(Self.escape(topic))</th></tr>\n"
             for (name, cells) in rows {

@@ -56,7 +56,7 @@ public struct ScoreReport: Sendable {
 
     // MARK: JSON
 
-    /// The documented JSON (format `llmkit-score/2`; see the README): definitions, the metric
+    /// The documented JSON (format `llmkit-score/2`; see <doc:ScoringReference>): definitions, the metric
     /// registry, one object per column (metric keys as dotted paths), comparisons, warnings.
     public var json: JSONValue {
         [
