@@ -11,8 +11,11 @@ let help = """
     usage: fault-server [OPTIONS]
 
     An OpenAI-compatible server on 127.0.0.1 that injects faults: /v1/chat/completions (also
-    streamed), /v1/files and /v1/batches. Prints "listening on http://127.0.0.1:PORT/v1"; on
-    SIGINT or SIGTERM writes its counts as JSON and exits 0.
+    streamed), /v1/files and /v1/batches. It also speaks Anthropic's Messages API
+    (/v1/messages, /v1/messages/batches; the 529 fault is its "overloaded") and Gemini's
+    (/v1beta/models/MODEL:generateContent): give the providers --base-url http://127.0.0.1:PORT.
+    Prints "listening on http://127.0.0.1:PORT/v1"; on SIGINT or SIGTERM writes its counts as
+    JSON and exits 0.
 
     Server
       --port P                  listen on 127.0.0.1:P (default 0: a free port, see the printed URL)
@@ -21,6 +24,8 @@ let help = """
       --counts FILE             write the counts JSON here at exit (default: stdout)
       --log-bodies FILE         append every chat request body to FILE, one per line
       --models M1,M2            GET /v1/models lists these models (default: no such route, 404)
+      --require-key KEY         Anthropic and Gemini routes answer 401 unless the request carries
+                                KEY in its header (Authorization: Bearer / x-goog-api-key), not the URL
 
     Chat faults
       --mix FAULT=W,...         weight of each fault per chat request, adding up to at most 1;
@@ -115,6 +120,7 @@ while let flag = arguments.next() {
     case "--counts": countsPath = value(flag)
     case "--log-bodies": configuration.bodyLog = value(flag)
     case "--models": configuration.models = value(flag).split(separator: ",").map(String.init)
+    case "--require-key": configuration.requiredKey = value(flag)
     case "--mix":
         do { configuration.mix = try FaultServer.parseMix(value(flag)) } catch { fail("--mix: \(error)") }
     case "--slow-delay": configuration.slowDelay = number(flag, Double.self, minimum: 0)

@@ -52,7 +52,8 @@ public struct ClientStack: Sendable {
         public var model: String
         /// Who answers (``LLMProvider/identity``, else the configured base URL): the base URL the
         /// provider talks to, or a pool's endpoints (their sorted base URLs, space-separated).
-        /// The run's fingerprint records it; the cache keeps answers under it.
+        /// The run's fingerprint records it; the cache keeps answers under the identity only
+        /// (a provider without one is not cached).
         public var baseURL: String?
 
         /// A client prepared elsewhere (a run whose method asks no model, a test).
@@ -86,16 +87,22 @@ public struct ClientStack: Sendable {
         guard let model = configuration.model ?? capabilities.servedModel else {
             throw Self.missingModel(provider)
         }
-        let baseURL = live.identity ?? configuration.baseURL
+        // Who answers: the provider says it (no cast to a known type). The fingerprint falls back
+        // to the configured base URL; the cache and the recordings never share one provider's
+        // answers with another's, so a provider that does not say who it is gets no cache.
+        let identity = live.identity
+        let baseURL = identity ?? configuration.baseURL
         var middlewares: [any ProviderMiddleware] = []
-        if let root = cacheRoot {
-            middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: baseURL ?? provider))
+        if let root = cacheRoot, let identity {
+            middlewares.append(CacheMiddleware(root: root, provider: provider, baseURL: identity))
         }
         middlewares.append(RetryMiddleware(policy: retry))
         if let limits, limits.requestsPerMinute != nil || limits.tokensPerMinute != nil {
             middlewares.append(RateLimitMiddleware(limiter: RateLimiter(limits: limits)))
         }
-        if let record { middlewares.append(RecordingMiddleware(directory: record.directory, mode: record.mode, providerName: provider)) }
+        if let record {
+            middlewares.append(RecordingMiddleware(directory: record.directory, mode: record.mode, providerName: provider, identity: identity))
+        }
         return Prepared(client: LLMClient(provider: live, middlewares: middlewares), capabilities: capabilities, model: model, baseURL: baseURL)
     }
 

@@ -217,6 +217,8 @@ extension FaultServer {
         var outputFileID: String?
         var errorFileID: String?
         var written = false
+        /// `anthropic`: a Message Batch (its JSON and result lines in Anthropic's shapes).
+        var dialect = Dialect.openAI
 
         func phase(at now: Double) -> BatchPhase {
             let c = configuration
@@ -308,6 +310,34 @@ extension FaultServer {
             fileOrder.append(file.id)
         }
 
+        /// The first `ran` lines of `batch` in processing order with their planned outcome,
+        /// counted (answered, errored, by outcome) for every wire format alike.
+        mutating func forEachRanLine(of batch: BatchRecord, ran: Int, _ emit: (BatchLine, LineResult) -> Void) {
+            for position in 0..<ran {
+                let input = batch.lines[batch.order[position]]
+                let outcome: String
+                switch batch.plan[position] {
+                case .serverError:
+                    outcome = "line_500"
+                    emit(input, .serverError)
+                case .error:
+                    outcome = "line_error"
+                    emit(input, .lineError)
+                case .content(let fault):
+                    guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
+                        outcome = "bad_request"
+                        emit(input, .badRequest)
+                        break
+                    }
+                    outcome = fault.rawValue
+                    emit(input, .reply(chat, reply))
+                    counts.answered[input.customID, default: 0] += 1
+                }
+                if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
+                counts.lineOutcomes[outcome, default: 0] += 1
+            }
+        }
+
         /// Writes the result files of every batch that has reached a final state and
         /// recounts the statuses.
         mutating func refreshAll(now: Double, configuration: Configuration) {
@@ -323,6 +353,8 @@ extension FaultServer {
         /// The output and error files of a batch in a final state: the finished lines in
         /// processing order, answered by the chat endpoint's content generator.
         mutating func writeResults(_ index: Int, phase: BatchPhase) {
+            if batches[index].dialect == .anthropic { return writeMessageBatchResults(index, phase: phase) }
+            if batches[index].dialect == .gemini { return writeGeminiBatchResults(index, phase: phase) }
             var batch = batches[index]
             batch.written = true
             defer { batches[index] = batch }
@@ -340,28 +372,19 @@ extension FaultServer {
             func errorBody(_ message: String, _ type: String) -> JSONValue {
                 ["error": ["message": .string(message), "type": .string(type), "param": .null, "code": .null]]
             }
-            for position in 0..<phase.done {
-                let input = batch.lines[batch.order[position]]
-                let outcome: String
-                switch batch.plan[position] {
+            var ran: [(BatchLine, LineResult)] = []
+            forEachRanLine(of: batch, ran: phase.done) { ran.append(($0, $1)) }
+            for (input, result) in ran {
+                switch result {
                 case .serverError:
-                    outcome = "line_500"
                     errorsFile += line(input.customID, response: response(500, errorBody("The server had an error while processing your request. Sorry about that!", "server_error")), error: .null)
-                case .error:
-                    outcome = "line_error"
+                case .lineError:
                     errorsFile += line(input.customID, response: .null, error: ["code": "internal_error", "message": "The request could not be executed (injected line_error)."])
-                case .content(let fault):
-                    guard let chat = input.chat, let reply = FaultServer.reply(fault, for: chat) else {
-                        outcome = "bad_request"
-                        errorsFile += line(input.customID, response: response(400, errorBody("expected a chat completion with a json_schema response_format", "invalid_request_error")), error: .null)
-                        break
-                    }
-                    outcome = fault.rawValue
+                case .badRequest:
+                    errorsFile += line(input.customID, response: response(400, errorBody("expected a chat completion with a json_schema response_format", "invalid_request_error")), error: .null)
+                case .reply(let chat, let reply):
                     output += line(input.customID, response: response(200, FaultServer.completion(chat, reply, created: created)), error: .null, invalidUTF8: reply.invalidUTF8)
-                    counts.answered[input.customID, default: 0] += 1
                 }
-                if ["bad_request", "line_500", "line_error"].contains(outcome) { counts.errored[input.customID, default: 0] += 1 }
-                counts.lineOutcomes[outcome, default: 0] += 1
             }
             if phase.status == "expired" && batch.configuration.expiredLinesInErrorFile {
                 for position in phase.done..<batch.lines.count {
@@ -393,6 +416,15 @@ extension FaultServer {
                 batch.errorFileID = file.id
             }
         }
+    }
+
+    /// What became of one line a batch ran.
+    enum LineResult {
+        case serverError
+        case lineError
+        /// The body is not one the content generator answers.
+        case badRequest
+        case reply(ChatRequest, Reply)
     }
 
     /// Checks a batch input file line by line: JSON object, `custom_id` (string, unique),
@@ -539,13 +571,22 @@ extension FaultServer.Core {
         guard file.purpose == "batch" else { return bad("The input file must have purpose 'batch', not '\(file.purpose)'.", param: "input_file_id", code: "invalid_value") }
 
         let c = configuration.batches
-        let number = store.batches.count
-        var rng = SplitMix64(seed: (store.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9 | 1)
-        var record = FaultServer.BatchRecord(id: store.newID("batch_"), inputFileID: fileID, endpoint: endpoint, completionWindow: window,
+        let record = FaultServer.BatchRecord(id: store.newID("batch_"), inputFileID: fileID, endpoint: endpoint, completionWindow: window,
                                              metadata: metadata, createdAt: now, configuration: c)
         let (lines, errors) = FaultServer.validateBatchInput(file.bytes, endpoint: endpoint, configuration: c)
         // Every custom_id of the file counts as submitted, valid or not.
         for line in (errors.isEmpty ? lines.map(\.customID) : Self.customIDs(in: file.bytes)) { store.counts.submitted[line, default: 0] += 1 }
+        let index = addBatch(record, lines: lines, errors: errors, in: &store, now: now)
+        return .json(200, FaultServer.text(store.batches[index].json(at: now)))
+    }
+
+    /// Plans a batch over validated `lines` (a seeded processing order, fault draws, an outcome
+    /// per line), stores it and returns its index.
+    func addBatch(_ record: FaultServer.BatchRecord, lines: [FaultServer.BatchLine], errors: [JSONValue], in store: inout FaultServer.BatchStore, now: Double) -> Int {
+        var record = record
+        let c = configuration.batches
+        let number = store.batches.count
+        var rng = SplitMix64(seed: (store.seed &+ UInt64(number + 1) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9 | 1)
         record.lines = lines
         record.errors = errors
         let failDraw = FaultServer.uniform(&rng), expireDraw = FaultServer.uniform(&rng)
@@ -587,7 +628,7 @@ extension FaultServer.Core {
         store.batches.append(record)
         store.counts.batchesCreated += 1
         store.refreshAll(now: now, configuration: configuration)
-        return .json(200, FaultServer.text(store.batches[store.batches.count - 1].json(at: now)))
+        return store.batches.count - 1
     }
 
     /// The string custom_ids of an input file that did not validate (best effort).

@@ -31,19 +31,33 @@ extension FaultServer {
         var stream: Bool
         var includeUsage: Bool
 
+        /// The wire format the request came in (and its answer goes out in).
+        var dialect = Dialect.openAI
+        /// Anthropic: the name of the forced tool the answer goes to (`nil`: structured outputs).
+        var toolName: String?
+
         init?(_ body: JSONValue) {
-            guard body.objectValue != nil,
-                  let itemsSchema = body["response_format"]?["json_schema"]?["schema"]?["properties"]?["items"],
+            guard body.objectValue != nil else { return nil }
+            self.init(body: body, schema: body["response_format"]?["json_schema"]?["schema"], model: body["model"] ?? "fault",
+                      messages: body["messages"]?.arrayValue ?? [])
+            stream = body["stream"]?.boolValue == true
+            includeUsage = body["stream_options"]?["include_usage"]?.boolValue == true
+        }
+
+        /// A request of any dialect: its answer schema (whose `items` property has `maxItems`),
+        /// model and messages (objects with a string `content`).
+        init?(body: JSONValue, schema: JSONValue?, model: JSONValue, messages: [JSONValue]) {
+            guard let itemsSchema = schema?["properties"]?["items"],
                   let count = itemsSchema["maxItems"]?.intValue, (1...10_000).contains(count)
             else { return nil }
             self.body = body
             self.count = count
-            model = body["model"] ?? "fault"
+            self.model = model
             wantsReason = itemsSchema["items"]?["properties"]?["reason"] != nil
-            messages = body["messages"]?.arrayValue ?? []
+            self.messages = messages
             text = messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n")
-            stream = body["stream"]?.boolValue == true
-            includeUsage = body["stream_options"]?["include_usage"]?.boolValue == true
+            stream = false
+            includeUsage = false
         }
 
         var promptTokens: Int { text.utf8.count / 4 }
@@ -290,16 +304,28 @@ extension FaultServer.Core {
         case refused(Action)
     }
 
-    func chat(_ request: LoopbackHTTPServer.Request) -> Action {
+    func chat(_ request: LoopbackHTTPServer.Request, dialect: FaultServer.Dialect = .openAI) -> Action {
         let c = configuration
-        guard request.method == "POST", request.route.hasSuffix("/chat/completions"),
-              let body = try? StrictJSON.parse(bytes: request.body), var parsed = FaultServer.ChatRequest(body)
-        else {
+        let body = try? StrictJSON.parse(bytes: request.body)
+        let parsedRequest: FaultServer.ChatRequest? = switch dialect {
+        case .openAI: request.route.hasSuffix("/chat/completions") ? body.flatMap { FaultServer.ChatRequest($0) } : nil
+        case .anthropic: body.flatMap(FaultServer.ChatRequest.init(anthropic:))
+        case .gemini: body.flatMap { FaultServer.ChatRequest(gemini: $0, route: request.route) }
+        }
+        let keyProblem = dialect == .openAI ? nil : FaultServer.keyProblem(request, dialect: dialect, key: c.requiredKey)
+        state.withLock { s in
+            if request.path.contains("?") { s.counts.queryStrings.append(String(request.path.drop { $0 != "?" })) }
+        }
+        guard request.method == "POST", let body, var parsed = parsedRequest, keyProblem == nil else {
             let now = c.clock()
             let headers = state.withLock { s -> [(String, String)] in
                 s.counts.requests += 1
-                s.counts.malformed += 1
+                if keyProblem == nil { s.counts.malformed += 1 } else { s.counts.unauthenticated += 1 }
                 return s.limiter?.headers(at: now) ?? []
+            }
+            if let keyProblem { return FaultServer.nativeError(dialect, status: 401, message: keyProblem, headers: headers, delay: 0) }
+            if dialect != .openAI {
+                return FaultServer.nativeError(dialect, status: 400, message: "expected a request whose answer is constrained to a schema with an items array", headers: headers, delay: 0)
             }
             return .json(400, #"{"error":{"message":"expected a chat completion with a json_schema response_format","type":"invalid_request_error","param":null,"code":null}}"#,
                          headers: headers)
@@ -377,22 +403,32 @@ extension FaultServer.Core {
         let delay = c.latency
         let base = limitHeaders ?? []
         let requestID = ("x-request-id", "req-\(fault.rawValue)")
+        let dialect = parsed.dialect
         let okHeaders = [("Content-Type", "application/json"), requestID]
-            + (limitHeaders ?? [("x-ratelimit-remaining-requests", "1000"), ("x-ratelimit-remaining-tokens", "1000000")])
+            + (limitHeaders ?? FaultServer.plentyHeaders(dialect, now: now))
 
         func completion(_ reply: FaultServer.Reply) -> Action {
             if parsed.stream { return stream(parsed, reply, headers: FaultServer.merge(base, [requestID]), delay: delay) }
-            let object = FaultServer.completion(parsed, reply, created: Int(now))
+            let object = FaultServer.answer(parsed, reply, created: Int(now))
             return .respond(status: 200, headers: okHeaders, body: FaultServer.render(object, invalidUTF8: reply.invalidUTF8), delay: delay)
         }
         func error(_ status: Int, _ type: String, _ code: String?, message: String? = nil, headers: [(String, String)] = []) -> Action {
+            if dialect != .openAI {
+                return FaultServer.nativeError(dialect, status: status, message: message ?? "injected \(fault.rawValue)", retryAfter: status == 429 ? c.retryAfter : nil,
+                                               headers: FaultServer.merge(base, headers + [requestID]), delay: delay)
+            }
             let body = FaultServer.errorBody(message ?? "injected \(fault.rawValue)", type: type, code: code)
             return .json(status, body, headers: FaultServer.merge(base, headers + [requestID]), delay: delay)
         }
 
         let wait = c.retryAfter
         switch fault {
+        case .rateLimitRetryAfter where dialect == .anthropic:
+            return error(429, "rate_limit_error", nil, headers: [("retry-after", String(wait))] + FaultServer.anthropicExhausted(now: now, wait: wait))
+        case .rateLimitRetryAfter where dialect == .gemini:
+            return error(429, "RESOURCE_EXHAUSTED", nil)
         case .rateLimitRetryAfter: return error(429, "requests", "rate_limit_exceeded", headers: [("retry-after", String(wait))])
+        case .overloaded529: return error(529, "overloaded_error", nil, message: "Overloaded (injected)")
         case .rateLimitRetryAfterMs: return error(429, "requests", "rate_limit_exceeded", headers: [("retry-after-ms", String(Int(wait * 1000)))])
         case .rateLimitHTTPDate:
             return error(429, "requests", "rate_limit_exceeded", headers: [("retry-after", FaultServer.httpDate(Date().addingTimeInterval(1)))])

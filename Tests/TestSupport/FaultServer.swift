@@ -33,8 +33,10 @@ public final class FaultServer: @unchecked Sendable {
         case server500 = "500"
         /// A 502.
         case server502 = "502"
-        /// A 503.
+        /// A 503 (Gemini: `UNAVAILABLE`).
         case server503 = "503"
+        /// A 529 `overloaded_error` (Anthropic's "overloaded").
+        case overloaded529 = "529"
         /// An answer after ``Configuration/slowDelay`` (streamed: the stream starts that late).
         case slow
         /// The connection closed in the middle of the body (streamed: after half the chunks).
@@ -118,6 +120,10 @@ public final class FaultServer: @unchecked Sendable {
         /// The model its chat answers name (`nil`: the model asked for, as OpenAI-compatible
         /// servers do).
         public var answerModel: String?
+        /// Anthropic and Gemini routes: the API key every request must carry (Anthropic:
+        /// `Authorization: Bearer KEY`; Gemini: `x-goog-api-key: KEY`, and no `key=` in the URL);
+        /// a request without it is answered 401. `nil`: any.
+        public var requiredKey: String?
         /// The wall clock in Unix seconds, for timestamps, limits, the timeline and the batch
         /// lifecycle (tests inject a ``ManualClock``). Delays (latency, chunk delays) are real.
         public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -139,6 +145,12 @@ public final class FaultServer: @unchecked Sendable {
         public var malformed = 0
         /// Chat requests answered as a stream (`"stream": true`).
         public var streams = 0
+        /// Anthropic and Gemini requests refused for a missing or wrong key.
+        public var unauthenticated = 0
+        /// The query strings (`?...`) of completion requests, as sent (a key in the URL would show here).
+        public var queryStrings: [String] = []
+        /// Completion requests by wire format (`openai`, `anthropic`, `gemini`).
+        public var dialects: [String: Int] = [:]
         /// The OpenAI-style limits in force (`nil`: none).
         public var rateLimits: RateLimits?
         /// Per second since the first chat request: admitted requests, their tokens, 429s from
@@ -247,17 +259,29 @@ extension FaultServer {
 
         func answer(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
             let route = request.route
+            if route == "/v1/messages/batches" || route.hasPrefix("/v1/messages/batches/") { return messageBatches(request) }
+            if route == "/v1/messages" { return countedChat(request, dialect: .anthropic) }
+            if route == "/v1beta/batches" || route.hasPrefix("/v1beta/batches/") || (route.hasPrefix("/v1beta/models/") && route.hasSuffix(":batchGenerateContent")) {
+                return geminiBatches(request)
+            }
+            if route.hasPrefix("/v1beta/models/") && route.hasSuffix(":generateContent") { return countedChat(request, dialect: .gemini) }
             if route == "/v1/files" || route.hasPrefix("/v1/files/") { return files(request) }
             if route == "/v1/batches" || route.hasPrefix("/v1/batches/") { return batches(request) }
             if route == "/v1/models", request.method == "GET", let models = configuration.models {
                 let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fault-server"] })]
                 return .json(200, FaultServer.text(list))
             }
+            return countedChat(request, dialect: .openAI)
+        }
+
+        /// ``chat(_:dialect:)``, counted by dialect, its body logged (``Configuration/bodyLog``).
+        func countedChat(_ request: LoopbackHTTPServer.Request, dialect: FaultServer.Dialect) -> LoopbackHTTPServer.Action {
             bodyLog.withLock { handle in
                 guard let handle, !request.body.contains(0x0A) else { return }
                 handle.write(Data(request.body + [0x0A]))
             }
-            return chat(request)
+            state.withLock { $0.counts.dialects[dialect.rawValue, default: 0] += 1 }
+            return chat(request, dialect: dialect)
         }
 
         func snapshot() -> Counts {
@@ -305,7 +329,8 @@ extension FaultServer.Counts {
         func object(_ d: [String: Int]) -> JSONValue { .object(JSONObject(d.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) })) }
         func number(_ d: Double?) -> JSONValue { d.map { .double(($0 * 1e6).rounded() / 1e6) } ?? .null }
         var root: JSONObject = ["requests": .int(requests), "faults": object(faults), "items": object(items),
-                                "limit_rejections": .int(limitRejections), "malformed": .int(malformed), "streams": .int(streams)]
+                                "limit_rejections": .int(limitRejections), "malformed": .int(malformed), "streams": .int(streams),
+                                "unauthenticated": .int(unauthenticated), "query_strings": .array(queryStrings.map(JSONValue.string)), "dialects": object(dialects)]
         root["rate_limits"] = rateLimits.map { l -> JSONValue in
             ["requests_per_minute": l.requestsPerMinute.map(JSONValue.int) ?? .null, "tokens_per_minute": l.tokensPerMinute.map(JSONValue.int) ?? .null,
              "window": .string(l.window.rawValue), "default_max_tokens": .int(l.defaultMaxTokens), "tokens_per_message": .int(l.tokensPerMessage)]

@@ -1,3 +1,4 @@
+import Foundation
 public import LLMKit
 
 /// Checks that a provider keeps the ``LLMProvider`` contract, for a third party's provider as
@@ -21,11 +22,15 @@ public enum ProviderConformance {
     /// Runs the checks and returns one line per problem (empty when the provider conforms).
     /// `model` is sent as the model name; `expectAllRelabeled` demands that every item comes
     /// back valid (turn it off for a provider that is allowed to fail items).
-    public static func check(_ provider: any LLMProvider, model: String = "conformance", expectAllRelabeled: Bool = true) async -> [String] {
+    /// `requireIdentity`: a provider whose answers depend on where it sends requests must say
+    /// who it is (``LLMProvider/identity``), or it gets no response cache.
+    public static func check(_ provider: any LLMProvider, model: String = "conformance", expectAllRelabeled: Bool = true,
+                             requireIdentity: Bool = false) async -> [String] {
         var problems: [String] = []
         if provider.id.name.isEmpty || provider.id.name.contains(where: \.isWhitespace) {
             problems.append("id '\(provider.id.name)' must be a non-empty name without spaces")
         }
+        problems += identityProblems(provider, required: requireIdentity)
         do { _ = try await provider.prepare() } catch { problems.append("prepare() threw \(error)") }
         let prompt = try! PromptLibrary(directories: []).resolve("paper-reason")
         for count in [1, items.count] {
@@ -36,6 +41,18 @@ public enum ProviderConformance {
             return await group.reduce(into: [String]()) { $0 += $1 }
         }
         if !concurrent.isEmpty { problems.append("under 8 concurrent calls: " + Array(Set(concurrent)).sorted().joined(separator: "; ")) }
+        return problems
+    }
+
+    /// An identity, when given, is a non-empty value that does not change between calls (the
+    /// cache, the recordings and a run's fingerprint key on it).
+    public static func identityProblems(_ provider: any LLMProvider, required: Bool) -> [String] {
+        guard let identity = provider.identity else {
+            return required ? ["identity is nil: say who answers (the endpoint), or the response cache is off for this provider"] : []
+        }
+        var problems: [String] = []
+        if identity.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { problems.append("identity is empty; return nil when nothing but the request decides the answer") }
+        if provider.identity != identity { problems.append("identity changes between calls ('\(identity)', then '\(provider.identity ?? "nil")')") }
         return problems
     }
 

@@ -46,7 +46,19 @@ public struct PriceTable: Sendable, Equatable {
     /// OpenAI's standard-tier list prices in USD per million tokens (input, cached input,
     /// output), as published on https://openai.com/api/pricing in August 2025; the Batch API
     /// halves them. Prices change: check them, and pass `--prices FILE` for current ones.
-    public static let builtin = PriceTable(source: "OpenAI's published standard-tier prices (openai.com/api/pricing); Batch API: 50% off", date: "2025-08", prices: [
+    ///
+    /// Anthropic's (claude.com/pricing; Message Batches 50% off; cache reads at 0.1 of input)
+    /// and Google's (ai.google.dev/gemini-api/docs/pricing; prompts up to 200K tokens) list
+    /// prices were taken from 2026 summaries of those pages (deploybase.ai, dev.to, June 2026),
+    /// not checked against the live pages: verify them before relying on a dollar figure.
+    public static let builtin = PriceTable(source: "list prices: OpenAI's (openai.com/api/pricing), Anthropic's and Google's (2026-06 summaries of their pricing pages, unverified); batch APIs 50% off", date: "2025-08 / 2026-06", prices: [
+        "claude-opus-4-5": ModelPrice(input: 5, cachedInput: 0.5, output: 25),
+        "claude-opus-4-6": ModelPrice(input: 5, cachedInput: 0.5, output: 25),
+        "claude-sonnet-4": ModelPrice(input: 3, cachedInput: 0.3, output: 15),
+        "claude-haiku-4-5": ModelPrice(input: 1, cachedInput: 0.1, output: 5),
+        "gemini-2.5-pro": ModelPrice(input: 1.25, cachedInput: 0.31, output: 10),
+        "gemini-2.5-flash": ModelPrice(input: 0.3, cachedInput: 0.075, output: 2.5),
+        "gemini-2.5-flash-lite": ModelPrice(input: 0.1, output: 0.4),
         "gpt-5": ModelPrice(input: 1.25, cachedInput: 0.125, output: 10),
         "gpt-5-mini": ModelPrice(input: 0.25, cachedInput: 0.025, output: 2),
         "gpt-5-nano": ModelPrice(input: 0.05, cachedInput: 0.005, output: 0.4),

@@ -132,6 +132,9 @@ public struct CompletionResponse: Sendable, Hashable {
         "x-request-id", "openai-processing-ms", "openai-model", "retry-after", "retry-after-ms", "x-should-retry",
         "x-ratelimit-limit-requests", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-requests",
         "x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
+        // Anthropic's request id and rate-limit headers (its provider maps them onto the x-ratelimit-* names).
+        "request-id", "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset",
+        "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset",
     ]
 
     /// Filters headers down to ``keptHeaderNames``, lower-casing the names.

@@ -61,6 +61,8 @@ public struct ProviderRegistry: Sendable {
         public var name: String
         /// One line for `promptlab providers`.
         public var summary: String
+        /// What it supports, when the registration says (`promptlab providers` shows `?` otherwise).
+        public var features: ProviderFeatures?
         public var factory: Factory
     }
 
@@ -69,8 +71,8 @@ public struct ProviderRegistry: Sendable {
     public init() {}
 
     /// Registers (or replaces) a provider under `name`.
-    public mutating func register(_ name: String, summary: String, factory: @escaping Factory) {
-        entries[name] = Entry(name: name, summary: summary, factory: factory)
+    public mutating func register(_ name: String, summary: String, features: ProviderFeatures? = nil, factory: @escaping Factory) {
+        entries[name] = Entry(name: name, summary: summary, features: features, factory: factory)
     }
 
     /// The registrations, sorted by name.
@@ -86,5 +88,26 @@ public struct ProviderRegistry: Sendable {
             throw LLMError(.configuration, "Unknown provider '\(name)'; registered providers: \(known.isEmpty ? "none" : known).")
         }
         return try entry.factory(configuration)
+    }
+}
+
+/// What a registered provider supports, in words for `promptlab providers`: how it constrains
+/// answers to the schema, whether it gives next-token log-probabilities (the `logprob`
+/// method), its batch API (`--batch-api`), and how its concurrency is known.
+public struct ProviderFeatures: Sendable, Hashable {
+    /// How answers are held to the schema (`json_schema (strict)`, `grammar`, `none`).
+    public var structuredOutput: String
+    /// Whether next-token log-probabilities are available.
+    public var logProbabilities: Bool
+    /// The batch API behind `--batch-api`, or `nil` when there is none.
+    public var batchAPI: String?
+    /// Where the number of parallel requests comes from (`--concurrency`, `/props` slots).
+    public var slots: String
+
+    public init(structuredOutput: String, logProbabilities: Bool, batchAPI: String? = nil, slots: String) {
+        self.structuredOutput = structuredOutput
+        self.logProbabilities = logProbabilities
+        self.batchAPI = batchAPI
+        self.slots = slots
     }
 }

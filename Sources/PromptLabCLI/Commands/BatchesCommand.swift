@@ -27,7 +27,10 @@ struct BatchesCommand: AsyncParsableCommand {
                 throw ValidationError(what)
             }
             let recorded = (try? BatchState.load(path: BatchState.path(forOutput: out)))?.baseURL
-            let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL ?? recorded)
+            // The provider the run was made with (its journal header): OpenAI's Batch API or Anthropic's Message Batches.
+            let start = FileHandle(forReadingAtPath: out).map { handle in defer { try? handle.close() }; return handle.readData(ofLength: 1 << 20) } ?? Data()
+            let header = String(decoding: start, as: UTF8.self).split(separator: "\n", maxSplits: 1).first.flatMap { JournalHeader(line: String($0)) }
+            let service = try BatchOptions.service(provider: ProviderID(header?.fingerprint.provider ?? ProviderID.openAI.name), baseURL: baseURL ?? recorded)
             return try BatchInspector(output: out, service: service)
         }
     }

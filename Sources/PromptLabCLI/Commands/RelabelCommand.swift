@@ -63,7 +63,9 @@ struct RelabelCommand: AsyncParsableCommand {
         if connection.record != nil && provider == .fixture { throw ValidationError("--record needs a live provider (--provider llamacpp or openai)") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite contradict each other") }
         if (retryFailed || forceResume) && !resume { throw ValidationError("--retry-failed and --force-resume go with --resume") }
-        if batch.batchAPI && provider != .openAI { throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url)") }
+        if batch.batchAPI && !BatchOptions.batchProviders.contains(provider) {
+            throw ValidationError("--batch-api needs --provider openai (any server with OpenAI's /v1/files and /v1/batches: see --base-url) anthropic (Message Batches) or gemini (batch mode)")
+        }
         if batch.batchAPI && (connection.baseURLs.count > 1 || connection.pool.endpoints != nil) { throw ValidationError("--batch-api goes to one server: give one --base-url") }
         if batch.batchAPI && connection.record != nil { throw ValidationError("--record records synchronous answers; it does not go with --batch-api") }
         if batch.batchAPI && methodOptions.method != .adjust { throw ValidationError("--batch-api runs the prompted adjustment only, not --method \(methodOptions.method)") }
@@ -98,7 +100,7 @@ struct RelabelCommand: AsyncParsableCommand {
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
                              otherInputs: [prompt.file, connection.fixtures, summaryJSON, methodOptions.lexicon].compactMap { $0 },
-                             executor: try batch.executor(baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
+                             executor: try batch.executor(provider: provider, baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
         if let summaryJSON {
             try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
             try FileChecks.requireDistinct(outputs: [output, summaryJSON])

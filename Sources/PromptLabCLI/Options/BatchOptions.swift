@@ -35,12 +35,23 @@ struct BatchOptions: ParsableArguments {
         if reaskSync && !batchAPI { throw ValidationError("--reask-sync goes with --batch-api") }
     }
 
-    /// The run's executor: synchronous, or the Batch API of the provider's server (the
-    /// command's `validate()` has made sure the provider is `openai`). `maximumLineBytes` is
+    /// The providers with a batch API behind `--batch-api`.
+    static let batchProviders: [ProviderID] = [.openAI, .anthropic, .gemini]
+
+    /// The batch service of `provider` at `baseURL`: OpenAI's Batch API, Anthropic's Message Batches or Gemini's batch mode.
+    static func service(provider: ProviderID, baseURL: String?) throws -> any BatchService {
+        let environment = ProcessInfo.processInfo.environment
+        if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL) }
+        if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL) }
+        return try OpenAIBatchService.fromEnvironment(environment, baseURL: baseURL)
+    }
+
+    /// The run's executor: synchronous, or the batch API of the provider's server (the
+    /// command's `validate()` has made sure the provider has one). `maximumLineBytes` is
     /// `--max-response-mib`: one result line is one answer.
-    func executor(baseURL: String?, maximumLineBytes: Int = 32 << 20) throws -> RelabelExecutor {
+    func executor(provider: ProviderID = .openAI, baseURL: String?, maximumLineBytes: Int = 32 << 20) throws -> RelabelExecutor {
         guard batchAPI else { return .synchronous }
-        let service = try OpenAIBatchService.fromEnvironment(ProcessInfo.processInfo.environment, baseURL: baseURL)
+        let service = try Self.service(provider: provider, baseURL: baseURL)
         return .batchAPI(BatchSettings(service: service, maximumRequestsPerFile: batchMaxRequests, maximumBytesPerFile: batchMaxBytes,
                                        pollInterval: .milliseconds(Int64(pollInterval * 1000)), maximumPollInterval: .milliseconds(Int64(pollMax * 1000)),
                                        reaskSynchronously: reaskSync, maximumDownloadBytes: Int(maxDownloadMib * 1_048_576),

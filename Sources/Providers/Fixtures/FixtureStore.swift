@@ -35,14 +35,20 @@ public enum RecordMode: String, Sendable, CaseIterable {
 public final class FixtureStore: Sendable {
     public static let formatName = "llmkit-fixture/1"
     public let directory: URL
+    /// Who answered the recordings this store writes and replays (``LLMProvider/identity``):
+    /// with one, a request's file is `<sha256>-<12 hex of the identity's hash>.json`, so two
+    /// servers' answers to one request are separate recordings. A store without one (the
+    /// `fixture` provider) reads `<sha256>.json`, else the first `<sha256>-*.json`.
+    public let identity: String?
     private struct State {
         var replayed: [String: Int] = [:]
         var recordedThisRun: Set<String> = []
     }
     private let state = Mutex(State())
 
-    public init(directory: URL) {
+    public init(directory: URL, identity: String? = nil) {
         self.directory = directory
+        self.identity = identity
     }
 
     /// One recorded HTTP answer.
@@ -52,8 +58,20 @@ public final class FixtureStore: Sendable {
         public var raw: RawResponse
     }
 
-    /// The file for a request hash.
-    public func file(for key: String) -> URL { directory.appendingPathComponent("\(key).json") }
+    /// The file this store writes for a request hash.
+    public func file(for key: String) -> URL {
+        directory.appendingPathComponent(identity.map { "\(key)-\(CompletionRequest.sha256Hex($0).prefix(12)).json" } ?? "\(key).json")
+    }
+
+    /// The file this store reads for a request hash: its own, or (without an identity) the
+    /// recording of any identity.
+    func existingFile(for key: String) -> URL? {
+        let own = file(for: key)
+        if FileManager.default.fileExists(atPath: own.path) { return own }
+        guard identity == nil else { return nil }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasPrefix(key + "-") && $0.hasSuffix(".json") }.sorted().first.map { directory.appendingPathComponent($0) }
+    }
 
     /// Whether the folder holds any recording.
     public var isEmpty: Bool {
@@ -74,8 +92,7 @@ public final class FixtureStore: Sendable {
 
     /// The recorded interactions for `key`, or `nil` when there is no recording.
     public func interactions(for key: String) throws(LLMError) -> [Interaction]? {
-        let url = file(for: key)
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        guard let url = existingFile(for: key), let data = FileManager.default.contents(atPath: url.path) else { return nil }
         func broken(_ why: String) -> LLMError { LLMError(.configuration, "The recording \(url.path) is unusable: \(why).") }
         let value: JSONValue
         do { value = try StrictJSON.parse(String(decoding: data, as: UTF8.self)) } catch { throw broken(error.description) }
@@ -107,7 +124,12 @@ public final class FixtureStore: Sendable {
         let provider = interaction.provider.isEmpty ? "fixture" : interaction.provider
         // A next-token request was answered by `/completion` or a chat completion with logprobs.
         if request.topTokens != nil { return try NextTokenWire.decode(http, provider: provider, model: request.model) }
-        return try ChatCompletionsWire.decode(http, provider: provider, model: request.model)
+        // The recorded body is in the wire format of the provider that answered.
+        switch provider {
+        case ProviderID.anthropic.name: return try AnthropicWire.decode(http, provider: provider, model: request.model)
+        case ProviderID.gemini.name: return try GeminiWire.decode(http, provider: provider, model: request.model)
+        default: return try ChatCompletionsWire.decode(http, provider: provider, model: request.model)
+        }
     }
 
     /// ``replay(_:)`` on the I/O pool (files are read off the cooperative threads).
@@ -155,6 +177,7 @@ public final class FixtureStore: Sendable {
         var object = JSONObject()
         object["format"] = .string(Self.formatName)
         object["key"] = .string(key)
+        if let identity { object["identity"] = .string(identity) }
         object["request"] = Self.sorted(request.canonicalJSON)
         object["interactions"] = .array(interactions.map { i in
             var o = JSONObject()

@@ -10,8 +10,10 @@ public struct RecordingMiddleware: ProviderMiddleware {
     public let providerName: String
     private let folderWasEmpty: Bool
 
-    public init(directory: URL, mode: RecordMode, providerName: String) {
-        store = FixtureStore(directory: directory)
+    /// `identity`: the wrapped provider's ``LLMProvider/identity``; recordings of different
+    /// identities are kept apart (see ``FixtureStore/identity``).
+    public init(directory: URL, mode: RecordMode, providerName: String, identity: String? = nil) {
+        store = FixtureStore(directory: directory, identity: identity)
         self.mode = mode
         self.providerName = providerName
         folderWasEmpty = store.isEmpty

@@ -78,5 +78,37 @@ final class DownloadSink: Sendable {
     }
 }
 
+extension DownloadSink {
+    /// Streams `GET url` to `path` (created or truncated), never holding it whole; returns its
+    /// size. More than `maximumBytes` fails with `.responseTooLarge` while it arrives; an error
+    /// status throws what `error` makes of the answer (its body's first 64 KiB as text); on any
+    /// error the partial file is removed.
+    static func download(from url: String, headers: [(name: String, value: String)], transport: any HTTPTransport, timeout: Duration,
+                         maximumBytes: Int, to path: String, what: String, provider: String,
+                         error: (HTTPResponse, String) -> LLMError) async throws(LLMError) -> Int {
+        let sink = try DownloadSink(path: path)
+        let request = HTTPRequest(method: "GET", url: url, headers: headers, timeout: timeout, maximumResponseBytes: maximumBytes,
+                                  onBody: { sink.write($0) }, retainsBody: false)
+        let response: HTTPResponse
+        do {
+            response = try await LLMError.wrapping(provider: provider) { try await transport.send(request) }
+        } catch {
+            sink.discard()
+            throw error
+        }
+        if let failure = sink.finish() {
+            sink.discard()
+            throw LLMError(.configuration, "Cannot write the download of \(what) to \(path) (\(failure)).", context: .init(provider: provider))
+        }
+        guard (200..<300).contains(response.status) else {
+            // An error's body is small JSON: read its start back for the message.
+            let text = String(decoding: sink.prefix(64 << 10), as: UTF8.self)
+            sink.discard()
+            throw error(response, text)
+        }
+        return sink.written
+    }
+}
+
 /// `write(2)` (a file-scope name: inside ``DownloadSink`` `write` is its own method).
 private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }

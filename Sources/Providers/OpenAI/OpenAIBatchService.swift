@@ -84,28 +84,11 @@ public struct OpenAIBatchService: BatchService {
     }
 
     public func download(file id: String, to path: String, maximumBytes: Int) async throws(LLMError) -> Int {
-        let sink = try DownloadSink(path: path)
-        let request = HTTPRequest(method: "GET", url: baseURL + "/files/\(id)/content", headers: headers, timeout: timeout,
-                                  maximumResponseBytes: min(maximumBytes, maximumDownloadBytes), onBody: { sink.write($0) }, retainsBody: false)
-        let response: HTTPResponse
-        do {
-            response = try await LLMError.wrapping(provider: "openai") { try await transport.send(request) }
-        } catch {
-            sink.discard()
-            throw error
-        }
-        if let failure = sink.finish() {
-            sink.discard()
-            throw LLMError(.configuration, "Cannot write the download of file \(id) to \(path) (\(failure)).", context: .init(provider: "openai"))
-        }
-        guard (200..<300).contains(response.status) else {
-            // An error's body is small JSON: read its start back for the message.
-            let text = String(decoding: sink.prefix(64 << 10), as: UTF8.self)
-            sink.discard()
+        try await DownloadSink.download(from: baseURL + "/files/\(id)/content", headers: headers, transport: transport, timeout: timeout,
+                                        maximumBytes: min(maximumBytes, maximumDownloadBytes), to: path, what: "file \(id)", provider: "openai") { response, text in
             let context = LLMError.Context(provider: "openai", httpStatus: response.status, requestID: response.header("x-request-id"))
-            throw ChatCompletionsWire.error(status: response.status, body: try? StrictJSON.parse(text), headers: response.headers, context: context,
-                                            raw: RawResponse(status: response.status, headers: response.headers, body: text))
+            return ChatCompletionsWire.error(status: response.status, body: try? StrictJSON.parse(text), headers: response.headers, context: context,
+                                             raw: RawResponse(status: response.status, headers: response.headers, body: text))
         }
-        return sink.written
     }
 }

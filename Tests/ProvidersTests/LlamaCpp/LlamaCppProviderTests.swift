@@ -132,7 +132,7 @@ import TestSupport
 
     @Test func registryBuildsLlamaCppFromFlagOrEnvironment() throws {
         let registry = BuiltinProviders.registry()
-        #expect(registry.all.map(\.name) == ["fixture", "llamacpp", "openai"])
+        #expect(registry.all.map(\.name) == ["anthropic", "fixture", "gemini", "llamacpp", "openai"])
         let fromEnv = try #require(try registry.make("llamacpp", configuration: .init(environment: ["LLAMA_SERVER_URL": "http://10.0.0.1:9"])) as? LlamaCppProvider)
         #expect(fromEnv.baseURL == "http://10.0.0.1:9")
         let fromFlag = try #require(try registry.make("llamacpp", configuration: .init(baseURL: "http://127.0.0.1:7/", environment: ["LLAMA_SERVER_URL": "x"])) as? LlamaCppProvider)

@@ -134,6 +134,7 @@ import TestSupport
         .init(fault: .server500, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
         .init(fault: .server502, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
         .init(fault: .server503, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
+        .init(fault: .overloaded529, outcomes: [.providerError, .providerError, .providerError], errorKind: .serverError, requests: 3, sleeps: backoff),
         .init(fault: .slow, outcomes: [.providerError, .providerError, .providerError], errorKind: .timeout, requests: 3, sleeps: backoff),
         .init(fault: .reset, outcomes: [.providerError, .providerError, .providerError], errorKind: .transport, requests: 3, sleeps: backoff),
         // Cut off every time: 3 items split into 2 + 1, then 1 + 1: five requests, each item truncated alone.
