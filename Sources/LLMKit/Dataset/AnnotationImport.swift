@@ -77,7 +77,7 @@ package struct AnnotationImport: Sendable {
                 }
             }
             guard let vote = EmotionLabel(parsing: raw) else {
-                throw DatasetError(file: path, line: line, field: header[label], reason: "'\(fields[label])' is not an emotion name or code (A, S, D, C, F, N, U, H, O, X)")
+                throw DatasetError(file: path, line: line, field: header[label], reason: "'\(fields[label])' is not an emotion name or code (accepted, any case: \(Emotion.acceptedNames); O or Other, X or No agreement)")
             }
             if votes[id] == nil { order.append(id) }
             votes[id, default: []].append(vote)
@@ -116,6 +116,7 @@ extension DatasetItem {
             object["reference"] = reference.jsonObject
         }
         if let gold { object["gold"] = gold.jsonObject }
+        if !keep.isEmpty { object["keep"] = .object(keep) }
         return .object(object)
     }
 }

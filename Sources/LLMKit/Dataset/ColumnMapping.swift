@@ -83,9 +83,9 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         let names = try c.decode([String: String].self, forKey: .emotionColumns)
         var columns: [EmotionColumn] = []
         for (column, name) in names.sorted(by: { $0.key < $1.key }) {
-            guard let emotion = EmotionLabel(parsing: name)?.emotion else {
+            guard let emotion = Emotion(anyName: name) else {
                 throw DecodingError.dataCorruptedError(forKey: .emotionColumns, in: c, debugDescription:
-                    "'\(name)' (column '\(column)') is not an emotion; accepted: \(Emotion.allCases.map(\.name).joined(separator: ", ")) and their usual names")
+                    "'\(name)' (column '\(column)') is not an emotion; accepted, any case: \(Emotion.acceptedNames)")
             }
             columns.append(EmotionColumn(column: column, emotion: emotion))
         }
