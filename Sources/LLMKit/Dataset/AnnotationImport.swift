@@ -77,6 +77,10 @@ package struct AnnotationImport: Sendable {
                 }
             }
             guard let vote = EmotionLabel(parsing: raw) else {
+                if DecimalNumber.parse(raw) != nil, header.contains(where: { Emotion(anyName: $0) != nil }) {
+                    throw DatasetError(file: path, line: line, column: label + 1, field: header[label],
+                                       reason: "'\(raw)' is a number, not an emotion: this looks like a vote table (one row per utterance, votes under emotion columns), not one row per annotator; import it with a column mapping (--id-column, --emotion-columns, ...; 'promptlab inspect \(path)' proposes one)")
+                }
                 throw DatasetError(file: path, line: line, field: header[label], reason: "'\(fields[label])' is not an emotion name or code (accepted, any case: \(Emotion.acceptedNames); O or Other, X or No agreement)")
             }
             if votes[id] == nil { order.append(id) }

@@ -179,3 +179,53 @@ extension ColumnMapping.VoteScale {
         var reason: String
     }
 }
+
+extension ColumnMapping {
+    /// What ``propose(path:format:policy:)`` found.
+    package struct Proposal {
+        /// The mapping, its vote scale decided by reading every row.
+        package var mapping: ColumnMapping
+        /// Whether the table is an export of this tool (it ends with reason, method, prompt).
+        package var isExport: Bool
+    }
+
+    /// The mapping ``propose(header:descriptionSamples:)`` proposes for the table at `path`
+    /// (the header of a CSV or TSV, the keys of a JSONL file's first object; descriptions
+    /// sampled from the first 200 rows), with the vote scale every row fits: counts when every
+    /// row reads as counts, else proportions when every row reads as shares, else `auto` (a
+    /// reader then names the first row that is neither). `nil` when no column names an emotion.
+    package static func propose(path: String, format: TableFormat, policy: RenormalizationPolicy) throws(DatasetError) -> Proposal? {
+        var header: [String] = []
+        var samples: [[String]] = []
+        switch format {
+        case .csv, .tsv:
+            let csv = try CSVReader(path: path, delimiter: format == .tsv ? "\t" : ",")
+            header = try csv.nextRecord() ?? []
+            while samples.count < 200, let row = try csv.nextRecord() { samples.append(row) }
+        case .jsonl:
+            let lines = try LineReader(path: path)
+            while samples.count < 200, let line = try lines.nextLine() {
+                guard case .object(let o)? = try? StrictJSON.parse(line) else { continue }
+                if header.isEmpty { header = o.keys }
+                samples.append(header.map { o[$0]?.stringValue ?? "" })
+            }
+        }
+        guard var mapping = propose(header: header, descriptionSamples: { column in samples.compactMap { column < $0.count ? $0[column] : nil } }) else {
+            return nil
+        }
+        if Self.tableFormat(path: path) != format { mapping.format = format }
+        let isExport = Array(header.suffix(exportColumns.count)).map { $0.lowercased() } == exportColumns
+        for scale in [VoteScale.counts, .proportions] {
+            mapping.votes = scale
+            if (try? readsEveryRow(path: path, mapping: mapping, format: format, policy: policy)) == true { return Proposal(mapping: mapping, isExport: isExport) }
+        }
+        mapping.votes = .auto
+        return Proposal(mapping: mapping, isExport: isExport)
+    }
+
+    private static func readsEveryRow(path: String, mapping: ColumnMapping, format: TableFormat, policy: RenormalizationPolicy) throws(DatasetError) -> Bool {
+        let reader = try MappedTableReader(path: path, mapping: mapping, format: format, policy: policy)
+        while try reader.next() != nil {}
+        return true
+    }
+}

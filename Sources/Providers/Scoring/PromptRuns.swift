@@ -19,6 +19,8 @@ public struct PromptRuns: Sendable {
 
     public var dataset: String
     public var format: DatasetFormat?
+    /// The lab's column mapping the dataset is read by, if any.
+    public var mapping: ColumnMapping?
     public var limit: Int?
     public var prompts: [PromptVersion]
     public var arms: [Arm]
@@ -66,7 +68,7 @@ public struct PromptRuns: Sendable {
                     if (settings.temperature ?? 0) > 0, let seed = settings.seed { configuration.seed = seed + k }
                     let out = "\(outputFolder)/\(stem).\(version.name).\(arm.stack.provider).\(Self.safe(prepared.model)).run\(k + 1).jsonl"
                     announce("running \(version.id) on \(arm.stack.provider) (\(prepared.model)), run \(k + 1) of \(repeats) -> \(out)")
-                    let report = try await runner.run(RelabelJob(dataset: dataset, format: format, output: out, mode: .fresh(overwrite: true),
+                    let report = try await runner.run(RelabelJob(dataset: dataset, format: format, mapping: mapping, output: out, mode: .fresh(overwrite: true),
                                                                  limit: limit, configuration: configuration, baseURL: prepared.baseURL))
                     if k == 0 {
                         let s = report.summary
