@@ -69,8 +69,8 @@ public final class DatasetReader {
     /// An EMO-SUPERB header problem, with the way out: a column mapping (`inspect` proposes one).
     private static func notEmoSuperb(_ path: String, _ error: DatasetError) -> DatasetError {
         guard error.line == 1 else { return error }
-        return DatasetError(file: path, line: 1, field: error.field,
-                            reason: "not EMO-SUPERB's layout (\(error.reason)); for your own table give a column mapping (--id-column, --emotion-columns, ... or --mapping FILE): 'promptlab inspect \(ColumnMapping.shellQuoted(path))' proposes one")
+        return DatasetError(file: path, line: 1,
+                            reason: "the header is not EMO-SUPERB's (',angry,sad,...,happy,words'); for a table of your own give a column mapping (--id-column, --emotion-columns, ... or --mapping FILE): 'promptlab inspect \(ColumnMapping.shellQuoted(path))' proposes one")
     }
 
     /// Moves to an item's start (a ``lastOffset`` of this file): the next item read is that

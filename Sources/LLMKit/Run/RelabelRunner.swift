@@ -211,6 +211,12 @@ public struct RelabelRunner: Sendable {
             let scan = try DatasetScan(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy, limit: job.limit,
                                        keepFirst: configuration.chunkSize)
             guard scan.items > 0 else { throw DatasetError(file: job.dataset, reason: "the dataset holds no items") }
+            if configuration.method == nil, let first = scan.firstItems.first,
+               let missing = configuration.prompt.columns.first(where: { first.keep[$0] == nil }) {
+                let carried = first.keep.keys
+                throw DatasetError(file: job.dataset, reason: "the prompt \(configuration.prompt.name) writes {{\(missing)}}, but the items carry no '\(missing)' column"
+                                   + (carried.isEmpty ? " (they carry none: name it among the mapping's carried columns)" : " (they carry \(carried.joined(separator: ", ")))"))
+            }
             return scan
         })
         if !scan.firstItems.isEmpty {
