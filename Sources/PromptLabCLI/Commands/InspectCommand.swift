@@ -29,7 +29,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let s = try FileSummary.inspect(path: file, format: format, mapping: try columns.mapping(), policy: policyOptions.policy)
         let layout = s.mapping.map { ColumnMapping.tableFormat(path: file) == .tsv || $0.format == .tsv ? "tsv" : s.format.rawValue } ?? s.format.rawValue
-        var rows: [[String]] = [["file", file], ["kind", "\(s.kind.rawValue) (\(layout)\(s.mapping == nil ? "" : s.proposed ? ", read by the proposed mapping below" : ", read by your mapping"))"],
+        var rows: [[String]] = [["file", file], ["kind", "\(s.kind.rawValue) (\(layout)\(s.mapping == nil || s.kind != .dataset ? "" : s.proposed ? ", read by the proposed mapping below" : ", read by your mapping"))"],
                                 ["rows", String(s.rows)]]
         if let mapping = s.mapping {
             let scale = switch mapping.votes {
