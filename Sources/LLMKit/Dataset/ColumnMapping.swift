@@ -47,19 +47,28 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
 
     /// A table layout the mapping reads.
     public enum TableFormat: String, Sendable, Hashable, Codable, CaseIterable {
-        case csv, tsv, jsonl
+        /// Comma-separated values (RFC 4180 quoting), a header first.
+        case csv
+        /// Tab-separated values (the same quoting), a header first.
+        case tsv
+        /// One JSON object per line, the mapping's names as keys.
+        case jsonl
     }
 
     /// One emotion column: the lab's name for it and the emotion it holds.
     public struct EmotionColumn: Sendable, Hashable {
+        /// The lab's column name (`Anger`).
         public var column: String
+        /// The emotion its votes count (``Emotion/angry``).
         public var emotion: Emotion
+        /// A column and its emotion.
         public init(column: String, emotion: Emotion) {
             self.column = column
             self.emotion = emotion
         }
     }
 
+    /// A mapping; only the id and the emotion columns are required (votes default to `auto`).
     public init(format: TableFormat? = nil, idColumn: String, emotionColumns: [EmotionColumn], descriptionsColumn: String? = nil,
                 descriptionsSeparator: String? = nil, keepColumns: [String] = [], votes: VoteScale = .auto) {
         self.format = format
@@ -76,6 +85,7 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         case descriptionsSeparator = "separator", keepColumns = "keep", votes
     }
 
+    /// Decodes a mapping file's keys (emotion names through the one alias table).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         format = try c.decodeIfPresent(TableFormat.self, forKey: .format)
@@ -96,6 +106,7 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         votes = try c.decodeIfPresent(VoteScale.self, forKey: .votes) ?? .auto
     }
 
+    /// Encodes the mapping file's keys.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(format, forKey: .format)
