@@ -68,7 +68,8 @@ public final class DatasetReader {
 
     /// An EMO-SUPERB header problem, with the way out: a column mapping (`inspect` proposes one).
     private static func notEmoSuperb(_ path: String, _ error: DatasetError) -> DatasetError {
-        guard error.line == 1 else { return error }
+        // EMO-SUPERB's names in another order: the original message names the column.
+        guard error.line == 1, error.field.flatMap({ Emotion(key: $0.trimmingWhitespace().lowercased()) }) == nil else { return error }
         return DatasetError(file: path, line: 1,
                             reason: "the header is not EMO-SUPERB's (',angry,sad,...,happy,words'); for a table of your own give a column mapping (--id-column, --emotion-columns, ... or --mapping FILE): 'promptlab inspect \(ColumnMapping.shellQuoted(path))' proposes one")
     }
