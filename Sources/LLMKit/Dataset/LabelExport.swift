@@ -5,7 +5,7 @@ import Foundation
 /// reason, the method and the prompt version (``Columns/table``); or as the 8-column CSV that
 /// SER training recipes read (EMO-SUPERB's order and layout:
 /// `,angry,sad,disgust,contempt,fear,neutral,surprise,happy`, the id first,
-/// ``Columns/labelsOnly``); optionally label-smoothed `y' = (1 - eps) * y + eps / 8` (REFERENCE.md section 3; the paper
+/// ``Columns/eightColumns``); optionally label-smoothed `y' = (1 - eps) * y + eps / 8` (REFERENCE.md section 3; the paper
 /// trains with eps = 0.05).
 public enum LabelExport {
     /// Which labels to write.
@@ -38,7 +38,7 @@ public enum LabelExport {
         /// The table under the lab's names (the default).
         public static let table = Columns()
         /// EMO-SUPERB's 8-column layout.
-        public static let labelsOnly = Columns(labelsOnly: true)
+        public static let eightColumns = Columns(labelsOnly: true)
     }
 
     /// The header row of EMO-SUPERB's 8-column layout.
