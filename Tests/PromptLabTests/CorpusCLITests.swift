@@ -80,6 +80,11 @@ import TestSupport
             for (value, count) in zip(reference, counts[i]) { #expect(abs(value - Double(count) / 5) < 1e-12) }
         }
 
+        // score reads the table by the same flags.
+        let flags = Array(words.drop { $0 != "--id-column" })
+        let score = try await CLI.run(["score", "--dataset", table, "--relabeled", out] + flags)
+        #expect(score.status == 0 && score.stdout.contains("40"), "\(score.stdout) \(score.stderr)")
+
         let labels = dir.appendingPathComponent("labels.csv").path
         let export = try await CLI.run(["export", out, "--out", labels])
         #expect(export.status == 0, "\(export.stderr)")
