@@ -122,6 +122,14 @@ import TestSupport
         let items = try DatasetReader(path: imported).readAll()
         #expect(items.count == 6 && items[2].keep["transcript"]?.stringValue == "I said, \"take 2\", okay")
         #expect(items[3].descriptions.count == 3)
+        // The export follows the mapping file's order of emotion columns, not the alphabet.
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let out = dir.appendingPathComponent("out.jsonl").path
+        #expect(try await CLI.run(ResumeCLITests.arguments(server, dataset: table, out: out, extra: ["--mapping", yaml])).status == 0)
+        let labels = dir.appendingPathComponent("labels.csv").path
+        #expect(try await CLI.run(["export", out, "--out", labels]).status == 0)
+        #expect(try Self.csv(labels)[0] == ["utterance_id", "speaker", "transcript"] + Self.names + ["reason", "method", "prompt"])
 
         try "id: utterance_id\nemotions: {Anger: angry}\nkeep_columns: [speaker]\n".write(toFile: yaml, atomically: true, encoding: .utf8)
         let bad = try await CLI.run(["inspect", table, "--mapping", yaml])

@@ -33,8 +33,9 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
     public var format: TableFormat?
     /// The column that holds the item id.
     public var idColumn: String
-    /// Emotion columns: the lab's column name and the emotion it counts (decoded from a file:
-    /// in column-name order; a reader takes the table's header order).
+    /// Emotion columns: the lab's column name and the emotion it counts, in the order the
+    /// export writes them (decoded through `Decodable`: in column-name order, as a dictionary
+    /// has no order; `promptlab --mapping FILE` puts them back in the file's order).
     public var emotionColumns: [EmotionColumn]
     /// The column with the annotators' typed descriptions, if any.
     public var descriptionsColumn: String?

@@ -74,7 +74,13 @@ struct MappingOptions: ParsableArguments {
                     throw DatasetError(file: path, field: unknown, reason: "unknown key (known: \(known.joined(separator: ", ")))")
                 }
             }
-            return try YAMLDecoder().decode(ColumnMapping.self, from: text)
+            var mapping = try YAMLDecoder().decode(ColumnMapping.self, from: text)
+            // Decoding goes through a dictionary: put the emotion columns back in the file's order
+            // (the export writes them in the mapping's order).
+            if let order = try Yams.compose(yaml: text)?.mapping?["emotions"]?.mapping?.keys.compactMap(\.string) {
+                mapping.emotionColumns.sort { (order.firstIndex(of: $0.column) ?? .max) < (order.firstIndex(of: $1.column) ?? .max) }
+            }
+            return mapping
         } catch let error as DatasetError {
             throw error
         } catch let error as DecodingError {
