@@ -165,6 +165,27 @@ import TestSupport
         #expect(unknown.status == 64 && unknown.stderr.contains("'rage' is not an emotion") && unknown.stderr.contains("happy (happiness, joy"), "\(unknown.stderr)")
     }
 
+    /// The Batch API reads the items of its requests again by offset: the mapped table's carried
+    /// columns reach the journal that way too, with a batch that expires and line faults.
+    @Test func theBatchAPICarriesTheColumnsOfAMappedTable() async throws {
+        let dir = try ResumeCLITests.directory()
+        let (table, _) = try Self.labTable(in: dir)
+        let server = try BatchAPICLITests.server()
+        defer { server.stop() }
+        let out = dir.appendingPathComponent("batch.jsonl").path
+        let mapping = ["--id-column", "utterance_id", "--emotion-columns", Self.names.joined(separator: ","), "--descriptions-column", "notes",
+                       "--descriptions-separator", ";", "--keep-columns", "transcript,speaker"]
+        let r = try await CLI.run(BatchAPICLITests.arguments(server, dataset: table, out: out, extra: mapping), environment: BatchAPICLITests.environment)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let records = try CLI.recordLines(out).map { try StrictJSON.parse($0) }
+        #expect(Set(records.compactMap { $0["id"]?.stringValue }).count == 40)
+        for record in records {
+            let i = Int(record["id"]!.stringValue!.dropFirst(4).prefix(3))!
+            #expect(record["keep"]?.objectValue?.keys == ["transcript", "speaker"])
+            #expect(record["keep"]?["transcript"]?.stringValue == "I said, \"take \(i)\", okay")
+        }
+    }
+
     @Test func anExportWithNoRowIsAnErrorAndWritesNothing() async throws {
         let dir = try ResumeCLITests.directory()
         let out = dir.appendingPathComponent("failed.jsonl").path
