@@ -198,7 +198,7 @@ extension ExperimentRunner {
             let policy = experiment.sampling.policy
             let folder = experiment.output
             let result = try await BlockingIOPool.shared.run { () throws -> Ensembler.Result in
-                let data = try Scoring.loadDataset(opened.path, format: opened.format, policy: policy, limit: opened.limit, gold: dataset.gold)
+                let data = try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
                 let columns = try members.map { (cell: $0.id, items: try Scoring.loadColumn($0.journal(in: folder), dataset: data, policy: policy).items) }
                 return try Ensembler(name: ensemble.name, rule: ensemble.weights).combine(columns)
             }

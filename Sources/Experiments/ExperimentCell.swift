@@ -33,6 +33,7 @@ public struct ExperimentCell: Sendable {
         o["dataset"] = .string(dataset.path)
         o["dataset_sha256"] = .string(datasetSHA256)
         o["format"] = dataset.format.map { .string($0.rawValue) } ?? .null
+        if let mapping = dataset.mapping { o["mapping"] = mapping.json }
         o["limit"] = dataset.limit.map(JSONValue.int) ?? .null
         o["sample"] = dataset.sample.map { ["size": .int($0.size), "seed": .int($0.seed)] } ?? .null
         o["method"] = .string(method.id.name)

@@ -6,6 +6,8 @@ import LLMKit
 struct OpenedDataset: Sendable {
     var path: String
     var format: DatasetFormat?
+    /// The lab's column mapping the file is read by, if any.
+    var mapping: ColumnMapping?
     var limit: Int?
     var sha256: String
 }
@@ -16,15 +18,13 @@ extension ExperimentFile.Dataset {
     /// to `folder/datasets/` (project JSONL lines kept in file order; the same seed gives the
     /// same file). `hash: false` skips hashing (the plan needs no fingerprint).
     func open(in folder: String, hash: Bool = true) throws(ExperimentError) -> OpenedDataset {
-        if mapping != nil {
-            // MERGE: open a mapped lab table here with the mapped-table reader (issue 19's
-            // reader is built in parallel); until then a dataset with a mapping is refused.
-            throw ExperimentError(file: path, key: "mapping", "datasets with a column mapping are not yet read by experiments; convert the table with 'promptlab import' and give the JSONL")
+        if mapping != nil, sample != nil {
+            throw ExperimentError(file: path, key: "sample", "a seeded sample needs a dataset without a column mapping (convert the table once with 'promptlab import --mapping'), or use limit")
         }
         do {
             try FileChecks.requireRegularFile(path)
             guard let sample else {
-                return OpenedDataset(path: path, format: format, limit: limit, sha256: hash ? try DatasetScan.hash(path) : "")
+                return OpenedDataset(path: path, format: format, mapping: mapping, limit: limit, sha256: hash ? try DatasetScan.hash(path) : "")
             }
             let out = "\(folder)/datasets/\(name).sample-\(sample.size)-seed\(sample.seed).jsonl"
             let sampled = try Self.sample(path: path, format: format, size: sample.size, seed: sample.seed)
@@ -32,7 +32,7 @@ extension ExperimentFile.Dataset {
                 try FileManager.default.createDirectory(atPath: "\(folder)/datasets", withIntermediateDirectories: true)
                 try AtomicFileWriter.write(sampled, to: out)
             }
-            return OpenedDataset(path: out, format: .jsonl, limit: nil, sha256: hash ? try DatasetScan.hash(out) : "")
+            return OpenedDataset(path: out, format: .jsonl, mapping: nil, limit: nil, sha256: hash ? try DatasetScan.hash(out) : "")
         } catch let error as ExperimentError {
             throw error
         } catch {

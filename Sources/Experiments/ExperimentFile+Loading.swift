@@ -244,6 +244,14 @@ struct YAMLReader {
             do { columnMapping = try YAMLDecoder().decode(ColumnMapping.self, from: node) } catch {
                 throw fail(node, "\(key).mapping", "not a column mapping: \(Self.decodingProblem(error))")
             }
+            // Decoding goes through a dictionary: put the emotion columns back in the file's
+            // order (the export writes them in the mapping's order).
+            if let order = node.mapping?["emotions"]?.mapping?.keys.compactMap(\.string) {
+                columnMapping?.emotionColumns.sort { (order.firstIndex(of: $0.column) ?? .max) < (order.firstIndex(of: $1.column) ?? .max) }
+            }
+            do { try columnMapping?.check(source: file) } catch {
+                throw fail(node, "\(key).mapping", error.reason)
+            }
         }
         var sample: ExperimentFile.Dataset.Sample?
         if let s = m["sample"]?.value {

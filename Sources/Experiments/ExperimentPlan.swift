@@ -66,7 +66,7 @@ extension ExperimentFile {
             for (key, (dataset, configuration)) in work {
                 group.addTask {
                     (key, try await BlockingIOPool.shared.run {
-                        try DryRunEstimate.estimate(dataset: dataset.path, format: dataset.format, limit: dataset.limit, configuration: configuration)
+                        try DryRunEstimate.estimate(dataset: dataset.path, format: dataset.format, mapping: dataset.mapping, limit: dataset.limit, configuration: configuration)
                     })
                 }
             }
@@ -91,7 +91,7 @@ extension ExperimentFile {
             } else {
                 let dataset = datasets[cell.dataset.name]!
                 if counts[cell.dataset.name] == nil {
-                    let n = try DatasetReader.countItems(path: dataset.path, format: dataset.format)
+                    let n = try DatasetReader.countItems(path: dataset.path, format: dataset.format, mapping: dataset.mapping)
                     counts[cell.dataset.name] = min(n, dataset.limit ?? .max)
                 }
                 row.items = counts[cell.dataset.name]!
@@ -109,6 +109,7 @@ extension ExperimentFile {
         let settings = RelabelConfiguration(prompt: cell.prompt, model: "", temperature: sampling.temperature, seed: cell.seed,
                                             maxTokens: sampling.maxTokens, policy: sampling.policy, reaskRounds: sampling.reask)
         var run = PromptRuns.Cell(dataset: dataset.path, format: dataset.format, limit: dataset.limit, prompt: cell.prompt, settings: settings, output: output)
+        run.mapping = dataset.mapping
         run.chunkSize = sampling.itemsPerRequest
         run.concurrency = cell.model.concurrency
         run.seed = cell.seed

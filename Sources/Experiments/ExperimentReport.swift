@@ -14,7 +14,7 @@ extension ExperimentFile {
         let opened = try dataset.open(in: output, hash: false)
         let manifest = try ExperimentManifest.read(folder: output)
         let policy = sampling.policy
-        let data = try Scoring.loadDataset(opened.path, format: opened.format, policy: policy, limit: opened.limit, gold: dataset.gold)
+        let data = try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
         var warnings = data.warnings
         var columns: [ScoreReport.Column] = []
         var spread: [(label: String, runs: [Scorecard])] = []

@@ -48,7 +48,7 @@ extension ExperimentFile {
         for dataset in self.datasets {
             let opened = try dataset.open(in: output)
             datasets[dataset.name] = opened
-            items[dataset.name] = min(try DatasetReader.countItems(path: opened.path, format: opened.format), opened.limit ?? .max)
+            items[dataset.name] = min(try DatasetReader.countItems(path: opened.path, format: opened.format, mapping: opened.mapping), opened.limit ?? .max)
         }
         var rows: [ExperimentStatus.Cell] = []
         for cell in cells {

@@ -94,15 +94,37 @@ import Testing
         #expect(ids.count == 3 * 2 + 2 * 2 + 1)
     }
 
-    @Test func aDatasetWithAColumnMappingIsNotYetRead() async throws {
+    @Test func aLabTableIsReadThroughItsColumnMappingAndItsColumnsTravel() async throws {
+        let dir = try ResumeCLITests.directory()
+        let table = dir.appendingPathComponent("lab.csv").path
+        try "utterance_id,speaker,Happiness,Anger,notes\nu1,s1,2,1,furious;angry\nu2,s2,3,0,glad\n"
+            .write(toFile: table, atomically: true, encoding: .utf8)
+        let lexicon = dir.appendingPathComponent("words.tsv").path
+        try "furious\tangry\nglad\thappy\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
         let e = try Self.load("""
             datasets:
-              - path: \(Self.sample)
-                mapping: {id: utt, emotions: {Anger: angry}}
+              - name: lab
+                path: \(table)
+                mapping: {id: utterance_id, emotions: {Happiness: happy, Anger: angry}, descriptions: notes, separator: ";", keep: [speaker]}
+            methods:
+              - {name: lexicon, lexicon: \(lexicon)}
             models: [{name: m, provider: fixture}]
             """)
-        #expect(e.datasets[0].mapping?.idColumn == "utt")
-        await #expect(throws: ExperimentError.self) { try await e.plan() }
+        #expect(e.datasets[0].mapping?.emotionColumns.map(\.column) == ["Happiness", "Anger"], "the file's order, not sorted")
+        let outcomes = try await ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" }).run()
+        #expect(outcomes.count == 1 && outcomes[0].failure == nil, "\(outcomes)")
+        let journal = try String(contentsOfFile: e.cells[0].journal(in: e.output), encoding: .utf8)
+        let lines = journal.split(separator: "\n").filter { $0.contains("\"status\"") }
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0.contains("\"u1\"") && $0.contains("\"speaker\":\"s1\"") }, "\(journal)")
+        #expect(journal.contains("\"utterance_id\""), "the mapping is in the journal's fingerprint")
+        let bad = Self.failure("""
+            datasets:
+              - path: \(table)
+                mapping: {id: utterance_id, emotions: {Happiness: happy, Joy: happy}}
+            models: [{name: m, provider: fixture}]
+            """)
+        #expect(bad.contains("experiment.yaml:3: datasets[0].mapping:"), "\(bad)")
     }
 }
 

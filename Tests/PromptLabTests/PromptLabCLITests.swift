@@ -483,7 +483,7 @@ struct CLI {
         // Votes written as codes give the same requests: the bundled recordings answer them.
         #expect(try await CLI.run(["relabel", "--dataset", imported, "--out", relabeled, "--quiet"]).status == 0)
         let csv = dir.appendingPathComponent("labels.csv").path
-        let e = try await CLI.run(["export", relabeled, "--out", csv, "--variant", "reference"])
+        let e = try await CLI.run(["export", relabeled, "--out", csv, "--variant", "reference", "--labels-only"])
         #expect(e.status == 0 && e.stdout.contains("72 rows"))
         let reader = try EmoSuperbCSVReader(path: csv)
         let sample = try DatasetReader(path: "\(CLI.repository.path)/fixtures/sample/sample.jsonl").readAll()

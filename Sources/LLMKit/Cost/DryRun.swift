@@ -27,9 +27,9 @@ public struct DryRunEstimate: Sendable, Equatable {
 
     /// Reads the dataset (within `limit`, without the ids in `skip`) and estimates every
     /// request of the run `configuration` describes. Blocking: call it on an I/O pool.
-    public static func estimate(dataset: String, format: DatasetFormat?, limit: Int?, skip: Set<String> = [],
+    public static func estimate(dataset: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, limit: Int?, skip: Set<String> = [],
                                 configuration: RelabelConfiguration) throws(DatasetError) -> DryRunEstimate {
-        let cursor = try DatasetCursor(path: dataset, format: format, policy: configuration.policy, limit: limit, skip: skip)
+        let cursor = try DatasetCursor(path: dataset, format: format, mapping: mapping, policy: configuration.policy, limit: limit, skip: skip)
         var estimate = DryRunEstimate()
         let perItem = TokenEstimate.expectedCompletionPerItem(configuration.prompt)
         while true {

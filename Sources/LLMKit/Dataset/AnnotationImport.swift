@@ -77,7 +77,11 @@ package struct AnnotationImport: Sendable {
                 }
             }
             guard let vote = EmotionLabel(parsing: raw) else {
-                throw DatasetError(file: path, line: line, field: header[label], reason: "'\(fields[label])' is not an emotion name or code (A, S, D, C, F, N, U, H, O, X)")
+                if DecimalNumber.parse(raw) != nil, header.contains(where: { Emotion(anyName: $0) != nil }) {
+                    throw DatasetError(file: path, line: line, column: label + 1, field: header[label],
+                                       reason: "'\(raw)' is a number, not an emotion: this looks like a vote table (one row per utterance, votes under emotion columns), not one row per annotator; import it with a column mapping (--id-column, --emotion-columns, ...; 'promptlab inspect \(path)' proposes one)")
+                }
+                throw DatasetError(file: path, line: line, field: header[label], reason: "'\(fields[label])' is not an emotion name or code (accepted, any case: \(Emotion.acceptedNames); O or Other, X or No agreement)")
             }
             if votes[id] == nil { order.append(id) }
             votes[id, default: []].append(vote)
@@ -116,6 +120,7 @@ extension DatasetItem {
             object["reference"] = reference.jsonObject
         }
         if let gold { object["gold"] = gold.jsonObject }
+        if !keep.isEmpty { object["keep"] = .object(keep) }
         return .object(object)
     }
 }

@@ -1,4 +1,5 @@
-/// Reads RFC 4180 CSV records one at a time in constant memory.
+/// Reads RFC 4180 CSV records one at a time in constant memory (or TSV: the same rules with
+/// a tab between fields).
 ///
 /// Fields may be quoted; inside quotes, `""` is a quote and newlines are part of the field
 /// (such a record spans several lines; ``recordLine`` is the line it starts on).
@@ -9,9 +10,12 @@ package final class CSVReader {
     /// The byte offset where the last returned record starts (for ``seek(to:)``).
     package private(set) var recordOffset = 0
     package var path: String { lines.path }
+    /// What separates fields: `,` (CSV) or a tab (TSV).
+    package let delimiter: Unicode.Scalar
 
-    package init(path: String) throws(DatasetError) {
+    package init(path: String, delimiter: Unicode.Scalar = ",") throws(DatasetError) {
         lines = try LineReader(path: path)
+        self.delimiter = delimiter
     }
 
     /// Moves to a record's start (a ``recordOffset``): the next record read starts there.
@@ -42,13 +46,13 @@ package final class CSVReader {
                     } else {
                         field.unicodeScalars.append(scalar)
                     }
-                } else if scalar == "," {
+                } else if scalar == delimiter {
                     fields.append(field)
                     field = ""
                     fieldWasQuoted = false
                     afterClosingQuote = false
                 } else if afterClosingQuote {
-                    throw DatasetError(file: path, line: lines.lineNumber, field: "column \(fields.count + 1)", reason: "text after a closing quote; quotes inside a field must be doubled")
+                    throw DatasetError(file: path, line: lines.lineNumber, column: fields.count + 1, reason: "text after a closing quote; quotes inside a field must be doubled")
                 } else if scalar == "\"" && field.isEmpty && !fieldWasQuoted {
                     inQuotes = true
                     fieldWasQuoted = true
@@ -58,7 +62,7 @@ package final class CSVReader {
             }
             guard inQuotes else { break }
             guard let next = try lines.nextLine() else {
-                throw DatasetError(file: path, line: recordLine, field: "column \(fields.count + 1)", reason: "a quoted field is never closed")
+                throw DatasetError(file: path, line: recordLine, column: fields.count + 1, reason: "a quoted field is never closed")
             }
             field += "\n"
             line = next

@@ -33,8 +33,9 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
     public var format: TableFormat?
     /// The column that holds the item id.
     public var idColumn: String
-    /// Emotion columns: the lab's column name and the emotion it counts (decoded from a file:
-    /// in column-name order; a reader takes the table's header order).
+    /// Emotion columns: the lab's column name and the emotion it counts, in the order the
+    /// export writes them (decoded through `Decodable`: in column-name order, as a dictionary
+    /// has no order; `promptlab --mapping FILE` puts them back in the file's order).
     public var emotionColumns: [EmotionColumn]
     /// The column with the annotators' typed descriptions, if any.
     public var descriptionsColumn: String?
@@ -47,19 +48,28 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
 
     /// A table layout the mapping reads.
     public enum TableFormat: String, Sendable, Hashable, Codable, CaseIterable {
-        case csv, tsv, jsonl
+        /// Comma-separated values (RFC 4180 quoting), a header first.
+        case csv
+        /// Tab-separated values (the same quoting), a header first.
+        case tsv
+        /// One JSON object per line, the mapping's names as keys.
+        case jsonl
     }
 
     /// One emotion column: the lab's name for it and the emotion it holds.
     public struct EmotionColumn: Sendable, Hashable {
+        /// The lab's column name (`Anger`).
         public var column: String
+        /// The emotion its votes count (``Emotion/angry``).
         public var emotion: Emotion
+        /// A column and its emotion.
         public init(column: String, emotion: Emotion) {
             self.column = column
             self.emotion = emotion
         }
     }
 
+    /// A mapping; only the id and the emotion columns are required (votes default to `auto`).
     public init(format: TableFormat? = nil, idColumn: String, emotionColumns: [EmotionColumn], descriptionsColumn: String? = nil,
                 descriptionsSeparator: String? = nil, keepColumns: [String] = [], votes: VoteScale = .auto) {
         self.format = format
@@ -76,6 +86,7 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         case descriptionsSeparator = "separator", keepColumns = "keep", votes
     }
 
+    /// Decodes a mapping file's keys (emotion names through the one alias table).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         format = try c.decodeIfPresent(TableFormat.self, forKey: .format)
@@ -83,9 +94,9 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         let names = try c.decode([String: String].self, forKey: .emotionColumns)
         var columns: [EmotionColumn] = []
         for (column, name) in names.sorted(by: { $0.key < $1.key }) {
-            guard let emotion = EmotionLabel(parsing: name)?.emotion else {
+            guard let emotion = Emotion(anyName: name) else {
                 throw DecodingError.dataCorruptedError(forKey: .emotionColumns, in: c, debugDescription:
-                    "'\(name)' (column '\(column)') is not an emotion; accepted: \(Emotion.allCases.map(\.name).joined(separator: ", ")) and their usual names")
+                    "'\(name)' (column '\(column)') is not an emotion; accepted, any case: \(Emotion.acceptedNames)")
             }
             columns.append(EmotionColumn(column: column, emotion: emotion))
         }
@@ -96,6 +107,7 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         votes = try c.decodeIfPresent(VoteScale.self, forKey: .votes) ?? .auto
     }
 
+    /// Encodes the mapping file's keys.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(format, forKey: .format)

@@ -22,40 +22,72 @@ public final class DatasetReader {
     public let path: String
     public let format: DatasetFormat
     public let policy: RenormalizationPolicy
+    /// The lab's column mapping the file is read by, if any (then ``format`` is `jsonl` for
+    /// a JSONL table and `csv` for a CSV or TSV table).
+    public let mapping: ColumnMapping?
     private var jsonl: LineReader?
     private var csv: EmoSuperbCSVReader?
+    private var table: MappedTableReader?
     /// The line the item last returned starts on.
     public private(set) var lastLine = 0
     /// The byte offset where the item last returned starts (for ``seek(to:)``).
     package private(set) var lastOffset = 0
 
-    /// Opens `path`; `format` defaults to ``DatasetFormat/detect(path:)``.
-    public init(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) {
+    /// Opens `path`; `format` defaults to ``DatasetFormat/detect(path:)``. With a `mapping`
+    /// the file is a lab's own vote table (CSV, TSV or JSONL) read through it
+    /// (see `MappedTableReader`); without one it is the project JSONL or EMO-SUPERB's CSV.
+    public init(path: String, format: DatasetFormat? = nil, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) {
+        self.path = path
+        self.policy = policy
+        self.mapping = mapping
+        if let mapping {
+            let tableFormat = try mapping.tableFormat(path: path, given: format)
+            self.format = tableFormat == .jsonl ? .jsonl : .emoSuperbCSV
+            table = try MappedTableReader(path: path, mapping: mapping, format: tableFormat, policy: policy)
+            return
+        }
         guard let format = format ?? DatasetFormat.detect(path: path) else {
             throw DatasetError(file: path, reason: "cannot tell the format from the extension; name it (jsonl or csv)")
         }
-        self.path = path
         self.format = format
-        self.policy = policy
         switch format {
         case .jsonl: jsonl = try LineReader(path: path)
         case .emoSuperbCSV:
-            let reader = try EmoSuperbCSVReader(path: path)
+            let reader: EmoSuperbCSVReader
+            do { reader = try EmoSuperbCSVReader(path: path) } catch {
+                throw Self.notEmoSuperb(path, error)
+            }
             guard reader.textColumn == "words" else {
-                throw DatasetError(file: path, line: 1, field: reader.textColumn ?? "(10th column)", reason: "an input CSV needs a 'words' column after the 8 emotions (this looks like an output file)")
+                throw DatasetError(file: path, line: 1, field: reader.textColumn ?? "(10th column)",
+                                   reason: "EMO-SUPERB's input CSV has 'words' (the descriptions) after the 8 emotions; "
+                                   + (reader.textColumn == "reason" ? "this is an output file (it has 'reason')" : "for another layout give a column mapping (--descriptions-column NAME ...; promptlab inspect proposes one)"))
             }
             csv = reader
         }
     }
 
+    /// An EMO-SUPERB header problem, with the way out: a column mapping (`inspect` proposes one).
+    private static func notEmoSuperb(_ path: String, _ error: DatasetError) -> DatasetError {
+        // EMO-SUPERB's names in another order: the original message names the column.
+        guard error.line == 1, error.field.flatMap({ Emotion(key: $0.trimmingWhitespace().lowercased()) }) == nil else { return error }
+        return DatasetError(file: path, line: 1,
+                            reason: "the header is not EMO-SUPERB's (',angry,sad,...,happy,words'); for a table of your own give a column mapping (--id-column, --emotion-columns, ... or --mapping FILE): 'promptlab inspect \(ColumnMapping.shellQuoted(path))' proposes one")
+    }
+
     /// Moves to an item's start (a ``lastOffset`` of this file): the next item read is that
     /// one. Lets a run read the items it needs again by offset instead of passing over the file.
     package func seek(to offset: Int) throws(DatasetError) {
-        if let csv { try csv.seek(to: offset) } else { try jsonl?.seek(to: offset) }
+        if let table { try table.seek(to: offset) } else if let csv { try csv.seek(to: offset) } else { try jsonl?.seek(to: offset) }
     }
 
     /// The next item, or `nil` at the end.
     public func next() throws(DatasetError) -> DatasetItem? {
+        if let table {
+            guard let item = try table.next() else { return nil }
+            lastLine = table.lastLine
+            lastOffset = table.lastOffset
+            return item
+        }
         if let csv {
             guard let row = try csv.nextRow() else { return nil }
             lastLine = row.line
@@ -112,7 +144,7 @@ public final class DatasetReader {
         var parsed: [EmotionLabel] = []
         for (i, element) in list.enumerated() {
             guard let text = element.stringValue, let label = EmotionLabel(parsing: text) else {
-                throw FieldProblem(reason: "element \(i) (\(element)) is not an emotion name or code")
+                throw FieldProblem(reason: "element \(i) (\(element)) is not an emotion name or code (accepted, any case: \(Emotion.acceptedNames); O or Other, X or No agreement)")
             }
             parsed.append(label)
         }
@@ -162,16 +194,32 @@ public final class DatasetReader {
         } else {
             throw fail("reference", "missing: give 'reference' or 'votes'")
         }
-        return DatasetItem(id: id, descriptions: descriptions, reference: reference, votes: votes, gold: try distribution("gold"))
+        var keep = JSONObject()
+        switch object["keep"] {
+        case nil, .null?: break
+        case .object(let kept)?:
+            for (key, member) in kept {
+                guard let text = member.stringValue else { throw fail("keep", "'\(key)' is \(member.typeName), not a string") }
+                keep[key] = .string(text)
+            }
+        case let other?: throw fail("keep", "must be an object of carried column values (strings), not \(other.typeName)")
+        }
+        return DatasetItem(id: id, descriptions: descriptions, reference: reference, votes: votes, gold: try distribution("gold"), keep: keep)
     }
 }
 
 extension DatasetReader {
     /// Counts the items of a dataset file cheaply (no parsing): non-blank lines of a JSONL file,
     /// records after the header of a CSV file. Used for progress and ETA.
-    public static func countItems(path: String, format: DatasetFormat? = nil) throws(DatasetError) -> Int {
-        guard let format = format ?? DatasetFormat.detect(path: path) else { return 0 }
-        switch format {
+    public static func countItems(path: String, format: DatasetFormat? = nil, mapping: ColumnMapping? = nil) throws(DatasetError) -> Int {
+        let table: ColumnMapping.TableFormat
+        if let mapping {
+            table = try mapping.tableFormat(path: path, given: format)
+        } else {
+            guard let format = format ?? DatasetFormat.detect(path: path) else { return 0 }
+            table = format == .jsonl ? .jsonl : .csv
+        }
+        switch table {
         case .jsonl:
             let lines = try LineReader(path: path)
             var count = 0
@@ -179,8 +227,8 @@ extension DatasetReader {
                 if line.contains(where: { !$0.isWhitespace }) { count += 1 }
             }
             return count
-        case .emoSuperbCSV:
-            let csv = try CSVReader(path: path)
+        case .csv, .tsv:
+            let csv = try CSVReader(path: path, delimiter: table == .tsv ? "\t" : ",")
             var count = -1
             while try csv.nextRecord() != nil { count += 1 }
             return max(0, count)

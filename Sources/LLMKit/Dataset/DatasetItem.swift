@@ -10,12 +10,17 @@ public struct DatasetItem: Sendable, Hashable {
     public var votes: [EmotionLabel]?
     /// A gold relabeling to score against, when the dataset has one.
     public var gold: EmotionDistribution?
+    /// The lab's own columns carried through to the export (``ColumnMapping/keepColumns``),
+    /// in the mapping's order: column name to the cell's text (every value a string).
+    public var keep: JSONObject
 
-    public init(id: String, descriptions: [String], reference: EmotionDistribution, votes: [EmotionLabel]? = nil, gold: EmotionDistribution? = nil) {
+    public init(id: String, descriptions: [String], reference: EmotionDistribution, votes: [EmotionLabel]? = nil, gold: EmotionDistribution? = nil,
+                keep: JSONObject = JSONObject()) {
         self.id = id
         self.descriptions = descriptions
         self.reference = reference
         self.votes = votes
         self.gold = gold
+        self.keep = keep
     }
 }

@@ -9,14 +9,21 @@ extension EmotionDistribution {
         return .object(object)
     }
 
-    /// Reads 8 raw values from a JSON object keyed by emotion names (absent keys are 0) or an
-    /// array of 8 numbers. Throws a message naming the bad key.
+    /// Reads 8 raw values from a JSON object keyed by emotion names (any name of the alias
+    /// table, ``Emotion/init(anyName:)``: `angry`, `Anger`, `Happy`, `joy`; absent keys are 0)
+    /// or an array of 8 numbers. Throws a message naming the bad key.
     public static func rawValues(from value: JSONValue) throws(DistributionParseError) -> [Double] {
         switch value {
         case .object(let object):
             var values = [Double](repeating: 0, count: Emotion.count)
+            var keys: [Emotion: String] = [:]
             for (key, member) in object {
-                guard let emotion = Emotion(key: key) else { throw DistributionParseError("unknown emotion key '\(key)' (keys: \(Emotion.allCases.map(\.name).joined(separator: ", ")))") }
+                guard let emotion = Emotion(key: key) ?? Emotion(anyName: key) else {
+                    throw DistributionParseError("unknown emotion key '\(key)' (accepted, any case: \(Emotion.acceptedNames))")
+                }
+                if let earlier = keys.updateValue(key, forKey: emotion) {
+                    throw DistributionParseError("'\(earlier)' and '\(key)' both name \(emotion.name)")
+                }
                 guard let number = member.doubleValue else { throw DistributionParseError("'\(key)' is \(member.typeName), not a number") }
                 values[emotion.rawValue] = number
             }

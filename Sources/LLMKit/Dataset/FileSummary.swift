@@ -25,15 +25,29 @@ package struct FileSummary: Sendable, Equatable {
     package var failedByKind: [ItemFailure.Kind: Int] = [:]
     /// Rows whose sum was off by more than the tolerance (flagged and renormalised).
     package var sumOff = 0
+    /// The column mapping the file was read by: the one given, or the one proposed for a
+    /// table in a layout of its own (``proposed``).
+    package var mapping: ColumnMapping?
+    /// Whether ``mapping`` was proposed by looking at the file (not given).
+    package var proposed = false
 
     /// Reads `path` once. Relabeled files are recognised by a `reason` CSV column or a `status` key on the first JSONL line.
-    package static func inspect(path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default) throws(DatasetError) -> FileSummary {
+    /// With a `mapping` the file is read as the lab's table it describes. Without one, a table
+    /// in a layout of its own (not EMO-SUPERB's CSV, not the project JSONL) is read by the
+    /// mapping ``ColumnMapping/propose(path:format:policy:)`` proposes, returned in ``mapping``.
+    package static func inspect(path: String, format: DatasetFormat? = nil, mapping: ColumnMapping? = nil,
+                                policy: RenormalizationPolicy = .default) throws(DatasetError) -> FileSummary {
+        if let mapping { return try dataset(path: path, format: format, mapping: mapping, policy: policy) }
+        if format == nil, ColumnMapping.tableFormat(path: path) == .tsv { return try proposing(path: path, format: .tsv, policy: policy) }
         guard let format = format ?? DatasetFormat.detect(path: path) else {
             throw DatasetError(file: path, reason: "cannot tell the format from the extension; name it (jsonl or csv)")
         }
         switch format {
         case .emoSuperbCSV:
-            let probe = try EmoSuperbCSVReader(path: path)
+            let probe: EmoSuperbCSVReader
+            do { probe = try EmoSuperbCSVReader(path: path) } catch where error.line == 1 {
+                return try proposing(path: path, format: .csv, policy: policy, original: error)
+            }
             if probe.textColumn == "reason" || probe.textColumn == nil {
                 var summary = FileSummary(kind: probe.textColumn == nil ? .labels : .relabeled, format: format)
                 while let row = try probe.nextRow() {
@@ -56,11 +70,32 @@ package struct FileSummary: Sendable, Equatable {
                 if case .object(let o)? = try? StrictJSON.parse(line), o["status"] != nil {
                     return try relabeledJSONL(path: path, policy: policy)
                 }
+                if case .object(let o)? = try? StrictJSON.parse(line), o["reference"] == nil, o["votes"] == nil,
+                   o.keys.contains(where: { Emotion(anyName: $0) != nil }) {
+                    return try proposing(path: path, format: .jsonl, policy: policy)
+                }
                 break
             }
         }
-        var summary = FileSummary(kind: .dataset, format: format)
-        let reader = try DatasetReader(path: path, format: format, policy: policy)
+        return try dataset(path: path, format: format, mapping: nil, policy: policy)
+    }
+
+    /// A table of the lab's own layout, read by the mapping proposed for it. An export's table
+    /// (its last columns are reason, method, prompt) counts as labels.
+    private static func proposing(path: String, format: ColumnMapping.TableFormat, policy: RenormalizationPolicy,
+                                  original: DatasetError? = nil) throws(DatasetError) -> FileSummary {
+        guard let proposal = try ColumnMapping.propose(path: path, format: format, policy: policy) else {
+            throw original ?? DatasetError(file: path, line: 1, reason: "no column is named as an emotion (accepted, any case: \(Emotion.acceptedNames)); give a column mapping (--id-column, --emotion-columns, ...)")
+        }
+        var summary = try dataset(path: path, format: nil, mapping: proposal.mapping, policy: policy)
+        summary.proposed = true
+        if proposal.isExport { summary.kind = .labels; summary.relabeled = summary.rows }
+        return summary
+    }
+
+    private static func dataset(path: String, format: DatasetFormat?, mapping: ColumnMapping?, policy: RenormalizationPolicy) throws(DatasetError) -> FileSummary {
+        let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
+        var summary = FileSummary(kind: .dataset, format: reader.format, mapping: mapping)
         while let item = try reader.next() {
             summary.rows += 1
             if !item.descriptions.isEmpty { summary.withDescriptions += 1 }

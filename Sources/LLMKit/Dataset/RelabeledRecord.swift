@@ -21,9 +21,12 @@ public struct RelabeledRecord: Sendable, Hashable {
     /// The relabeling method when it is not the prompted adjustment (`method` in the line;
     /// absent means `adjust`).
     public var method: String?
+    /// The lab's carried columns of the item (``DatasetItem/keep``; `keep` in the line, absent
+    /// when the dataset carried none: older lines read as `nil`).
+    public var keep: JSONObject?
 
     public init(id: String, reference: EmotionDistribution, outcome: ItemOutcome, promptVersion: String, provider: String, model: String,
-                answeredBy: String? = nil, method: String? = nil) {
+                answeredBy: String? = nil, method: String? = nil, keep: JSONObject? = nil) {
         self.id = id
         self.reference = reference
         self.outcome = outcome
@@ -32,6 +35,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         self.model = model
         self.answeredBy = answeredBy
         self.method = method
+        self.keep = keep
     }
 
     /// The record as a JSON object (field order as documented).
@@ -58,6 +62,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         object["model"] = .string(model)
         if let answeredBy { object["answered_by"] = .string(answeredBy) }
         if let method { object["method"] = .string(method) }
+        if let keep { object["keep"] = .object(keep) }
         if case .failed(let f) = outcome {
             var failure: JSONObject = ["kind": .string(f.kind.name), "message": .string(f.message), "path": f.path.map(JSONValue.string) ?? .null]
             if let code = f.providerError { failure["code"] = .string(code.name) }
@@ -122,6 +127,16 @@ public struct RelabeledRecord: Sendable, Hashable {
             key(",\"method\":")
             JSONSerializer.appendString(method, to: &bytes)
         }
+        if let keep {
+            key(",\"keep\":{")
+            for (i, member) in keep.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                JSONSerializer.appendString(member.key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                JSONSerializer.appendString(member.value.stringValue ?? member.value.description, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
         if case .failed(let f) = outcome {
             key(",\"failure\":{\"kind\":")
             JSONSerializer.appendString(f.kind.name, to: &bytes)
@@ -165,6 +180,15 @@ public struct RelabeledRecord: Sendable, Hashable {
         func normalized(_ key: String) throws(DatasetError) -> EmotionDistribution.Normalized {
             do { return try EmotionDistribution.normalizing(try raw(key), policy: policy) } catch let e as DistributionError { throw fail(key, e.description) } catch let e as DatasetError { throw e } catch { throw fail(key, "\(error)") }
         }
+        func keep() throws(DatasetError) -> JSONObject? {
+            switch o["keep"] {
+            case nil, .null?: return nil
+            case .object(let kept)?:
+                guard kept.allSatisfy({ $0.value.stringValue != nil }) else { throw fail("keep", "carried values must be strings") }
+                return kept
+            case let other?: throw fail("keep", "must be an object of carried column values, not \(other.typeName)")
+            }
+        }
         let id = try string("id")
         let reference = try normalized("reference").distribution
         let outcome: ItemOutcome
@@ -198,7 +222,7 @@ public struct RelabeledRecord: Sendable, Hashable {
         }
         return RelabeledRecord(id: id, reference: reference, outcome: outcome, promptVersion: try string("prompt"),
                                provider: try string("provider"), model: try string("model"), answeredBy: o["answered_by"]?.stringValue,
-                               method: o["method"]?.stringValue)
+                               method: o["method"]?.stringValue, keep: try keep())
     }
 }
 

@@ -42,6 +42,21 @@ public enum Emotion: Int, CaseIterable, Sendable, Hashable, Comparable, CustomSt
         self = match
     }
 
+    /// The emotion a name of the one alias table stands for, case-insensitively: the names
+    /// (`angry`, `Anger`, `ang`, `Happiness`, `joy`, `hap`, ...) and MSP-Podcast codes (`A`,
+    /// ..., `H`) that ``EmotionLabel/init(parsing:)`` reads, without `Other` and `No agreement`.
+    /// Every place that reads an emotion name (votes, reference keys, column mappings) uses it.
+    public init?(anyName text: String) {
+        guard case .emotion(let emotion)? = EmotionLabel(parsing: text) else { return nil }
+        self = emotion
+    }
+
+    /// The accepted names, for an error message: `angry (anger, ang, A), sad (sadness, S), ...`.
+    public static var acceptedNames: String {
+        allCases.map { e in "\(e.name) (\((EmotionLabel.aliases[e] ?? []).dropFirst().joined(separator: ", ")), \(e.code))" }
+            .joined(separator: ", ")
+    }
+
     /// The class's ``name``.
     public var description: String { name }
     /// Orders classes as the paper and the CSV columns do.
@@ -88,21 +103,25 @@ public enum EmotionLabel: Sendable, Hashable {
         return exact
     }()
 
+    /// The one alias table: every name an emotion is read by (lower case; the class's own
+    /// name first), beside its MSP-Podcast code. Three-letter forms are IEMOCAP's (`ang`,
+    /// `hap`, `neu`, `sad`, `fea`, `sur`, `dis`).
+    static let aliases: [Emotion: [String]] = [
+        .angry: ["angry", "anger", "ang"],
+        .sad: ["sad", "sadness"],
+        .disgust: ["disgust", "disgusted", "dis"],
+        .contempt: ["contempt", "contemptuous", "con"],
+        .fear: ["fear", "fearful", "afraid", "fea"],
+        .neutral: ["neutral", "neu"],
+        .surprise: ["surprise", "surprised", "sur"],
+        .happy: ["happy", "happiness", "joy", "joyful", "hap"],
+    ]
+
     private static let table: [String: EmotionLabel] = {
         var table: [String: EmotionLabel] = [:]
-        let names: [Emotion: [String]] = [
-            .angry: ["angry", "anger"],
-            .sad: ["sad", "sadness"],
-            .disgust: ["disgust", "disgusted"],
-            .contempt: ["contempt", "contemptuous"],
-            .fear: ["fear", "fearful", "afraid"],
-            .neutral: ["neutral"],
-            .surprise: ["surprise", "surprised"],
-            .happy: ["happy", "happiness", "joy"],
-        ]
         for emotion in Emotion.allCases {
             table[String(emotion.code).lowercased()] = .emotion(emotion)
-            for name in names[emotion, default: []] { table[name] = .emotion(emotion) }
+            for name in aliases[emotion, default: []] { table[name] = .emotion(emotion) }
         }
         for other in ["o", "other"] { table[other] = .other }
         for none in ["x", "no agreement", "noagreement", "no consensus"] { table[none] = .noAgreement }

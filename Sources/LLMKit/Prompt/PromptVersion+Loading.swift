@@ -53,6 +53,13 @@ extension PromptVersion {
     /// user text only, which must contain `{{data}}` (default user text: `{{data}}`). An unknown
     /// key, section or placeholder fails with the file and line.
     ///
+    /// A version can use carried columns of a lab's table (``DatasetItem/keep``): the header
+    /// declares them (`columns: transcript`) and a one-line `=== item ===` section says how a
+    /// data point's text is written, with `{{descriptions}}` and each declared column
+    /// (`{{descriptions}} (said: "{{transcript}}")`). A declared column that is not used, or a
+    /// placeholder that is not declared, fails at load; a run on a dataset that does not carry
+    /// a declared column fails before it sends anything.
+    ///
     /// Any other file (`Prompt.txt`) is taken whole, unchanged, as the system text, with the
     /// defaults for the rest: name from the file name, chunk size 30, separator `" | "`,
     /// a reason per item, user text `{{data}}`.
@@ -92,7 +99,7 @@ extension PromptVersion {
             let trimmed = line.trimmingWhitespace()
             if trimmed.hasPrefix("==="), trimmed.hasSuffix("==="), trimmed.count > 6 {
                 let name = String(trimmed.dropFirst(3).dropLast(3)).trimmingWhitespace()
-                guard name == "system" || name == "user" else { throw fail(lineNumber, "unknown section '\(name)' (sections: system, user)") }
+                guard name == "system" || name == "user" || name == "item" else { throw fail(lineNumber, "unknown section '\(name)' (sections: system, user, item)") }
                 guard sections[name] == nil else { throw fail(lineNumber, "section '\(name)' appears twice") }
                 sections[name] = (lineNumber + 1, [])
                 current = name
@@ -110,12 +117,30 @@ extension PromptVersion {
         let user = sections["user"] ?? (0, ["{{data}}"])
         let userText = user.lines.joined(separator: "\n").trimmingWhitespace()
 
-        try checkPlaceholders(system.lines, firstLine: system.line, allowed: systemPlaceholders, file: file, section: "system")
-        try checkPlaceholders(user.lines, firstLine: user.line, allowed: userPlaceholders, file: file, section: "user")
+        try checkPlaceholders(system.lines, firstLine: system.line, allowed: systemPlaceholders, file: file, section: "system", columns: version.columns)
+        try checkPlaceholders(user.lines, firstLine: user.line, allowed: userPlaceholders, file: file, section: "user", columns: version.columns)
         guard userText.contains("{{data}}") else { throw fail(user.line > 0 ? user.line - 1 : nil, "the user section must contain {{data}}") }
 
         version.systemText = version.substituteStatic(in: systemText)
         version.userTemplate = version.substituteStatic(in: userText)
+        if let item = sections["item"] {
+            let lines = item.lines.filter { !$0.trimmingWhitespace().isEmpty }
+            guard lines.count == 1 else { throw fail(item.line - 1, "the item section must be one line (a data point is one line), not \(lines.count)") }
+            let itemLine = item.line + item.lines.firstIndex(of: lines[0])!
+            try checkPlaceholders([lines[0]], firstLine: itemLine, allowed: Set(["descriptions"] + version.columns), file: file, section: "item",
+                                  columns: version.columns)
+            guard lines[0].contains("{{descriptions}}") else { throw fail(itemLine, "the item section must contain {{descriptions}}") }
+            let visible = version.separator.trimmingWhitespace()
+            if lines[0].contains("#") || lines[0].contains(visible) {
+                throw fail(itemLine, "the item section may not contain '#' or the separator '\(visible)': they delimit data points")
+            }
+            for column in version.columns where !lines[0].contains("{{\(column)}}") {
+                throw fail(itemLine, "the header declares the column '\(column)' but the item section does not use {{\(column)}}")
+            }
+            version.itemTemplate = lines[0].trimmingWhitespace()
+        } else if let column = version.columns.first {
+            throw fail(nil, "the header declares the column '\(column)': use it as {{\(column)}} in an '=== item ===' section")
+        }
         return version
     }
 
@@ -170,16 +195,26 @@ extension PromptVersion {
         case "reason_max_length":
             guard let n = Int(value), (10...2000).contains(n) else { return "reason_max_length must be an integer from 10 to 2000, not '\(value)'" }
             reasonLimit = n
+        case "columns":
+            let names = value.split(separator: ",").map { String($0).trimmingWhitespace() }
+            guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && !$0.contains("{") && !$0.contains("}") }) else {
+                return "columns must list carried column names separated by commas, not '\(value)'"
+            }
+            let reserved = Self.userPlaceholders.union(["descriptions"])
+            if let clash = names.first(where: reserved.contains) { return "columns: '\(clash)' is a placeholder of its own; a carried column needs another name" }
+            guard Set(names).count == names.count else { return "columns: a column is named twice" }
+            columns = names
         case "reason_overflow":
             guard let overflow = ReasonOverflow(rawValue: value) else { return "reason_overflow must be cut or reject, not '\(value)'" }
             reasonOverflow = overflow
         default:
-            return "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals, reason_max_length, reason_overflow)"
+            return "unknown key '\(key)' (known: name, summary, batch_size, separator, reason, decimals, reason_max_length, reason_overflow, columns)"
         }
         return nil
     }
 
-    private static func checkPlaceholders(_ lines: [String], firstLine: Int, allowed: Set<String>, file: String, section: String) throws(PromptLoadError) {
+    private static func checkPlaceholders(_ lines: [String], firstLine: Int, allowed: Set<String>, file: String, section: String,
+                                          columns: [String]) throws(PromptLoadError) {
         for (offset, line) in lines.enumerated() {
             var rest = line[...]
             while let open = rest.range(of: "{{") {
@@ -188,7 +223,15 @@ extension PromptVersion {
                 }
                 let name = String(rest[open.upperBound..<close.lowerBound]).trimmingWhitespace()
                 if !allowed.contains(name) {
-                    let hint = userPlaceholders.contains(name) ? "{{\(name)}} is only allowed in the user section" : "unknown placeholder {{\(name)}} (known: \(userPlaceholders.sorted().joined(separator: ", ")))"
+                    let hint = if section == "item" {
+                        "unknown placeholder {{\(name)}} in the item section (known: descriptions\(columns.map { ", " + $0 }.joined()); a carried column of your table is declared in the header: columns: \(name))"
+                    } else if columns.contains(name) || name == "descriptions" {
+                        "{{\(name)}} is only allowed in the item section (one data point)"
+                    } else if userPlaceholders.contains(name) {
+                        "{{\(name)}} is only allowed in the user section"
+                    } else {
+                        "unknown placeholder {{\(name)}} (known: \(userPlaceholders.sorted().joined(separator: ", ")); a carried column goes in the item section, declared in the header: columns: \(name))"
+                    }
                     throw PromptLoadError(file: file, line: firstLine + offset, reason: hint)
                 }
                 rest = rest[close.upperBound...]

@@ -52,6 +52,31 @@ extension PromptVersion {
     private func appendDataPoint(number: Int, _ item: DatasetItem, visibleSeparator: [UInt8], to bytes: inout [UInt8]) {
         bytes.append(contentsOf: String(number).utf8)
         bytes.append(contentsOf: ". ".utf8)
+        if let itemTemplate {
+            var values: [String: String] = [:]
+            for column in columns {
+                let clean = sanitize(item.keep[column]?.stringValue ?? "", visibleSeparator: visibleSeparator)
+                values[column] = clean.isEmpty ? "(none)" : clean
+            }
+            let marker = "\u{0}descriptions\u{0}"
+            values["descriptions"] = marker
+            let parts = itemTemplate.replacingPlaceholders(values).components(separatedBy: marker)
+            for (i, part) in parts.enumerated() {
+                if i > 0 { appendDescriptions(item, visibleSeparator: visibleSeparator, to: &bytes) }
+                bytes.append(contentsOf: part.utf8)
+            }
+        } else {
+            appendDescriptions(item, visibleSeparator: visibleSeparator, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "#"))
+        for (i, value) in item.reference.values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            Self.appendFormatted(value, decimals: decimals, to: &bytes)
+        }
+    }
+
+    /// The item's descriptions, sanitised and joined by commas, or `(none)`.
+    private func appendDescriptions(_ item: DatasetItem, visibleSeparator: [UInt8], to bytes: inout [UInt8]) {
         var wrote = false
         for description in item.descriptions {
             let clean = sanitize(description, visibleSeparator: visibleSeparator)
@@ -61,11 +86,6 @@ extension PromptVersion {
             wrote = true
         }
         if !wrote { bytes.append(contentsOf: "(none)".utf8) }
-        bytes.append(UInt8(ascii: "#"))
-        for (i, value) in item.reference.values.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            Self.appendFormatted(value, decimals: decimals, to: &bytes)
-        }
     }
 
     /// Makes a description safe to embed in a data point: no item's text can add, end or

@@ -37,6 +37,12 @@ public struct PromptVersion: Sendable, Hashable {
     public var systemText: String
     /// The user text template; `{{data}}` and `{{count}}` are filled per chunk.
     public var userTemplate: String
+    /// The carried columns of a lab's table the version uses (`columns:` in the file's
+    /// header, e.g. `transcript`): each item must carry them (``DatasetItem/keep``).
+    public var columns: [String] = []
+    /// How one data point's text is written (the `=== item ===` section): `{{descriptions}}`
+    /// and the declared ``columns`` as `{{transcript}}`; `nil`: the descriptions alone.
+    public var itemTemplate: String?
 
     // Defaults for what a file does not say.
     /// Items per chunk unless a file says otherwise.
@@ -72,6 +78,12 @@ public struct PromptVersion: Sendable, Hashable {
             "reason_overflow": .string(reasonOverflow.rawValue), "system": .string(systemText),
             "user": .string(userTemplate),
         ]
+        // Versions without carried columns keep the ids they always had.
+        if !columns.isEmpty || itemTemplate != nil, case .object(var object) = content {
+            object["columns"] = .array(columns.map(JSONValue.string))
+            object["item"] = itemTemplate.map(JSONValue.string) ?? .null
+            return String(CompletionRequest.sha256Hex(JSONValue.object(object).canonicalString).prefix(8))
+        }
         return String(CompletionRequest.sha256Hex(content.canonicalString).prefix(8))
     }
 

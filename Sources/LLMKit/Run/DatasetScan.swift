@@ -24,8 +24,8 @@ package struct DatasetScan: Sendable {
     /// The first `chunk` items (for sizing the largest request before the run).
     var firstItems: [DatasetItem]
 
-    init(path: String, format: DatasetFormat?, policy: RenormalizationPolicy, limit: Int?, keepFirst: Int) throws(DatasetError) {
-        let reader = try DatasetReader(path: path, format: format, policy: policy)
+    init(path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy, limit: Int?, keepFirst: Int) throws(DatasetError) {
+        let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
         var filter = BloomFilter()
         var suspects: Set<String> = []
         var count = 0
@@ -35,7 +35,7 @@ package struct DatasetScan: Sendable {
             if first.count < keepFirst { first.append(item) }
             count += 1
         }
-        if !suspects.isEmpty { try Self.findRepeat(among: suspects, path: path, format: format, policy: policy) }
+        if !suspects.isEmpty { try Self.findRepeat(among: suspects, path: path, format: format, mapping: mapping, policy: policy) }
         items = count
         itemsWithinLimit = min(count, limit ?? .max)
         firstItems = first
@@ -43,8 +43,8 @@ package struct DatasetScan: Sendable {
     }
 
     /// Reads the file again and throws for the first id of `suspects` that appears twice.
-    private static func findRepeat(among suspects: Set<String>, path: String, format: DatasetFormat?, policy: RenormalizationPolicy) throws(DatasetError) {
-        let reader = try DatasetReader(path: path, format: format, policy: policy)
+    private static func findRepeat(among suspects: Set<String>, path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy) throws(DatasetError) {
+        let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
         var seen: [String: Int] = [:]
         while let item = try reader.next() {
             guard suspects.contains(item.id) else { continue }
@@ -76,8 +76,8 @@ package struct DatasetScan: Sendable {
     }
 
     /// Each id's position in the dataset (for putting an output back in input order).
-    static func positions(path: String, format: DatasetFormat?, policy: RenormalizationPolicy) throws(DatasetError) -> [String: Int] {
-        let reader = try DatasetReader(path: path, format: format, policy: policy)
+    static func positions(path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy) throws(DatasetError) -> [String: Int] {
+        let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
         var positions: [String: Int] = [:]
         while let item = try reader.next() { positions[item.id] = positions.count }
         return positions
@@ -96,8 +96,8 @@ final class DatasetCursor: Sendable {
     private let skip: Set<String>
     private let only: Set<String>?
 
-    init(path: String, format: DatasetFormat?, policy: RenormalizationPolicy, limit: Int?, skip: Set<String> = [], only: Set<String>? = nil) throws(DatasetError) {
-        state = Mutex(State(reader: try DatasetReader(path: path, format: format, policy: policy)))
+    init(path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy, limit: Int?, skip: Set<String> = [], only: Set<String>? = nil) throws(DatasetError) {
+        state = Mutex(State(reader: try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)))
         self.limit = limit
         self.skip = skip
         self.only = only

@@ -238,7 +238,7 @@ public struct RelabelPipeline: Sendable {
             let answered = records.count < answeredBy.count ? answeredBy[records.count] : nil
             records.append(RelabeledRecord(id: item.id, reference: item.reference, outcome: outcome,
                                            promptVersion: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
-                                           answeredBy: answered, method: configuration.method?.id.name))
+                                           answeredBy: answered, method: configuration.method?.id.name, keep: item.keep.isEmpty ? nil : item.keep))
             summary.count(outcome, reference: item.reference)
         }
         return records

@@ -7,6 +7,9 @@ public struct RelabelJob: Sendable {
     public var dataset: String
     /// Its format (default: from the extension).
     public var format: DatasetFormat?
+    /// The lab's column mapping the dataset is read by (`nil`: the project JSONL or
+    /// EMO-SUPERB's CSV). Part of the run's fingerprint.
+    public var mapping: ColumnMapping?
     /// The output journal.
     public var output: String
     public var mode: RelabelJournal.Mode
@@ -23,11 +26,12 @@ public struct RelabelJob: Sendable {
     /// How the requests are sent: one call per chunk (default) or a provider's batch service.
     public var executor: RelabelExecutor
 
-    public init(dataset: String, format: DatasetFormat? = nil, output: String, mode: RelabelJournal.Mode = .fresh(overwrite: false),
+    public init(dataset: String, format: DatasetFormat? = nil, mapping: ColumnMapping? = nil, output: String, mode: RelabelJournal.Mode = .fresh(overwrite: false),
                 limit: Int? = nil, configuration: RelabelConfiguration, baseURL: String? = nil, otherInputs: [String] = [], finalPass: Bool = true,
                 executor: RelabelExecutor = .synchronous) {
         self.dataset = dataset
         self.format = format
+        self.mapping = mapping
         self.output = output
         self.mode = mode
         self.limit = limit
@@ -111,7 +115,7 @@ public struct RelabelRunner: Sendable {
             datasetSHA256: scan.sha256, prompt: configuration.promptID, provider: client.provider.id.name, model: configuration.model,
             baseURL: job.baseURL, chunkSize: configuration.chunkSize, seed: configuration.seed, temperature: configuration.temperature,
             maxTokens: configuration.maxTokens, policy: configuration.policy, executor: job.executor.fingerprintName,
-            method: configuration.methodID.name, methodParameters: configuration.method?.parameters ?? .null)
+            method: configuration.methodID.name, methodParameters: configuration.method?.parameters ?? .null, mapping: job.mapping?.json ?? .null)
         let journal = try await RelabelJournal.open(path: job.output, mode: job.mode, fingerprint: fingerprint, lock: lock, io: io)
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
@@ -151,7 +155,7 @@ public struct RelabelRunner: Sendable {
             throw Self.runError(error, output: job.output, lines: resumed.lines + ledger.written - journal.replacedCount)
         }
         let order: @Sendable () throws -> [String: Int] = {
-            try DatasetScan.positions(path: job.dataset, format: job.format, policy: configuration.policy)
+            try DatasetScan.positions(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy)
         }
         do { try await journal.close(inputOrder: order) } catch {
             await answers.close(remove: false)
@@ -181,7 +185,7 @@ public struct RelabelRunner: Sendable {
                              emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
         let configuration = pipeline.configuration
         let resumed = journal.resumed
-        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit, skip: resumed.done)
+        let cursor = try DatasetCursor(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy, limit: job.limit, skip: resumed.done)
         var summary = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, emit: emit)
         if job.finalPass, !ledger.transient.isEmpty {
             summary = try await finalPass(pipeline, job: job, journal: journal, ledger: ledger, summary: summary, emit: emit)
@@ -204,9 +208,15 @@ public struct RelabelRunner: Sendable {
         }
         let scan = try await io.run({ () throws(DatasetError) -> DatasetScan in
             try FileChecks.requireDistinct(output: job.output, from: [job.dataset] + job.otherInputs)
-            let scan = try DatasetScan(path: job.dataset, format: job.format, policy: configuration.policy, limit: job.limit,
+            let scan = try DatasetScan(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy, limit: job.limit,
                                        keepFirst: configuration.chunkSize)
             guard scan.items > 0 else { throw DatasetError(file: job.dataset, reason: "the dataset holds no items") }
+            if configuration.method == nil, let first = scan.firstItems.first,
+               let missing = configuration.prompt.columns.first(where: { first.keep[$0] == nil }) {
+                let carried = first.keep.keys
+                throw DatasetError(file: job.dataset, reason: "the prompt \(configuration.prompt.name) writes {{\(missing)}}, but the items carry no '\(missing)' column"
+                                   + (carried.isEmpty ? " (they carry none: name it among the mapping's carried columns)" : " (they carry \(carried.joined(separator: ", ")))"))
+            }
             return scan
         })
         if !scan.firstItems.isEmpty {
@@ -242,7 +252,7 @@ public struct RelabelRunner: Sendable {
                            summary: RelabelSummary, emit: @escaping @Sendable (RelabelEvent) -> Void) async throws -> RelabelSummary {
         let failed = ledger.takeTransient()
         emit(.finalPass(items: failed.count))
-        let cursor = try DatasetCursor(path: job.dataset, format: job.format, policy: pipeline.configuration.policy, limit: job.limit,
+        let cursor = try DatasetCursor(path: job.dataset, format: job.format, mapping: job.mapping, policy: pipeline.configuration.policy, limit: job.limit,
                                        only: Set(failed.keys))
         let again = try await pass(pipeline, cursor: cursor, journal: journal, ledger: ledger, replacing: failed, emit: emit)
         var total = summary

@@ -29,6 +29,10 @@ public struct RunFingerprint: Sendable, Equatable {
     /// another method, or other parameters, is a difference like another dataset.
     public var method: String
     public var methodParameters: JSONValue
+    /// The lab's column mapping the dataset was read by (``ColumnMapping/json``; `null`: none,
+    /// and what a header without the field means): a resume with another mapping is a
+    /// difference like another dataset.
+    public var mapping: JSONValue
 
     /// One call per chunk.
     public static let synchronousExecutor = "sync"
@@ -37,7 +41,8 @@ public struct RunFingerprint: Sendable, Equatable {
 
     public init(datasetSHA256: String, prompt: String, provider: String, model: String, baseURL: String?, chunkSize: Int,
                 seed: Int?, temperature: Double?, maxTokens: Int?, policy: RenormalizationPolicy, contract: String = contractVersion,
-                executor: String = synchronousExecutor, method: String = MethodID.adjust.name, methodParameters: JSONValue = .null) {
+                executor: String = synchronousExecutor, method: String = MethodID.adjust.name, methodParameters: JSONValue = .null,
+                mapping: JSONValue = .null) {
         self.datasetSHA256 = datasetSHA256
         self.prompt = prompt
         self.provider = provider
@@ -52,6 +57,7 @@ public struct RunFingerprint: Sendable, Equatable {
         self.executor = executor
         self.method = method
         self.methodParameters = methodParameters
+        self.mapping = mapping
     }
 
     /// The fields as (name, value) pairs, in a fixed order, as written in the journal.
@@ -64,6 +70,7 @@ public struct RunFingerprint: Sendable, Equatable {
             ("max_tokens", optional(maxTokens, JSONValue.int)), ("tolerance", .double(policy.tolerance)),
             ("sum_off", .string(policy.outOfTolerance.rawValue)), ("contract", .string(contract)),
             ("executor", .string(executor)), ("method", .string(method)), ("method_parameters", methodParameters),
+            ("mapping", mapping),
         ]
     }
 
@@ -82,7 +89,8 @@ public struct RunFingerprint: Sendable, Equatable {
                   chunkSize: batch, seed: o["seed"]?.intValue, temperature: o["temperature"]?.doubleValue,
                   maxTokens: o["max_tokens"]?.intValue, policy: RenormalizationPolicy(tolerance: tolerance, outOfTolerance: sumOff),
                   contract: contract, executor: o["executor"]?.stringValue ?? Self.synchronousExecutor,
-                  method: o["method"]?.stringValue ?? MethodID.adjust.name, methodParameters: o["method_parameters"] ?? .null)
+                  method: o["method"]?.stringValue ?? MethodID.adjust.name, methodParameters: o["method_parameters"] ?? .null,
+                  mapping: o["mapping"] ?? .null)
     }
 
     /// One line per field that differs: `seed: 42 in the output, 7 now`.

@@ -16,6 +16,8 @@ public struct ScoreFilesRequest: Sendable {
     public var dataset: String
     /// The dataset's format (default: from the extension).
     public var format: DatasetFormat?
+    /// The lab's column mapping the dataset is read by, if any.
+    public var mapping: ColumnMapping?
     /// How raw values that do not sum to 1 are treated.
     public var policy: RenormalizationPolicy
     /// Score only the first N items.
@@ -38,12 +40,13 @@ public struct ScoreFilesRequest: Sendable {
     public var seed: UInt64
 
     /// A request; only the dataset and the files are required.
-    public init(dataset: String, files: [String], format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default,
+    public init(dataset: String, files: [String], format: DatasetFormat? = nil, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy = .default,
                 limit: Int? = nil, gold: String? = nil, labels: [String] = [], prompt: PromptVersion? = nil,
                 library: PromptLibrary = PromptLibrary(directories: []), chunkSize: Int? = nil, seed: UInt64 = Scoring.defaultSeed) {
         self.dataset = dataset
         self.files = files
         self.format = format
+        self.mapping = mapping
         self.policy = policy
         self.limit = limit
         self.gold = gold
@@ -61,7 +64,7 @@ extension Scoring {
     public static func scoreFiles(_ request: ScoreFilesRequest) throws -> ScoreReport {
         guard !request.files.isEmpty else { throw ScoringError("no output to score: give at least one file") }
         try checkLabels(request.labels, columns: request.files.count)
-        let dataset = try loadDataset(request.dataset, format: request.format, policy: request.policy, limit: request.limit, gold: request.gold)
+        let dataset = try loadDataset(request.dataset, format: request.format, mapping: request.mapping, policy: request.policy, limit: request.limit, gold: request.gold)
         var warnings = dataset.warnings
         var columns: [ScoreReport.Column] = []
         for (i, file) in request.files.enumerated() {

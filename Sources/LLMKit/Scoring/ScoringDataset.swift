@@ -1,5 +1,5 @@
 /// The items a score is computed over, read once with the line each came from
-/// (``Scoring/loadDataset(_:format:policy:limit:gold:)``).
+/// (``Scoring/loadDataset(_:format:mapping:policy:limit:gold:)``).
 public struct ScoringDataset: Sendable {
     /// The dataset file.
     package var path: String
@@ -31,11 +31,11 @@ extension Scoring {
     /// Reads the dataset to score against: every item with its line, checking that ids are
     /// unique (a repeated id is an error naming both lines), and merges a gold relabeling
     /// (project JSONL with `gold` or `reference`, or an EMO-SUPERB CSV).
-    public static func loadDataset(_ path: String, format: DatasetFormat? = nil, policy: RenormalizationPolicy = .default,
+    public static func loadDataset(_ path: String, format: DatasetFormat? = nil, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy = .default,
                                    limit: Int? = nil, gold: String? = nil) throws(DatasetError) -> ScoringDataset {
         var items: [DatasetItem] = [], lines: [Int] = [], beyond = Set<String>()
         var firstLine: [String: Int] = [:]
-        try forEachItem(path, format: format, policy: policy) { (item: DatasetItem, line: Int) throws(DatasetError) in
+        try forEachItem(path, format: format, mapping: mapping, policy: policy) { (item: DatasetItem, line: Int) throws(DatasetError) in
             if let earlier = firstLine[item.id] {
                 throw DatasetError(file: path, line: line, field: "id",
                                    reason: "id '\(item.id)' appears on lines \(earlier) and \(line); scores need one item per id")
@@ -51,9 +51,9 @@ extension Scoring {
     }
 
     /// Calls `body` with every item of a dataset file and the line it starts on.
-    static func forEachItem(_ path: String, format: DatasetFormat?, policy: RenormalizationPolicy,
+    static func forEachItem(_ path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy,
                             _ body: (DatasetItem, Int) throws(DatasetError) -> Void) throws(DatasetError) {
-        let reader = try DatasetReader(path: path, format: format, policy: policy)
+        let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
         while let item = try reader.next() { try body(item, reader.lastLine) }
     }
 

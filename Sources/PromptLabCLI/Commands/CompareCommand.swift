@@ -37,7 +37,7 @@ struct CompareCommand: ParsableCommand {
         try outputs.check(inputs: [dataset.dataset, a, b, prompt])
         let version = try prompt.map { try directories.library.resolve($0) }
         try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
-            dataset: dataset.dataset, files: [a, b], format: dataset.format, policy: policyOptions.policy,
+            dataset: dataset.dataset, files: [a, b], format: dataset.format, mapping: try dataset.columns.mapping(), policy: policyOptions.policy,
             labels: outputs.labels, prompt: version, library: directories.library, chunkSize: items.value)))
     }
 }

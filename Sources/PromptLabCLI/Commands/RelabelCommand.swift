@@ -96,10 +96,11 @@ struct RelabelCommand: AsyncParsableCommand {
         configuration.recordsAnsweringModel = connection.pool.allowMixedModels
         let label = method.map { $0.id.name } ?? version.name
         let output = out ?? Locations.defaultOutput(dataset: dataset.dataset, prompt: label, provider: providerName, model: prepared.model)
-        let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, output: output,
+        let mapping = try dataset.columns.mapping()
+        let job = RelabelJob(dataset: dataset.dataset, format: dataset.format, mapping: mapping, output: output,
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
-                             otherInputs: [prompt.file, connection.fixtures, summaryJSON, methodOptions.lexicon].compactMap { $0 },
+                             otherInputs: [prompt.file, connection.fixtures, summaryJSON, methodOptions.lexicon, dataset.columns.file].compactMap { $0 },
                              executor: try batch.executor(provider: provider, baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
         if let summaryJSON {
             try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
@@ -133,8 +134,9 @@ struct RelabelCommand: AsyncParsableCommand {
         if connection.model == nil && provider == .openAI { throw ClientStack.missingModel(provider.name) }
         let model = connection.model ?? provider.name
         let configuration = sampling.configuration(prompt: version, model: model, slots: nil, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
+        let mapping = try dataset.columns.mapping()
         let estimate = try await BlockingIOPool.shared.run { [dataset] in
-            try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, configuration: configuration)
+            try DryRunEstimate.estimate(dataset: dataset.dataset, format: dataset.format, mapping: mapping, limit: slice.limit, configuration: configuration)
         }
         print(CostOptions.render(estimate, prompt: version, model: model, table: try cost.table(), itemsPerRequest: configuration.chunkSize))
     }

@@ -34,7 +34,7 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let version = try prompt.load()
         let size = slice.itemsPerRequest ?? version.chunkSize
-        let reader = try DatasetReader(path: dataset.dataset, format: dataset.format)
+        let reader = try DatasetReader(path: dataset.dataset, format: dataset.format, mapping: try dataset.columns.mapping())
         var items: [DatasetItem] = []
         var index = 0
         let first = (request - 1) * size

@@ -70,11 +70,11 @@ struct ScoreCommand: AsyncParsableCommand {
         if !relabeled.isEmpty {
             let prompt = try prompts.first.map { try directories.library.resolve($0) }
             try outputs.finish(try Scoring.scoreFiles(ScoreFilesRequest(
-                dataset: dataset.dataset, files: relabeled, format: dataset.format, policy: policyOptions.policy, limit: slice.limit,
+                dataset: dataset.dataset, files: relabeled, format: dataset.format, mapping: try dataset.columns.mapping(), policy: policyOptions.policy, limit: slice.limit,
                 gold: gold, labels: outputs.labels, prompt: prompt, library: directories.library, chunkSize: slice.itemsPerRequest)))
             return
         }
-        let data = try Scoring.loadDataset(dataset.dataset, format: dataset.format, policy: policyOptions.policy, limit: slice.limit, gold: gold)
+        let data = try Scoring.loadDataset(dataset.dataset, format: dataset.format, mapping: try dataset.columns.mapping(), policy: policyOptions.policy, limit: slice.limit, gold: gold)
         var columns = try await runPromptVersions(data)
         try Scoring.relabelColumns(&columns, labels: outputs.labels)
         try outputs.finish(Scoring.report(dataset: dataset.dataset, columns: columns, warnings: data.warnings))
@@ -93,6 +93,7 @@ struct ScoreCommand: AsyncParsableCommand {
         var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, prompts: versions, arms: arms,
                               repeats: `repeat`, settings: settings, chunkSize: slice.itemsPerRequest, outputFolder: outDir)
         runs.concurrency = sampling.concurrency
+        runs.mapping = try dataset.columns.mapping()
         if let prices { runs.prices = try PriceTable.load(prices) }
         let quiet = self.quiet
         return try await runs.run(registry: PromptLabCLI.registry, data: data) { line in

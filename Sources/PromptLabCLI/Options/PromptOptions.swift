@@ -36,7 +36,7 @@ struct PromptOptions: ParsableArguments {
 
 /// A dataset file and its format.
 struct DatasetOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Dataset file: project JSONL or EMO-SUPERB CSV; 'sample' is the bundled sample (72 items).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Dataset file: project JSONL, EMO-SUPERB CSV, or your own table (CSV, TSV, JSONL) with a column mapping; 'sample' is the bundled sample (72 items).", valueName: "file"))
     var dataset: String
 
     @Option(name: .long, help: "Dataset format (default: from the extension: .csv is csv, .jsonl jsonl).")
@@ -50,6 +50,9 @@ struct DatasetOptions: ParsableArguments {
         }
         dataset = sample
     }
+
+    /// Your own vote table's column mapping (see MappingOptions).
+    @OptionGroup(title: "Your own table (a column mapping)") var columns: MappingOptions
 }
 
 extension DatasetFormat: ExpressibleByArgument {}
@@ -102,3 +105,4 @@ enum Check {
 extension RenormalizationPolicy.OutOfTolerance: ExpressibleByArgument {}
 extension RecordMode: ExpressibleByArgument {}
 extension LabelExport.Variant: ExpressibleByArgument {}
+extension ColumnMapping.VoteScale: ExpressibleByArgument {}

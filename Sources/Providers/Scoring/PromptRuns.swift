@@ -19,6 +19,8 @@ public struct PromptRuns: Sendable {
 
     public var dataset: String
     public var format: DatasetFormat?
+    /// The lab's column mapping the dataset is read by, if any.
+    public var mapping: ColumnMapping?
     public var limit: Int?
     public var prompts: [PromptVersion]
     public var arms: [Arm]
@@ -64,6 +66,7 @@ public struct PromptRuns: Sendable {
                     cell.chunkSize = chunkSize
                     cell.concurrency = concurrency
                     cell.repeatIndex = k
+                    cell.mapping = mapping
                     let report = try await cell.run(prepared, runner: runner)
                     if k == 0 {
                         let s = report.summary
@@ -85,6 +88,8 @@ public struct PromptRuns: Sendable {
     public struct Cell: Sendable {
         public var dataset: String
         public var format: DatasetFormat?
+        /// The lab's column mapping the dataset is read by, if any.
+        public var mapping: ColumnMapping?
         public var limit: Int?
         public var prompt: PromptVersion
         /// The relabeling method (`nil`: the prompted adjustment).
@@ -134,7 +139,7 @@ public struct PromptRuns: Sendable {
         public func run(_ prepared: ClientStack.Prepared, runner: RelabelRunner,
                         onEvent: @escaping @Sendable (RelabelEvent) -> Void = { _ in }) async throws -> RelabelReport {
             let configuration = configuration(model: prepared.model, slots: prepared.capabilities.parallelSlots)
-            return try await runner.run(RelabelJob(dataset: dataset, format: format, output: output, mode: mode, limit: limit,
+            return try await runner.run(RelabelJob(dataset: dataset, format: format, mapping: mapping, output: output, mode: mode, limit: limit,
                                                    configuration: configuration, baseURL: prepared.baseURL, otherInputs: otherInputs),
                                         onEvent: onEvent)
         }

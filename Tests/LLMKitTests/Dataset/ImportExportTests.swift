@@ -82,7 +82,7 @@ import Testing
 
         func export(_ variant: LabelExport.Variant, _ eps: Double) throws -> [(id: String, values: [Double])] {
             let out = dir.appendingPathComponent("\(variant)-\(eps).csv").path
-            _ = try LabelExport.export(input: input, output: out, variant: variant, smoothing: eps)
+            _ = try LabelExport.export(input: input, output: out, variant: variant, smoothing: eps, columns: .eightColumns)
             let reader = try EmoSuperbCSVReader(path: out)
             #expect(reader.textColumn == nil)
             var rows: [(String, [Double])] = []
@@ -115,7 +115,7 @@ import Testing
         for r in records + [retried] { try writer.writeLine(r.jsonLine) }
         try writer.commit()
         let out = dir.appendingPathComponent("out.csv").path
-        let result = try LabelExport.export(input: input, output: out, variant: .llm, smoothing: 0)
+        let result = try LabelExport.export(input: input, output: out, variant: .llm, smoothing: 0, columns: .eightColumns)
         #expect(result.records == 2 && result.rows == 2 && result.superseded == 1)
         let reader = try EmoSuperbCSVReader(path: out)
         var ids: [String] = []

@@ -19,6 +19,10 @@ import Testing
                             promptVersion: "p@1", provider: "openai", model: "m"),
             RelabeledRecord(id: "u5", reference: reference, outcome: .failed(ItemFailure(.missingIndex, "no entry", path: nil)),
                             promptVersion: "p@1", provider: "openai", model: "m"),
+            // The lab's carried columns (`keep`), in the mapping's order, odd text included.
+            RelabeledRecord(id: "u6", reference: reference, outcome: .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: "r", sumWasOff: false)),
+                            promptVersion: "p@1", provider: "openai", model: "m", method: "logprob",
+                            keep: JSONObject([("transcript", .string(odd)), ("speaker", .string("s1")), ("empty", .string(""))])),
         ]
     }
 

@@ -201,7 +201,7 @@ extension BatchExecutor {
     func loadItems(_ ids: Set<String>) async throws -> [String: DatasetItem] {
         guard !ids.isEmpty else { return [:] }
         let wanted = ids.compactMap { offsets[$0] }.sorted()
-        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, policy: configuration.policy)
+        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy)
         let items = try await io.run({ () throws(DatasetError) -> [DatasetItem] in try reader.items(at: wanted) })
         return Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }

@@ -143,9 +143,9 @@ struct BatchExecutor {
     /// The run's one pass over the dataset: every item's offset, and those left to plan.
     mutating func indexDataset() async throws {
         let done = self.done, pending = state.pendingIDs
-        let path = job.dataset, format = job.format, policy = configuration.policy, limit = job.limit
+        let path = job.dataset, format = job.format, mapping = job.mapping, policy = configuration.policy, limit = job.limit
         let (offsets, unplanned) = try await io.run({ () throws(DatasetError) -> ([String: Int], [Int]) in
-            let reader = try DatasetReader(path: path, format: format, policy: policy)
+            let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
             var offsets: [String: Int] = [:], unplanned: [Int] = [], read = 0
             while read < (limit ?? .max), let item = try reader.next() {
                 read += 1
@@ -218,7 +218,7 @@ struct BatchExecutor {
     /// next) wave, submitting each file as soon as it is full; a request whose answer is in the
     /// response cache is answered from there instead.
     mutating func planNewItems() async throws {
-        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, policy: configuration.policy)
+        let reader = try DatasetOffsetReader(path: job.dataset, format: job.format, mapping: job.mapping, policy: configuration.policy)
         let wave = state.openWave ?? state.nextWave
         var pack = FilePack()
         let size = configuration.chunkSize

@@ -67,8 +67,8 @@ final class DatasetOffsetReader: Sendable {
     private let reader: Mutex<DatasetReader>
     private let path: String
 
-    init(path: String, format: DatasetFormat?, policy: RenormalizationPolicy) throws(DatasetError) {
-        reader = Mutex(try DatasetReader(path: path, format: format, policy: policy))
+    init(path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy) throws(DatasetError) {
+        reader = Mutex(try DatasetReader(path: path, format: format, mapping: mapping, policy: policy))
         self.path = path
     }
 
