@@ -64,6 +64,7 @@ struct PromptLabCommand: AsyncParsableCommand {
             """,
         version: "promptlab 0.2.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
         subcommands: [RelabelCommand.self, ScoreCommand.self, CompareCommand.self, ImportCommand.self, ExportCommand.self,
-                      PromptsCommand.self, ProvidersCommand.self, BatchesCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self]
+                      PromptsCommand.self, ProvidersCommand.self, BatchesCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self,
+                      FitCommand.self]
     )
 }

@@ -60,8 +60,10 @@ public struct LogProbMethod: RelabelMethod {
     public let id: MethodID = .logprob
     /// The few-shot prompt: its system text is the header, its user text the item's line.
     public let prompt: PromptVersion
+    /// How the evidence is mixed in: `w`, a temperature, the tie rule.
+    public let mix: EvidenceMix
     /// The evidence's weight `w` in `(1 − w)·reference + w·evidence`.
-    public let weight: Double
+    public var weight: Double { mix.weight }
     /// The least mass on the 8 words an item needs.
     public let minimumMass: Double
     /// Candidate tokens asked per item.
@@ -76,20 +78,25 @@ public struct LogProbMethod: RelabelMethod {
     ///   - minimumMass: an item whose mass on the 8 words is lower fails with `low_mass`.
     ///   - topTokens: candidates asked per item (at least 1; OpenAI-compatible servers take at most 20).
     ///   - model: the model to ask, when it is not the run's.
+    ///   - evidenceTemperature: `T` on the evidence before the mix (1: as it is; see ``EvidenceMix``).
+    ///   - preservesTies: keep a tie among the reference's maximal classes (see ``EvidenceMix``).
     public init(prompt: PromptVersion, weight: Double = EvidenceMix.defaultWeight, minimumMass: Double = LogProbMethod.defaultMinimumMass,
-                topTokens: Int = LogProbMethod.defaultTopTokens, model: String? = nil) {
+                topTokens: Int = LogProbMethod.defaultTopTokens, model: String? = nil, evidenceTemperature: Double = 1, preservesTies: Bool = false) {
         self.prompt = prompt
-        self.weight = min(1, max(0, weight))
+        mix = EvidenceMix(weight: weight, temperature: evidenceTemperature, preservesTies: preservesTies)
         self.minimumMass = max(0, minimumMass)
         self.topTokens = max(1, topTokens)
         self.model = model
     }
 
-    /// The prompt id, weight, minimum mass and number of candidates (and the model when it is
-    /// not the run's): a resume with other values is refused.
+    /// The prompt id, the mix (weight; temperature and tie rule when set), minimum mass and
+    /// number of candidates (and the model when it is not the run's): a resume with other
+    /// values is refused.
     public var parameters: JSONValue {
-        var object: JSONObject = ["prompt": .string(prompt.id), "weight": .double(weight), "minimum_mass": .double(minimumMass),
-                                  "top_tokens": .int(topTokens)]
+        var object: JSONObject = ["prompt": .string(prompt.id)]
+        for (key, value) in mix.parameters { object[key] = value }
+        object["minimum_mass"] = .double(minimumMass)
+        object["top_tokens"] = .int(topTokens)
         if let model { object["model"] = .string(model) }
         return .object(object)
     }
@@ -155,9 +162,9 @@ public struct LogProbMethod: RelabelMethod {
             return .failed(ItemFailure(.lowMass, "the next token put \(Self.format(mass)) of its mass on the 8 emotion words, below \(Self.format(minimumMass)) (most likely: \(top))"))
         }
         let distribution = (try? EmotionDistribution.normalizing(evidence.map { $0 / mass }, policy: .default).distribution) ?? reference
-        let adjusted = EvidenceMix.combine(reference: reference, evidence: distribution, weight: weight)
+        let adjusted = mix.apply(reference: reference, evidence: distribution.values)
         return .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: Self.reason(distribution, mass: mass), sumWasOff: false,
-                                  evidenceMass: mass))
+                                  evidenceMass: mass, evidence: distribution.values))
     }
 
     /// The probability the candidates put on each emotion (in ``Emotion`` order), summed over

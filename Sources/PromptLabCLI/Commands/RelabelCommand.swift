@@ -85,7 +85,7 @@ struct RelabelCommand: AsyncParsableCommand {
         } else {
             // A method that asks no model: the run records provider 'none' and the method's file as the model.
             let stem = URL(fileURLWithPath: methodOptions.lexicon ?? "none").deletingPathExtension().lastPathComponent
-            prepared = ClientStack.Prepared(client: LLMClient(provider: NoModelProvider()), capabilities: ProviderCapabilities(), model: stem, baseURL: nil)
+            prepared = NoModelProvider.prepared(model: stem)
             providerName = NoModelProvider().id.name
         }
         var configuration = sampling.configuration(prompt: version, prepared: prepared, itemsPerRequest: slice.itemsPerRequest, policy: policyOptions.policy)
