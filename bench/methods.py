@@ -31,7 +31,7 @@ def gold_rows(path):
 
 def main():
     gold = gold_rows(sys.argv[1])
-    print(f"{'method':<16} {'subset':<13} {'n':>5} {'JS to gold':>10} {'argmax':>7} {'changed':>8} {'no evid.':>8} {'failed':>7}")
+    print(f"{'method':<20} {'subset':<13} {'n':>5} {'JS to gold':>10} {'argmax':>7} {'changed':>8} {'no evid.':>8} {'failed':>7}")
     specs = [s.split("=", 1) for s in sys.argv[2:]]
     ties_report(gold, specs[0][1])
     def load(path):
@@ -60,7 +60,7 @@ def main():
                 js += jsd(p, g)
                 agree += bool(argmax_set(p) & argmax_set(g))
             if n:
-                print(f"{label:<16} {subset:<13} {n:>5} {js / n:>10.4f} {agree / n:>7.3f} {changed / n:>8.3f} {none / n:>8.3f} {failed / n:>7.3f}")
+                print(f"{label:<20} {subset:<13} {n:>5} {js / n:>10.4f} {agree / n:>7.3f} {changed / n:>8.3f} {none / n:>8.3f} {failed / n:>7.3f}")
 
 def ties_report(gold, path):
     """How GPT-4 treats a tie among the reference's maximal classes."""

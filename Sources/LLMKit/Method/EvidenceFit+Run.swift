@@ -33,6 +33,10 @@ extension EvidenceFit {
             if line.isEmpty { continue }
             if JournalHeader.isHeader(line) {
                 guard let h = JournalHeader(line: line) else { throw DatasetError(file: path, line: reader.lineNumber, reason: "not a readable journal header") }
+                guard h.fingerprint.method == MethodID.logprob.name || h.fingerprint.method == MethodID.lexicon.name else {
+                    throw DatasetError(file: path, line: reader.lineNumber, field: "method",
+                                       reason: "the run's method is \(h.fingerprint.method); fit re-mixes the evidence of a logprob or lexicon run")
+                }
                 header = h
                 continue
             }
@@ -51,9 +55,6 @@ extension EvidenceFit {
             samples.append(Sample(id: record.id, reference: record.reference, evidence: evidence, gold: goldValue))
         }
         guard let fingerprint = header?.fingerprint else { throw DatasetError(file: path, reason: "no journal header: not an output of promptlab relabel") }
-        guard fingerprint.method == MethodID.logprob.name || fingerprint.method == MethodID.lexicon.name else {
-            throw DatasetError(file: path, line: 1, field: "method", reason: "the run's method is \(fingerprint.method); fit re-mixes the evidence of a logprob or lexicon run")
-        }
         guard samples.count >= max(2, folds) else {
             throw DatasetError(file: path, reason: "\(samples.count) items have evidence and a gold in \(gold); a \(folds)-fold fit needs at least \(max(2, folds))")
         }
