@@ -60,6 +60,9 @@ struct EvidenceOptions: ParsableArguments {
           help: "For logprob and lexicon: keep a tie among the reference's top classes (the evidence on them is averaged before the mix).")
     var preserveTies = false
 
+    @Flag(inversion: .prefixedNo, help: "For logprob: calibrate the evidence against content-free inputs (N/A, an empty word, [MASK]): divide by what they get above 1/8 (three more requests; on by default).")
+    var calibrate = true
+
     @Option(name: .customLong("min-mass"), parsing: .unconditional,
             help: ArgumentHelp("For logprob: the least probability mass on the 8 emotion words an item needs; below it the item fails with low_mass (default 0.1).", valueName: "m"))
     var minimumMass: Double = LogProbMethod.defaultMinimumMass
@@ -86,7 +89,7 @@ struct EvidenceOptions: ParsableArguments {
                                  preservesTies: preserveTies)
         case .logprob:
             return LogProbMethod(prompt: prompt, weight: descriptionWeight, minimumMass: minimumMass, evidenceTemperature: evidenceTemperature,
-                                 preservesTies: preserveTies)
+                                 preservesTies: preserveTies, calibrates: calibrate)
         default:
             return nil
         }
