@@ -84,6 +84,7 @@ public struct LogProbMethod: RelabelMethod {
 
     final class CalibrationBox: Sendable {
         let value = Mutex<[Double]?>(nil)
+        let task = Mutex<Task<[Double], any Error>?>(nil)
     }
 
     /// A method reading the next token after `prompt`'s few-shot header.
@@ -145,8 +146,15 @@ public struct LogProbMethod: RelabelMethod {
     }
 
     public func relabel(_ chunk: [DatasetItem], context: MethodContext) async throws -> [ItemOutcome] {
-        if calibrates && calibration.value.withLock({ $0 == nil }) {
-            let found = try await contentFreeDistribution(context: context)
+        if calibrates {
+            // Chunks run concurrently: the first one asks, the others wait for its answer.
+            let task = calibration.task.withLock { task in
+                if let task { return task }
+                let started = Task { try await self.contentFreeDistribution(context: context) }
+                task = started
+                return started
+            }
+            let found = try await task.value
             calibration.value.withLock { $0 = found }
         }
         var items = chunk[...]
@@ -212,10 +220,11 @@ public struct LogProbMethod: RelabelMethod {
             return .failed(ItemFailure(.lowMass, "the next token put \(Self.format(mass)) of its mass on the 8 emotion words, below \(Self.format(minimumMass)) (most likely: \(top))"))
         }
         var normalised = evidence.map { $0 / mass }
-        if calibrates, let contentFree = calibration.value.withLock({ $0 }) { normalised = Self.calibrated(normalised, contentFree: contentFree) }
+        let contentFree = calibrates ? calibration.value.withLock({ $0 }) : nil
+        if let contentFree { normalised = Self.calibrated(normalised, contentFree: contentFree) }
         let distribution = (try? EmotionDistribution.normalizing(normalised, policy: .default).distribution) ?? reference
         let adjusted = mix.apply(reference: reference, evidence: distribution.values)
-        return .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: (calibrates ? "calibrated " : "") + Self.reason(distribution, mass: mass), sumWasOff: false,
+        return .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: (contentFree != nil ? "calibrated " : "") + Self.reason(distribution, mass: mass), sumWasOff: false,
                                   evidenceMass: mass, evidence: distribution.values))
     }
 
