@@ -11,14 +11,19 @@ extension ScoreReport {
     }
 
     /// The items shown across every column: up to 4 whose descriptions name a class clearly
-    /// (one per class first, seeded), then up to 2 others at random; only items every column
-    /// has an answer or a failure for.
+    /// (one per class first, seeded; those whose reference does not already have that class on
+    /// top before the others), then up to 2 others at random; only items every column has an
+    /// answer or a failure for.
     static func pickAcross(_ columns: [Column], seed: UInt64 = Scoring.defaultSeed) -> [(why: String, id: String)] {
         guard let first = columns.first else { return [] }
         let byColumn = columns.map { Dictionary($0.items.map { ($0.id, $0) }, uniquingKeysWith: { $1 }) }
         var rng = SplitMix64(seed: seed)
         var pool = first.items.filter { item in byColumn.allSatisfy { $0[item.id] != nil } }
         for i in pool.indices.reversed() where i > 0 { pool.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        // Items whose reference does not already have the named class on top first: there a
+        // method that follows the descriptions visibly moves the answer.
+        let visible = { (item: ScoredItem) in clearClass(item.descriptions).map { !item.reference.argmaxSet.contains($0) } ?? false }
+        pool = pool.filter(visible) + pool.filter { !visible($0) }
         var picked: [(String, String)] = []
         var classesShown: Set<Emotion> = []
         for pass in 0..<2 {

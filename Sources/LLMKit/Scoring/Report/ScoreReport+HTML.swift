@@ -27,7 +27,7 @@ extension ScoreReport {
         .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;border-radius:2px}
         .notes{font-size:.88em;color:#444;margin:.4em 0 0;padding-left:1.2em}
         .examples td{white-space:normal}.examples td.dist{min-width:11em;font-variant-numeric:tabular-nums}
-        .examples td.reason{max-width:26em}.examples td.words{max-width:16em;overflow-wrap:anywhere}.examples td.id{white-space:nowrap}
+        .examples td.reason{max-width:26em;overflow-wrap:anywhere}.examples td.words{max-width:16em;overflow-wrap:anywhere}.examples td.id{white-space:nowrap}
         .tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.82em;white-space:nowrap}
         .tag.random{background:#e8f0fe}.tag.largest{background:#fde8e8}.tag.unchanged{background:#eee}
         .box{border-radius:6px;padding:.6em 1em;margin:1em 0}.box ul{margin:.3em 0 0 0;padding-left:1.2em}
@@ -62,7 +62,7 @@ extension ScoreReport {
         body += "<h2>Mean shift per class</h2>\n<p class=\"meta\">Mean of answer minus reference, per emotion, over relabeled items.</p>\n" + shiftChart
         if !comparisons.isEmpty { body += comparisonSection }
         if columns.count >= 2 {
-            body += "<h2>One item across the columns</h2>\n<p class=\"meta\">The paper's Table III widened: each item once, with every column's answer "
+            body += "<h2 id=\"across\">One item across the columns</h2>\n<p class=\"meta\">The paper's Table III widened: each item once, with every column's answer "
                 + "and its reason or evidence. Items whose descriptions name one class (a class word such as <em>angry</em> or <em>sad</em>) come first, "
                 + "then random ones.</p>\n" + acrossMethods
         }
