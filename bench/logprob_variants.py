@@ -14,9 +14,11 @@ divergence and argmax agreement with GPT-4's relabels, and how often the evidenc
 the class GPT-4 raised most (items GPT-4 changed).
 
 Usage: logprob_variants.py PORT INPUT.csv GOLD.csv RUN.jsonl PROMPT_FILE CACHE.json [LIMIT]"""
-import csv, json, math, sys, threading, time, urllib.request, concurrent.futures as cf
+import csv, json, math, os, sys, threading, time, urllib.request, concurrent.futures as cf
 
-EMOTIONS = ["angry", "sad", "disgust", "contempt", "fear", "neutral", "surprise", "happy"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from methods import EMOTIONS, argmax_set, jsd  # noqa: E402
+
 FORMS = {"angry": ["angry", "anger", "angered", "angrily"], "sad": ["sad", "sadness", "saddened"],
          "disgust": ["disgust", "disgusted", "disgusting"], "contempt": ["contempt", "contemptuous"],
          "fear": ["fear", "fearful", "feared"], "neutral": ["neutral", "neutrality"],
@@ -44,15 +46,6 @@ def evidence(candidates):
         e = emotion(c["token"])
         if e: sums[EMOTIONS.index(e)] += p
     return sums
-
-def jsd(p, q):
-    m = [(a + b) / 2 for a, b in zip(p, q)]
-    kl = lambda x: sum(a * math.log(a / c) for a, c in zip(x, m) if a > 0)
-    return 0.5 * kl(p) + 0.5 * kl(q)
-
-def argmax_set(p):
-    top = max(p)
-    return {i for i, v in enumerate(p) if v >= top - 1e-9}
 
 def main():
     port, input_csv, gold_csv, run, prompt_file, cache_path = sys.argv[1:7]
@@ -97,7 +90,7 @@ def main():
     started = time.time()
     with cf.ThreadPoolExecutor(2) as pool:
         for i, _ in enumerate(pool.map(lambda j: ask(*j), todo)):
-            if i % 200 == 199:
+            if i % 25 == 24:
                 json.dump(cache, open(cache_path, "w"))
                 print(f"  {i + 1}/{len(todo)} asked, {time.time() - started:.0f} s", file=sys.stderr)
     json.dump(cache, open(cache_path, "w"))

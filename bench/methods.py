@@ -79,4 +79,5 @@ def ties_report(gold, path):
     print(f"references with tied maxima: {n}; GPT-4 keeps the whole tie on {kept_all} ({100 * kept_all / max(n, 1):.1f}%), "
           f"narrows it to some of the tied classes on {kept_some} ({100 * kept_some / max(n, 1):.1f}%), moves the maximum elsewhere on {broke}")
 
-main()
+if __name__ == "__main__":
+    main()
