@@ -47,6 +47,12 @@ def evidence(candidates):
         if e: sums[EMOTIONS.index(e)] += p
     return sums
 
+def save(cache, path, lock):
+    """Writes the answers kept so far whole (a temporary file renamed over the old one)."""
+    with lock: snapshot = dict(cache)
+    with open(path + ".tmp", "w") as f: json.dump(snapshot, f)
+    os.replace(path + ".tmp", path)
+
 def main():
     port, input_csv, gold_csv, run, prompt_file, cache_path = sys.argv[1:7]
     limit = int(sys.argv[7]) if len(sys.argv) > 7 else None
@@ -91,9 +97,9 @@ def main():
     with cf.ThreadPoolExecutor(2) as pool:
         for i, _ in enumerate(pool.map(lambda j: ask(*j), todo)):
             if i % 25 == 24:
-                json.dump(cache, open(cache_path, "w"))
+                save(cache, cache_path, lock)
                 print(f"  {i + 1}/{len(todo)} asked, {time.time() - started:.0f} s", file=sys.stderr)
-    json.dump(cache, open(cache_path, "w"))
+    save(cache, cache_path, lock)
 
     variants = {"whole string, top 20 mapped (the method)": {}, "whole string, grammar (post-sampling)": {}, "per description averaged": {}}
     masses = {k: [] for k in variants}
