@@ -23,16 +23,14 @@ import Synchronization
 ///
 /// - **The whole description string in one request**, not one request per description
 ///   averaged: on the 40 multi-description items the whole string gave a mean JS divergence to
-///   GPT-4 of 0.0619 at w = 0.25 (0.0644 averaged per description) and its evidence's argmax
-///   was GPT-4's 35% of the time (32.5%); averaging kept the reference's argmax more often
-///   (0.850 vs 0.775 agreement) but costs 1.9 requests per item. One short request per item.
+///   GPT-4 of 0.0619 at w = 0.25 (0.0644 averaged per description); on the first 300 dev items
+///   (`bench/logprob_variants.py`) the two are equal within noise (0.0395 vs 0.0397 at w = 0.05).
+///   One short request, one mass per item.
 /// - **The top tokens mapped, not a grammar**: a llama.cpp `grammar` restricted to the 8 words
-///   with `post_sampling_probs` (temperature 1, no top-k/top-p/min-p, else the post-sampling
-///   list is the single greedy token) puts 0.99 of the mass on the allowed tokens by
-///   construction, but the distribution it gives is the same one renormalised (mean JS to
-///   GPT-4 0.0630 vs 0.0629 at w = 0.25, evidence argmax = GPT-4's 30% for both), it still
-///   needs the prefix mapping (`" a"`, `" con"`, `" dis"` are allowed tokens), and it hides
-///   the mass, so an item the model cannot place would never be told apart.
+///   with `post_sampling_probs` gives the same distribution renormalised (0.0394 vs 0.0395 at
+///   w = 0.05 on the first 300 dev items), still needs the prefix mapping (`" a"`, `" con"`,
+///   `" dis"` are allowed tokens), and hides the mass, so an item the model cannot place would
+///   never be told apart. The RelabelingMethods article has the tables.
 /// - **The default threshold 0.1**: with the bundled `logprob-fewshot` header the mass on the
 ///   8 words ranged 0.15–0.79 (median 0.48, deciles 0.30–0.72), so no item of those 60 fails;
 ///   with a header of only 8 one-word examples the median was 0.12 and 28 of 60 were below 0.1
