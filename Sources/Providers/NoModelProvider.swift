@@ -2,9 +2,13 @@ public import LLMKit
 
 /// The provider of a run whose method asks no model (`lexicon`): recorded as `none`, never called.
 public struct NoModelProvider: LLMProvider {
+    /// `none`, as the run records it.
     public let id = ProviderID("none")
+    /// Nothing.
     public let capabilities = ProviderCapabilities()
+    /// The provider.
     public init() {}
+    /// Throws: a method that asks no model sends no request.
     public func complete(_ request: CompletionRequest) async throws -> CompletionResponse {
         throw LLMError(.configuration, "This method sends no request; the 'none' provider answers nothing.")
     }

@@ -3,13 +3,17 @@ import Foundation
 extension EvidenceFit {
     /// A fit over a finished run's output (`promptlab fit`).
     public struct RunFit: Sendable {
+        /// The fit.
         public var result: Result
         /// The run's header, as read.
         public var fingerprint: RunFingerprint
         /// Relabeled items with evidence and a gold (they took part), and the items left out.
         public var fitted: Int
+        /// Items left out: without evidence, failed, without a gold.
         public var noEvidence: Int
+        /// See ``noEvidence``.
         public var failed: Int
+        /// See ``noEvidence``.
         public var withoutGold: Int
     }
 

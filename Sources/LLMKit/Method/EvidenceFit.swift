@@ -14,10 +14,15 @@ import Foundation
 public enum EvidenceFit {
     /// One item: its reference, the method's evidence (8 values summing to 1) and the gold.
     public struct Sample: Sendable {
+        /// The item's id (its fold is a hash of it).
         public var id: String
+        /// The item's reference distribution.
         public var reference: EmotionDistribution
+        /// The method's evidence before the mix (8 values summing to 1, ``Emotion`` order).
         public var evidence: [Double]
+        /// The gold relabeling the fit approaches.
         public var gold: EmotionDistribution
+        /// A sample.
         public init(id: String, reference: EmotionDistribution, evidence: [Double], gold: EmotionDistribution) {
             self.id = id
             self.reference = reference
@@ -28,15 +33,21 @@ public enum EvidenceFit {
 
     /// One fold: the values fitted on the other folds and how they do on this one.
     public struct Fold: Sendable, Equatable {
+        /// The fold's number, from 0.
         public var index: Int
+        /// Its items.
         public var items: Int
+        /// The weight and temperature fitted on the other folds.
         public var weight: Double
+        /// See ``weight``.
         public var temperature: Double
         /// Mean JS divergence to the gold on this fold: with the fitted mix, and unchanged (the reference).
         public var js: Double
+        /// See ``js``.
         public var jsUnchanged: Double
         /// Share of this fold's items whose answer shares a maximal class with the gold.
         public var argmax: Double
+        /// The same for the reference unchanged.
         public var argmaxUnchanged: Double
     }
 
@@ -44,17 +55,22 @@ public enum EvidenceFit {
     public struct Result: Sendable, Equatable {
         /// The weight and temperature fitted on all items: the values to use.
         public var weight: Double
+        /// See ``weight``.
         public var temperature: Double
+        /// Whether the tie-preserving mix was fitted.
         public var preservesTies: Bool
+        /// Each fold's values and held-out figures.
         public var folds: [Fold]
         /// Items that took part.
         public var items: Int
         /// Mean JS divergence to the gold of every item, each mixed with the values fitted
         /// without its fold (the cross-validated estimate), and of the reference unchanged.
         public var crossValidatedJS: Double
+        /// See ``crossValidatedJS``.
         public var unchangedJS: Double
         /// Argmax agreement with the gold, the same way.
         public var crossValidatedArgmax: Double
+        /// See ``crossValidatedArgmax``.
         public var unchangedArgmax: Double
 
         /// `{"weight", "temperature", "preserve_ties", "folds", "items", "cv_js", "cv_argmax",

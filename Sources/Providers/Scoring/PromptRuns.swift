@@ -25,6 +25,7 @@ public struct PromptRuns: Sendable {
     /// A method to run besides the prompts' adjustment: each becomes one column per provider
     /// (per run when it asks no model).
     public struct MethodRun: Sendable {
+        /// The method, with its parameters.
         public var method: any RelabelMethod
         /// The prompt version it reads (`logprob-fewshot`); for a method that asks no model,
         /// only recorded.
@@ -33,6 +34,7 @@ public struct PromptRuns: Sendable {
         public var asksModel: Bool
         /// What the column names instead of a provider when it asks no model (a lexicon's file stem).
         public var source: String
+        /// A method run; `source` names the column when it asks no model.
         public init(method: any RelabelMethod, prompt: PromptVersion, asksModel: Bool, source: String = "none") {
             self.method = method
             self.prompt = prompt
