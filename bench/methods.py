@@ -31,8 +31,9 @@ def gold_rows(path):
 
 def main():
     gold = gold_rows(sys.argv[1])
-    print(f"{'method':<16} {'subset':<13} {'n':>5} {'JS to gold':>10} {'argmax':>7} {'changed':>8} {'no evid.':>8} {'failed':>7}")
+    print(f"{'method':<20} {'subset':<13} {'n':>5} {'JS to gold':>10} {'argmax':>7} {'changed':>8} {'no evid.':>8} {'failed':>7}")
     specs = [s.split("=", 1) for s in sys.argv[2:]]
+    ties_report(gold, specs[0][1])
     def load(path):
         with open(path) as f:
             return [r for r in map(json.loads, f) if "journal" not in r]
@@ -40,13 +41,14 @@ def main():
     first = load(specs[0][1])
     reference = [{"id": r["id"], "status": "relabeled", "reference": r["reference"], "adjusted": r["reference"]} for r in first]
     for label, records in [("reference", reference)] + [(label, load(path)) for label, path in specs]:
-        for subset in ("all", "gold changed"):
+        for subset in ("all", "gold changed", "tied reference"):
             n = js = agree = changed = none = failed = 0
             for r in records:
                 g = gold.get(r["id"])
                 if g is None: continue
                 ref = [r["reference"][e] for e in EMOTIONS]
                 if subset == "gold changed" and max(abs(a - b) for a, b in zip(g, ref)) <= 1e-6: continue
+                if subset == "tied reference" and len(argmax_set(ref)) < 2: continue
                 n += 1
                 if r["status"] != "relabeled":
                     failed += 1
@@ -58,6 +60,24 @@ def main():
                 js += jsd(p, g)
                 agree += bool(argmax_set(p) & argmax_set(g))
             if n:
-                print(f"{label:<16} {subset:<13} {n:>5} {js / n:>10.4f} {agree / n:>7.3f} {changed / n:>8.3f} {none / n:>8.3f} {failed / n:>7.3f}")
+                print(f"{label:<20} {subset:<13} {n:>5} {js / n:>10.4f} {agree / n:>7.3f} {changed / n:>8.3f} {none / n:>8.3f} {failed / n:>7.3f}")
 
-main()
+def ties_report(gold, path):
+    """How GPT-4 treats a tie among the reference's maximal classes."""
+    kept_all = kept_some = broke = n = 0
+    with open(path) as f:
+        for r in map(json.loads, f):
+            if "journal" in r or r["id"] not in gold or gold[r["id"]] is None: continue
+            ref = [r["reference"][e] for e in EMOTIONS]
+            tied = argmax_set(ref)
+            if len(tied) < 2: continue
+            n += 1
+            g = argmax_set(gold[r["id"]])
+            if tied <= g: kept_all += 1
+            elif tied & g: kept_some += 1
+            else: broke += 1
+    print(f"references with tied maxima: {n}; GPT-4 keeps the whole tie on {kept_all} ({100 * kept_all / max(n, 1):.1f}%), "
+          f"narrows it to some of the tied classes on {kept_some} ({100 * kept_some / max(n, 1):.1f}%), moves the maximum elsewhere on {broke}")
+
+if __name__ == "__main__":
+    main()

@@ -65,6 +65,6 @@ struct PromptLabCommand: AsyncParsableCommand {
         version: "promptlab 0.2.0 (jansson \(StrictJSON.janssonVersion), \(SystemLibraries.curl))",
         subcommands: [RelabelCommand.self, ScoreCommand.self, CompareCommand.self, ImportCommand.self, ExportCommand.self,
                       PromptsCommand.self, ProvidersCommand.self, BatchesCommand.self, RenderCommand.self, ParseCommand.self, InspectCommand.self,
-                      ExperimentCommand.self]
+                      ExperimentCommand.self, FitCommand.self]
     )
 }

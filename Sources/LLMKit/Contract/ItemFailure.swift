@@ -131,9 +131,13 @@ public struct Relabel: Sendable, Hashable {
     /// For a `logprob` answer: the probability mass the next-token distribution put on the 8
     /// emotion words (`mass` in the line).
     public var evidenceMass: Double?
+    /// For a `logprob` or `lexicon` answer: the method's evidence before the mix, 8 values in
+    /// ``Emotion`` order summing to 1 (the next-token sums or the lexicon's hit counts,
+    /// normalised; `evidence` in the line). ``EvidenceFit`` re-mixes it with other settings.
+    public var evidence: [Double]?
 
     public init(adjusted: EmotionDistribution, raw: [Double], reason: String?, sumWasOff: Bool, reasonWasCut: Bool = false,
-                noEvidence: Bool = false, evidenceMass: Double? = nil) {
+                noEvidence: Bool = false, evidenceMass: Double? = nil, evidence: [Double]? = nil) {
         self.adjusted = adjusted
         self.raw = raw
         self.reason = reason
@@ -141,5 +145,6 @@ public struct Relabel: Sendable, Hashable {
         self.reasonWasCut = reasonWasCut
         self.noEvidence = noEvidence
         self.evidenceMass = evidenceMass
+        self.evidence = evidence
     }
 }

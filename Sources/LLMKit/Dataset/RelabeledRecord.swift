@@ -53,6 +53,7 @@ public struct RelabeledRecord: Sendable, Hashable {
             if r.reasonWasCut { object["reason_cut"] = true }
             if r.noEvidence { object["no_evidence"] = true }
             if let mass = r.evidenceMass { object["mass"] = .double(mass) }
+            if let evidence = r.evidence { object["evidence"] = EmotionDistribution.jsonObject(evidence) }
         case .failed:
             object["status"] = "failed"
             object["reference"] = reference.jsonObject
@@ -108,6 +109,10 @@ public struct RelabeledRecord: Sendable, Hashable {
             if let mass = r.evidenceMass {
                 key(",\"mass\":")
                 JSONSerializer.appendNumber(mass, to: &bytes)
+            }
+            if let evidence = r.evidence {
+                key(",\"evidence\":")
+                distribution(evidence)
             }
         case .failed:
             key(",\"status\":\"failed\",\"reference\":")
@@ -203,9 +208,10 @@ public struct RelabeledRecord: Sendable, Hashable {
             default: throw fail("reason", "must be a string or null")
             }
             let sumOff = o["sum_off"]?.boolValue ?? adjusted.sumWasOff
+            let evidence = o["evidence"] == nil ? nil : try raw("evidence")
             outcome = .relabeled(Relabel(adjusted: adjusted.distribution, raw: rawValues, reason: reason, sumWasOff: sumOff,
                                          reasonWasCut: o["reason_cut"]?.boolValue ?? false, noEvidence: o["no_evidence"]?.boolValue ?? false,
-                                         evidenceMass: o["mass"]?.doubleValue))
+                                         evidenceMass: o["mass"]?.doubleValue, evidence: evidence))
         case "failed":
             guard case .object(let f)? = o["failure"] else { throw fail("failure", "a failed record needs a 'failure' object") }
             guard let kindName = f["kind"]?.stringValue, let kind = ItemFailure.Kind(name: kindName) else {

@@ -138,18 +138,22 @@ public struct Lexicon: Sendable, Equatable {
 /// unchanged by choice. Needs no provider and sends nothing.
 public struct LexiconMethod: RelabelMethod {
     public let lexicon: Lexicon
-    /// The weight of the evidence (``EvidenceMix/defaultWeight``: the paper's 25%).
-    public let weight: Double
+    /// How the evidence is mixed in (weight ``EvidenceMix/defaultWeight``: the paper's 25%).
+    public let mix: EvidenceMix
+    /// The weight of the evidence.
+    public var weight: Double { mix.weight }
 
-    public init(lexicon: Lexicon, weight: Double = EvidenceMix.defaultWeight) {
+    public init(lexicon: Lexicon, weight: Double = EvidenceMix.defaultWeight, evidenceTemperature: Double = 1, preservesTies: Bool = false) {
         self.lexicon = lexicon
-        self.weight = weight
+        mix = EvidenceMix(weight: weight, temperature: evidenceTemperature, preservesTies: preservesTies)
     }
 
     public var id: MethodID { .lexicon }
 
     public var parameters: JSONValue {
-        ["lexicon_sha256": .string(lexicon.sha256), "weight": .double(weight)]
+        var object: JSONObject = ["lexicon_sha256": .string(lexicon.sha256)]
+        for (key, value) in mix.parameters { object[key] = value }
+        return .object(object)
     }
 
     public func relabel(_ chunk: [DatasetItem], context: MethodContext) async throws -> [ItemOutcome] {
@@ -173,10 +177,10 @@ public struct LexiconMethod: RelabelMethod {
             return .relabeled(Relabel(adjusted: item.reference, raw: item.reference.values,
                                       reason: "no evidence: no word of the descriptions is in the lexicon", sumWasOff: false, noEvidence: true))
         }
-        let adjusted = EvidenceMix.combine(reference: item.reference, evidence: found, weight: weight)
+        let adjusted = mix.apply(reference: item.reference, evidence: found.values)
         let reason = "lexicon: " + Emotion.allCases.compactMap { e in
             evidence[e].map { "\(e.name) \(Int(counts[e.rawValue])) (\($0.joined(separator: ", ")))" }
         }.joined(separator: "; ")
-        return .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: reason, sumWasOff: false))
+        return .relabeled(Relabel(adjusted: adjusted, raw: adjusted.values, reason: reason, sumWasOff: false, evidence: found.values))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A relabeling method's name, recorded in the run's fingerprint and in each line it writes.
@@ -86,15 +87,71 @@ public struct MethodContext: Sendable {
 
 /// Mixes a method's evidence into the reference the way the paper's prompt asks ("focus 25% on
 /// the descriptions and 75% on the reference"): `p = (1 − w)·reference + w·evidence`.
-public enum EvidenceMix {
+///
+/// Two refinements, both off by default and recorded in a run's parameters when on:
+/// - a **temperature** `T` on the evidence before the mix, `evidence_i^(1/T)` renormalised
+///   (`T > 1` flattens a peaked next-token distribution, `T < 1` sharpens it); fitted with
+///   ``EvidenceFit`` to a gold relabeling;
+/// - **tie-preserving**: when the reference has several maximal classes (two annotators, two
+///   emotions), the evidence on those classes is replaced by its mean over them before the mix,
+///   so the mix moves them together and never breaks their tie; other classes are untouched.
+///   A small mix otherwise breaks nearly every such tie toward the evidence, which GPT-4's
+///   relabels mostly keep.
+public struct EvidenceMix: Sendable, Hashable {
     /// The paper's weight on the descriptions.
     public static let defaultWeight = 0.25
+
+    /// `w`, in 0...1.
+    public var weight: Double
+    /// `T` (> 0); 1 leaves the evidence as it is.
+    public var temperature: Double
+    /// Whether a tie among the reference's maximal classes is kept.
+    public var preservesTies: Bool
+
+    /// A mix with weight `w` (clamped to 0...1), temperature `T` (at least 0.01) and the tie rule.
+    public init(weight: Double = EvidenceMix.defaultWeight, temperature: Double = 1, preservesTies: Bool = false) {
+        self.weight = min(1, max(0, weight))
+        self.temperature = max(0.01, temperature)
+        self.preservesTies = preservesTies
+    }
+
+    /// The settings a run records in its method parameters: `weight` always, `evidence_temperature`
+    /// and `preserve_ties` only when they are not the defaults (so older runs resume unchanged).
+    public var parameters: JSONObject {
+        var object: JSONObject = ["weight": .double(weight)]
+        if temperature != 1 { object["evidence_temperature"] = .double(temperature) }
+        if preservesTies { object["preserve_ties"] = true }
+        return object
+    }
+
+    /// The evidence with the temperature applied (8 values summing to 1; unchanged at `T = 1`).
+    public func tempered(_ evidence: [Double]) -> [Double] {
+        guard temperature != 1 else { return evidence }
+        let powered = evidence.map { $0 > 0 ? Foundation.pow($0, 1 / temperature) : 0 }
+        let total = powered.reduce(0, +)
+        return total > 0 && total.isFinite ? powered.map { $0 / total } : evidence
+    }
+
+    /// `(1 − w)·reference + w·evidence'`, where `evidence'` is `evidence` tempered and, when
+    /// ties are preserved, averaged over the reference's maximal classes.
+    public func apply(reference: EmotionDistribution, evidence: [Double]) -> EmotionDistribution {
+        var e = tempered(evidence)
+        if preservesTies {
+            let top = reference.values.max() ?? 0
+            let tied = reference.values.indices.filter { reference.values[$0] >= top - 1e-9 }
+            if tied.count > 1 {
+                let mean = tied.map { e[$0] }.reduce(0, +) / Double(tied.count)
+                for i in tied { e[i] = mean }
+            }
+        }
+        let w = weight
+        let values = zip(reference.values, e).map { (1 - w) * $0 + w * $1 }
+        return (try? EmotionDistribution.normalizing(values, policy: .default).distribution) ?? reference
+    }
 
     /// `(1 − weight)·reference + weight·evidence`, renormalised (both sum to 1, so only
     /// rounding is corrected).
     public static func combine(reference: EmotionDistribution, evidence: EmotionDistribution, weight: Double) -> EmotionDistribution {
-        let w = min(1, max(0, weight))
-        let values = zip(reference.values, evidence.values).map { (1 - w) * $0 + w * $1 }
-        return (try? EmotionDistribution.normalizing(values, policy: .default).distribution) ?? reference
+        EvidenceMix(weight: weight).apply(reference: reference, evidence: evidence.values)
     }
 }

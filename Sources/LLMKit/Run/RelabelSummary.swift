@@ -41,6 +41,11 @@ public struct RelabelSummary: Sendable, Equatable {
     /// run's time goes (the rest is queueing, transport and the client).
     public var serverPromptSeconds = 0.0
     public var serverGenerationSeconds = 0.0
+    /// Prompt tokens the server evaluated and took from its KV cache (llama.cpp's `timings`:
+    /// `prompt_n`, `cache_n`), over the answers the server gave in this run (not those served
+    /// from the response cache or the answer log, whose usage ``usage`` also counts).
+    public var serverEvaluatedTokens = 0
+    public var serverCachedTokens = 0
     public var failed: Int { failedByKind.values.reduce(0, +) }
 
     public init() {}
@@ -71,6 +76,8 @@ public struct RelabelSummary: Sendable, Equatable {
         if let timings = response.timings, !response.servedFromCache {
             serverPromptSeconds += timings.promptMilliseconds / 1000
             serverGenerationSeconds += timings.predictedMilliseconds / 1000
+            serverEvaluatedTokens += timings.promptTokens
+            serverCachedTokens += timings.cachedTokens
         }
         let hitBudget = response.finishReason == .length
         if hitBudget { requestsAtBudget += 1 }
@@ -110,6 +117,8 @@ public struct RelabelSummary: Sendable, Equatable {
         strayEntries += other.strayEntries
         usage = usage + other.usage
         serverPromptSeconds += other.serverPromptSeconds
+        serverEvaluatedTokens += other.serverEvaluatedTokens
+        serverCachedTokens += other.serverCachedTokens
         serverGenerationSeconds += other.serverGenerationSeconds
     }
 
@@ -155,6 +164,7 @@ extension RelabelSummary {
             "wall_seconds": .double(seconds), "output": .string(output),
             "request_seconds": .double(latencies.reduce(0, +)), "server_prompt_seconds": .double(serverPromptSeconds),
             "server_generation_seconds": .double(serverGenerationSeconds),
+            "server_evaluated_tokens": .int(serverEvaluatedTokens), "server_cached_tokens": .int(serverCachedTokens),
         ]
     }
 }

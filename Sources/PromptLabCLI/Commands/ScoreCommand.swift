@@ -9,11 +9,13 @@ struct ScoreCommand: AsyncParsableCommand {
         commandName: "score",
         abstract: "Score prompt versions (laziness, agreement, validity, consistency, cost) side by side.",
         discussion: """
-            Either run prompt versions on a dataset (--prompt, repeatable; --provider NAME[:MODEL], \
-            repeatable; --repeat K), through the relabel pipeline with its cache, fixtures and rate \
-            limits, or score existing outputs without calling a model (--relabeled FILE, \
-            repeatable: relabeled JSONL or EMO-SUPERB's CSV with a reason column). One column per \
-            prompt × provider; with two or more columns, each is compared with the first (paired \
+            Either run prompt versions and methods on a dataset (--prompt, repeatable; --method \
+            adjust|logprob[:VERSION]|lexicon, repeatable; --provider NAME[:MODEL], repeatable; \
+            --repeat K), through the relabel pipeline with its cache, fixtures and rate limits, or \
+            score existing outputs without calling a model (--relabeled FILE, repeatable: relabeled \
+            JSONL or EMO-SUPERB's CSV with a reason column). One column per method × prompt × \
+            provider (adjust runs each --prompt; lexicon runs once, with no model); with two or \
+            more columns, each is compared with the first (paired \
             bootstrap intervals, exact McNemar p, Holm when more than two). Metric definitions: \
             REFERENCE.md section 3 (every threshold tolerates 1e-9); the JSON format is documented in the docs' ScoringReference article.
             """)
@@ -27,6 +29,11 @@ struct ScoreCommand: AsyncParsableCommand {
     var prompts: [String] = []
 
     @OptionGroup var directories: PromptDirectoryOptions
+
+    @Option(name: .customLong("method"), help: ArgumentHelp("Relabeling method to run (repeatable): adjust (runs each --prompt; the default), logprob[:VERSION] (default version logprob-fewshot) or lexicon (needs --lexicon).", valueName: "method[:version]"))
+    var methods: [String] = []
+
+    @OptionGroup var evidence: EvidenceOptions
 
     @Option(name: .customLong("provider"), help: ArgumentHelp("Provider to run, optionally with its model (repeatable).", valueName: "name[:model]"),
             transform: ProviderSpec.init(parsing:))
@@ -54,11 +61,20 @@ struct ScoreCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard !relabeled.isEmpty || !prompts.isEmpty else { throw ValidationError("give --relabeled FILE (score outputs) or --prompt VERSION (run and score)") }
+        guard !relabeled.isEmpty || !prompts.isEmpty || !methods.isEmpty else {
+            throw ValidationError("give --relabeled FILE (score outputs), or --prompt VERSION or --method NAME (run and score)")
+        }
         if !relabeled.isEmpty && !providers.isEmpty { throw ValidationError("--provider runs prompts; with --relabeled nothing is run") }
+        if !relabeled.isEmpty && !methods.isEmpty { throw ValidationError("--method runs a method; with --relabeled nothing is run") }
         if `repeat` < 1 { throw ValidationError("--repeat must be 1 or more") }
         if !relabeled.isEmpty && prompts.count > 1 { throw ValidationError("with --relabeled, give at most one --prompt (the version the outputs were made with)") }
-        let columns = relabeled.isEmpty ? prompts.count * max(1, providers.count) : relabeled.count
+        let runs = try methodRuns()
+        if !methods.isEmpty && !runs.contains(where: { $0.method == .adjust }) && !prompts.isEmpty {
+            throw ValidationError("--prompt versions run with --method adjust; give logprob its version as --method logprob:VERSION")
+        }
+        try evidence.check(methods: runs.map(\.method))
+        let perProvider = (runs.contains { $0.method == .adjust } ? max(1, prompts.count) : 0) + runs.filter { $0.method == .logprob }.count
+        let columns = relabeled.isEmpty ? perProvider * max(1, providers.count) + runs.filter { $0.method == .lexicon }.count : relabeled.count
         if !outputs.labels.isEmpty && outputs.labels.count != columns {
             throw ValidationError("\(outputs.labels.count) --label values for \(columns) columns: give one per column, in column order")
         }
@@ -80,18 +96,44 @@ struct ScoreCommand: AsyncParsableCommand {
         try outputs.finish(Scoring.report(dataset: dataset.dataset, columns: columns, warnings: data.warnings))
     }
 
-    /// Runs every prompt version × provider (`--repeat` times) through the relabel runner and
-    /// scores the outputs: one column each.
-    func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
-        let arms = try (providers.isEmpty ? [ProviderSpec(.fixture)] : providers).map { spec throws -> PromptRuns.Arm in
-            .init(stack: try connection.stack(provider: spec.provider, model: spec.model), label: spec.label)
+    /// `--method` values: each method with the prompt version it names (`logprob:VERSION`);
+    /// none given means the adjustment of the `--prompt` versions.
+    func methodRuns() throws -> [(method: MethodID, prompt: String?)] {
+        guard !methods.isEmpty else { return [(.adjust, nil)] }
+        return try methods.map { text in
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let method = try MethodOptions.parse(parts.first ?? text)
+            if parts.count > 1 && method != .logprob { throw ValidationError("--method \(text): only logprob takes a prompt version (adjust runs each --prompt)") }
+            return (method, parts.count > 1 ? parts[1] : nil)
         }
-        // validate() makes sure there is a prompt version when nothing is given to score.
-        let versions = try prompts.map { try directories.library.resolve($0) }
-        let settings = RelabelConfiguration(prompt: versions[0], model: "", temperature: sampling.temperature, seed: sampling.seed,
+    }
+
+    /// Runs every method × prompt version × provider (`--repeat` times) through the relabel
+    /// runner and scores the outputs: one column each.
+    func runPromptVersions(_ data: ScoringDataset) async throws -> [ScoreReport.Column] {
+        let runsOfMethods = try methodRuns()
+        let arms = try (providers.isEmpty ? [ProviderSpec(.fixture)] : providers).map { spec throws -> PromptRuns.Arm in
+            var arm = PromptRuns.Arm(stack: try connection.stack(provider: spec.provider, model: spec.model), label: spec.label)
+            for run in runsOfMethods {
+                guard let recordings = MethodOptions.bundledRecordings(for: run.method) else { continue }
+                arm.methodStacks[run.method.name] = try connection.stack(provider: spec.provider, model: spec.model, bundledRecordings: recordings)
+            }
+            return arm
+        }
+        let adjusts = runsOfMethods.contains { $0.method == .adjust }
+        let versions = adjusts ? try (prompts.isEmpty ? ["paper-reason"] : prompts).map { try directories.library.resolve($0) } : []
+        var others: [PromptRuns.MethodRun] = []
+        for run in runsOfMethods where run.method != .adjust {
+            let version = try directories.library.resolve(run.prompt ?? MethodOptions.defaultPrompt(for: run.method))
+            guard let method = try evidence.make(run.method, prompt: version) else { continue }
+            let source = URL(fileURLWithPath: evidence.lexicon ?? "none").deletingPathExtension().lastPathComponent
+            others.append(.init(method: method, prompt: version, asksModel: run.method != .lexicon, source: source))
+        }
+        let settings = RelabelConfiguration(prompt: versions.first ?? others[0].prompt, model: "", temperature: sampling.temperature, seed: sampling.seed,
                                             maxTokens: sampling.maxTokens, policy: policyOptions.policy, reaskRounds: sampling.reask)
         var runs = PromptRuns(dataset: dataset.dataset, format: dataset.format, limit: slice.limit, prompts: versions, arms: arms,
                               repeats: `repeat`, settings: settings, chunkSize: slice.itemsPerRequest, outputFolder: outDir)
+        runs.methods = others
         runs.concurrency = sampling.concurrency
         runs.mapping = try dataset.columns.mapping()
         if let prices { runs.prices = try PriceTable.load(prices) }

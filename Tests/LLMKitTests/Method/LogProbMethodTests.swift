@@ -28,7 +28,7 @@ import Testing
     static let prompt = try! PromptLibrary(directories: []).resolve(LogProbMethod.defaultPromptName)
 
     @Test func theRecordingsAreRealAnswersOfTheBundledPrompt() throws {
-        #expect(Self.recorded.count == 61)
+        #expect(Self.recorded.count == 64, "the sample's 61 distinct lines and the calibration's 3 content-free inputs")
         #expect(Self.recorded.allSatisfy { $0.tokens.count == 20 })
     }
 
@@ -153,7 +153,8 @@ import Testing
 
     @Test func parametersAndTheProviderCheck() throws {
         let method = LogProbMethod(prompt: Self.prompt, weight: 0.1, minimumMass: 0.2, topTokens: 10)
-        #expect(method.parameters == ["prompt": .string(Self.prompt.id), "weight": 0.1, "minimum_mass": 0.2, "top_tokens": 10])
+        #expect(method.parameters == ["prompt": .string(Self.prompt.id), "weight": 0.1, "minimum_mass": 0.2, "top_tokens": 10, "calibrate": true])
+        #expect(LogProbMethod(prompt: Self.prompt, calibrates: false).parameters["calibrate"] == nil)
         #expect(throws: Never.self) { try method.check(provider: ProviderCapabilities(nextTokenProbabilities: true)) }
         #expect { try method.check(provider: ProviderCapabilities()) } throws: { error in
             (error as? LLMError)?.message.contains("does not return next-token log-probabilities") == true

@@ -36,7 +36,8 @@ import Testing
         let client = LLMClient(provider: provider, middlewares: [RecordingMiddleware(directory: folder, mode: .all, providerName: provider.id.name)])
         var configuration = RelabelConfiguration(prompt: try PromptLibrary(directories: []).resolve(LogProbMethod.defaultPromptName),
                                                  model: "gemma3-270m-q4_k_m", concurrency: 2)
-        configuration.method = LogProbMethod(prompt: configuration.prompt)
+        // Calibrated, so the three content-free answers are recorded too.
+        configuration.method = LogProbMethod(prompt: configuration.prompt, calibrates: true)
         let out = Repo.temporaryDirectory().appendingPathComponent("run.jsonl").path
         let report = try await RelabelRunner(client: client).run(RelabelJob(dataset: Repo.path("fixtures/sample/sample.jsonl"), output: out,
                                                                             configuration: configuration))

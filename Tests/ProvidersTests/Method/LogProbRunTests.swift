@@ -33,7 +33,8 @@ import Testing
         let method = try #require(try Self.configuration().method as? LogProbMethod)
         let withText = Set(items.filter { method.promptText(for: $0) != nil }.map(\.id))
         #expect(report.summary.relabeled == ids.count && report.summary.failedByKind.isEmpty)
-        #expect(report.summary.requests == withText.count, "one request per item with descriptions")
+        #expect(report.summary.requests == withText.count + LogProbMethod.contentFreeInputs.count,
+                "one request per item with descriptions, and the calibration's content-free inputs")
         #expect(withText.count >= 60 && withText.count < ids.count)
 
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { try StrictJSON.parse(String($0)) }
@@ -50,12 +51,20 @@ import Testing
             }
             let mass = try #require(record["mass"]?.doubleValue)
             #expect(mass >= LogProbMethod.defaultMinimumMass && mass < 1)
-            #expect(record["reason"]?.stringValue?.hasPrefix("next token: ") == true)
+            #expect(record["reason"]?.stringValue?.hasPrefix("calibrated next token: ") == true)
+            #expect(record["evidence"]?.objectValue?.count == 8)
             #expect(record["reason"]?.stringValue?.hasSuffix("(mass \(String(format: "%.2f", mass)))") == true)
         }
-        // A clear description moves its item toward the described emotion.
-        let amazed = try #require(records.first { $0["id"] == "s004" })
-        #expect((amazed["adjusted"]?["surprise"]?.doubleValue ?? 0) > (amazed["reference"]?["surprise"]?.doubleValue ?? 1))
+        // Clear descriptions move their items toward the described emotion (calibrated: "scared",
+        // "a bit sad" and "Slightly Angry" point to happy or surprise without it).
+        for (id, emotion) in [("s004", "surprise"), ("s015", "fear"), ("s052", "sad"), ("s040", "angry"), ("s016", "disgust"), ("s065", "contempt")] {
+            let record = try #require(records.first { $0["id"]?.stringValue == id })
+            let evidence = try #require(record["evidence"]?.objectValue)
+            let top = evidence.max { ($0.value.doubleValue ?? 0) < ($1.value.doubleValue ?? 0) }?.key
+            #expect(top == emotion, "\(id): \(evidence)")
+            let (r, e, p) = (record["reference"]?[emotion]?.doubleValue ?? 0, evidence[emotion]?.doubleValue ?? 0, record["adjusted"]?[emotion]?.doubleValue ?? 0)
+            #expect(abs(p - (0.75 * r + 0.25 * e)) < 1e-9, "\(id): the answer moves a quarter of the way to the evidence")
+        }
     }
 
     @Test func aHighThresholdFailsItemsWithLowMassAndAResumeWithAnotherMethodIsRefused() async throws {

@@ -27,7 +27,7 @@ extension ScoreReport {
         .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.35em;vertical-align:-.1em;border-radius:2px}
         .notes{font-size:.88em;color:#444;margin:.4em 0 0;padding-left:1.2em}
         .examples td{white-space:normal}.examples td.dist{min-width:11em;font-variant-numeric:tabular-nums}
-        .examples td.reason{max-width:26em}.examples td.words{max-width:16em;overflow-wrap:anywhere}.examples td.id{white-space:nowrap}
+        .examples td.reason{max-width:26em;overflow-wrap:anywhere}.examples td.words{max-width:16em;overflow-wrap:anywhere}.examples td.id{white-space:nowrap}
         .tag{display:inline-block;padding:0 .4em;border-radius:3px;font-size:.82em;white-space:nowrap}
         .tag.random{background:#e8f0fe}.tag.largest{background:#fde8e8}.tag.unchanged{background:#eee}
         .box{border-radius:6px;padding:.6em 1em;margin:1em 0}.box ul{margin:.3em 0 0 0;padding-left:1.2em}
@@ -62,6 +62,11 @@ extension ScoreReport {
             + "(the diagonal is outlined). Last column: unchanged rate (tau 0.01) of the row's items, Wilson 95%.</p>\n" + transitionTables
         body += "<h2>Mean shift per class</h2>\n<p class=\"meta\">Mean of answer minus reference, per emotion, over relabeled items.</p>\n" + shiftChart
         if !comparisons.isEmpty { body += comparisonSection }
+        if columns.count >= 2 {
+            body += "<h2 id=\"across\">One item across the columns</h2>\n<p class=\"meta\">The paper's Table III widened: each item once, with every column's answer "
+                + "and its reason or evidence. Items whose descriptions name one class (a class word such as <em>angry</em> or <em>sad</em>) come first, "
+                + "then random ones.</p>\n" + acrossMethods
+        }
         body += "<h2>Examples</h2>\n<p class=\"meta\">Laid out as the paper's Table III: per column a seeded random sample, the largest edits and a few "
             + "unchanged answers, each tagged. Distributions list the non-zero classes.</p>\n" + examples
         body += "<h2>Definitions</h2>\n" + definitionList
@@ -110,6 +115,9 @@ extension ScoreReport {
         var rows = ScoreMetric.section(.summary).map { ($0.key, $0.definition) }
         rows.append(("unchanged_by_class.CLASS", "Unchanged rate at tau 0.01 among relabeled items whose reference's single maximum is CLASS "
             + "(one of the 8 emotions), or whose reference has tied maxima (CLASS = tie)."))
+        rows.append(("unchanged (logprob, lexicon)", "A method that mixes evidence into the reference (p = (1 − w)·reference + w·evidence) returns "
+            + "the reference only when the item had no evidence (no_evidence: no description, or no word in the lexicon) or w = 0; every other answer "
+            + "moves. Its unchanged rates count missing evidence, not laziness."))
         rows.append(("failures.KIND", "Items that failed with that kind (" + ScoreMetric.failureKinds.joined(separator: ", ") + ")."))
         return "<table class=\"defs\"><tbody>" + rows.map { "<tr><td><code>\(Self.escape($0))</code></td><td>\(Self.escape($1))</td></tr>" }.joined()
             + "</tbody></table>\n"

@@ -127,6 +127,7 @@ extension ScoreReport {
         if !comparisons.isEmpty {
             out += "\n" + table(["comparison", "metric", "difference [95%]", "McNemar p", "Holm p"], comparisonRows)
         }
+        out += acrossMethodsMarkdown
         return out + "\n" + notes.map { "- " + $0 + "\n" }.joined()
     }
 

@@ -51,7 +51,10 @@ public struct ScoreReport: Sendable {
 
     /// Which laziness number is which.
     package static let lazinessNote = "unchanged (as shown): the answer equals the reference as the prompt rendered it (at the prompt's decimals, "
-        + "renormalised, within 1e-9): what a lazy model copies; unchanged (tau t): max|p-r| <= t + 1e-9 against the exact reference"
+        + "renormalised, within 1e-9): what a lazy model copies; unchanged (tau t): max|p-r| <= t + 1e-9 against the exact reference. "
+        + "For the logprob and lexicon methods, which mix evidence into the reference, an answer is unchanged only when the item had no "
+        + "evidence (no_evidence: no description, or no word in the lexicon) or w = 0; otherwise every answer moves by w times the "
+        + "evidence's distance from the reference, so their unchanged rates measure missing evidence, not laziness"
 
     /// The interval note.
     package static let intervalNote = "rates: Wilson 95%; means and macro-F1: bootstrap 95% (1,000 resamples, seeded)"
