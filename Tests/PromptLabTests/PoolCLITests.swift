@@ -24,7 +24,10 @@ import TestSupport
 
     static func summary(_ path: String) throws -> JSONValue { try StrictJSON.parse(String(contentsOfFile: path, encoding: .utf8)) }
 
-    @Test func threeEndpointsAtHalfASecondGoAtLeast2point7TimesAsFastAsOne() async throws {
+    /// The speed-up itself is a benchmark figure (2.7-2.9x on a quiet machine); the test's bound
+    /// only tells a pool that spreads its requests (about 3x) from one that does not (1x), with
+    /// room for a machine busy with the other tests.
+    @Test func threeEndpointsAtHalfASecondGoMoreThanTwiceAsFastAsOne() async throws {
         let servers = try Self.servers(3, latency: 0.5)
         defer { servers.forEach { $0.stop() } }
         let dir = try ResumeCLITests.directory()
@@ -40,7 +43,7 @@ import TestSupport
         let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
         #expect(endpoints.count == 3 && endpoints.allSatisfy { ($0["requests"]?.intValue ?? 0) >= 15 && $0["model"] == "m" && $0["capacity"] == 4 },
                 "spread over all three by free capacity: \(endpoints)")
-        #expect(seconds[0] / seconds[1] >= 2.7, "one endpoint \(seconds[0]) s, three \(seconds[1]) s: \(seconds[0] / seconds[1])x")
+        #expect(seconds[0] / seconds[1] >= 2.2, "one endpoint \(seconds[0]) s, three \(seconds[1]) s: \(seconds[0] / seconds[1])x")
         print("pool: one endpoint \(seconds[0]) s, three \(seconds[1]) s, \(seconds[0] / seconds[1])x")
     }
 
