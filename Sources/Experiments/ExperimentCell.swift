@@ -25,10 +25,27 @@ public struct ExperimentCell: Sendable {
     /// The cells of the same dataset × method × prompt × model over its repeats share this key.
     public var armID: String { String(id[..<id.range(of: ".r", options: .backwards)!.lowerBound]) }
 
+    /// The cell's relabeling method with its parameters (`nil`: the prompted adjustment).
+    public func relabelMethod() throws -> (any RelabelMethod)? {
+        switch method.id {
+        case .logprob:
+            return LogProbMethod(prompt: prompt, weight: method.descriptionWeight, minimumMass: method.minimumMass,
+                                 evidenceTemperature: method.evidenceTemperature, preservesTies: method.preservesTies, calibrates: method.calibrates)
+        case .lexicon:
+            return LexiconMethod(lexicon: try Lexicon(path: method.lexicon!), weight: method.descriptionWeight,
+                                 evidenceTemperature: method.evidenceTemperature, preservesTies: method.preservesTies)
+        default: return nil
+        }
+    }
+
     /// Everything that changes the cell's answers, as JSON in a fixed order (rate limits,
     /// concurrency and prices are left out: they change when, not what). Its hash is the cell's
     /// fingerprint in the manifest; `datasetSHA256` is the bytes the cell reads.
+    /// The method's parameters are its ``RelabelMethod/parameters``, as its journal records them
+    /// (a lexicon by the hash of its bytes, calibration, the mix; the file's values when the
+    /// lexicon cannot be read, which the run then reports).
     public func settings(_ experiment: ExperimentFile, datasetSHA256: String) -> JSONValue {
+        let methodParameters = (try? relabelMethod())??.parameters
         var o = JSONObject()
         o["dataset"] = .string(dataset.path)
         o["dataset_sha256"] = .string(datasetSHA256)
@@ -38,6 +55,7 @@ public struct ExperimentCell: Sendable {
         o["sample"] = dataset.sample.map { ["size": .int($0.size), "seed": .int($0.seed)] } ?? .null
         o["method"] = .string(method.id.name)
         switch method.id {
+        case _ where methodParameters != nil: o["method_parameters"] = methodParameters
         case .logprob: o["method_parameters"] = ["description_weight": .double(method.descriptionWeight), "min_mass": .double(method.minimumMass)]
         case .lexicon: o["method_parameters"] = ["description_weight": .double(method.descriptionWeight), "lexicon": .string(method.lexicon ?? "")]
         default: o["method_parameters"] = .null

@@ -241,6 +241,7 @@ struct YAMLReader {
         }
         var columnMapping: ColumnMapping?
         if let node = m["mapping"]?.value {
+            _ = try mapping(node, "\(key).mapping", known: ["format", "id", "emotions", "descriptions", "separator", "keep", "votes"])
             do { columnMapping = try YAMLDecoder().decode(ColumnMapping.self, from: node) } catch {
                 throw fail(node, "\(key).mapping", "not a column mapping: \(Self.decodingProblem(error))")
             }
@@ -279,18 +280,24 @@ struct YAMLReader {
     }
 
     func methodEntry(_ node: Node, _ key: String) throws -> ExperimentFile.Method {
-        let m = try entry(node, key, known: ["name", "description_weight", "min_mass", "lexicon", "prompts"])
+        let m = try entry(node, key, known: ["name", "description_weight", "min_mass", "lexicon", "prompts", "evidence_temperature", "preserve_ties", "calibrate"])
         let nameNode = m["name"]?.value ?? node
         let name = try string(nameNode, "\(key).name")
         let known: [MethodID] = [.adjust, .logprob, .lexicon]
         guard let id = known.first(where: { $0.name == name }) else {
             throw fail(nameNode, "\(key).name", "unknown method '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")
         }
-        let method = ExperimentFile.Method(
+        var method = ExperimentFile.Method(
             id: id, descriptionWeight: try m["description_weight"].map { try double($0.value, "\(key).description_weight", 0...1) } ?? EvidenceMix.defaultWeight,
             minimumMass: try m["min_mass"].map { try double($0.value, "\(key).min_mass", 0...1) } ?? LogProbMethod.defaultMinimumMass,
             lexicon: try m["lexicon"].map { resolve(try string($0.value, "\(key).lexicon")) },
             prompts: try m["prompts"].map { try strings($0.value, "\(key).prompts") }, line: node.mark?.line ?? 1)
+        if let t = m["evidence_temperature"] { method.evidenceTemperature = try double(t.value, "\(key).evidence_temperature", 0.01...100) }
+        if let t = m["preserve_ties"] { method.preservesTies = try bool(t.value, "\(key).preserve_ties") }
+        if let c = m["calibrate"] { method.calibrates = try bool(c.value, "\(key).calibrate") }
+        if id == .adjust, let extra = ["evidence_temperature", "preserve_ties", "calibrate", "description_weight", "min_mass"].first(where: { m[$0] != nil }) {
+            throw fail(m[extra]!.key, "\(key).\(extra)", "goes with the logprob and lexicon methods only")
+        }
         if id == .lexicon && method.lexicon == nil { throw fail(node, "\(key).lexicon", "missing: the lexicon method needs a lexicon file") }
         if id != .lexicon, let l = m["lexicon"] { throw fail(l.key, "\(key).lexicon", "goes with the lexicon method only") }
         return method

@@ -76,6 +76,12 @@ public struct ExperimentFile: Sendable {
         public var minimumMass: Double
         /// For `lexicon`: the lexicon file.
         public var lexicon: String?
+        /// For `logprob` and `lexicon`: a temperature on the evidence before the mix (1: as it is).
+        public var evidenceTemperature: Double = 1
+        /// For `logprob` and `lexicon`: keep a tie among the reference's top classes.
+        public var preservesTies = false
+        /// For `logprob`: calibrate against content-free inputs (on by default, as in `relabel`).
+        public var calibrates = true
         /// Prompt versions (names) this method pairs with; `nil`: every prompt of the file.
         public var prompts: [String]?
         /// The entry's line in the experiment file (for error messages).

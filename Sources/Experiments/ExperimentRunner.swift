@@ -120,6 +120,12 @@ public struct ExperimentRunner: Sendable {
             announce("\(cell.id): done, reused")
             return Outcome(cell: cell.id, reuse: reuse, state: "done", requests: 0)
         }
+        if reuse == "changed" {
+            // The old journal holds other settings: remove it before the manifest records the
+            // new ones, so a run stopped before the new journal starts (a server down, Ctrl-C)
+            // leaves the cell "new", never "resumed" against a journal that refuses the resume.
+            try? FileManager.default.removeItem(atPath: journal)
+        }
         try await store.update(cell.id) { entry in
             entry = ExperimentManifest.Entry(fingerprint: fingerprint, settings: settings, journal: "cells/\(cell.id).jsonl", state: "running", lastRun: reuse)
         }
@@ -127,7 +133,7 @@ public struct ExperimentRunner: Sendable {
         do {
             let prepared = try await prepare(cell)
             var run = experiment.run(cell, dataset: dataset, output: journal)
-            run.method = try method(cell)
+            run.method = try cell.relabelMethod()
             run.mode = reuse == "resumed" ? .resume(retryFailed: false, force: false) : .fresh(overwrite: true)
             run.otherInputs = [cell.dataset.gold, cell.method.lexicon].compactMap { $0 }
             let report = try await run.run(prepared, runner: RelabelRunner(client: prepared.client))
@@ -155,20 +161,16 @@ public struct ExperimentRunner: Sendable {
         }
     }
 
-    func method(_ cell: ExperimentCell) throws -> (any RelabelMethod)? {
-        switch cell.method.id {
-        case .logprob: return LogProbMethod(prompt: cell.prompt, weight: cell.method.descriptionWeight, minimumMass: cell.method.minimumMass)
-        case .lexicon: return LexiconMethod(lexicon: try Lexicon(path: cell.method.lexicon!), weight: cell.method.descriptionWeight)
-        default: return nil
-        }
-    }
-
     /// The cell's client: its model's provider with the cache, retries and rate limits of any run.
     func prepare(_ cell: ExperimentCell) async throws -> ClientStack.Prepared {
         guard cell.method.needsProvider else {
             return NoModelProvider.prepared(model: URL(fileURLWithPath: cell.method.lexicon ?? "none").deletingPathExtension().lastPathComponent)
         }
-        return try await stack(cell.model, method: cell.method.id).make(registry: registry)
+        var stack = try stack(cell.model, method: cell.method.id)
+        // A repeat asks again: from the response cache it would be the first run's answers
+        // replayed (at temperature 0 the seed does not change), not a measurement.
+        if cell.repeatIndex > 0 { stack.cache = .off }
+        return try await stack.make(registry: registry)
     }
 
     /// The client stack of `model` for `method` (the plan uses its model name only).
@@ -185,6 +187,9 @@ public struct ExperimentRunner: Sendable {
             SecretRedactor.shared.register(key)
             env["OPENAI_API_KEY"] = key
             env[model.provider.uppercased() + "_API_KEY"] = key
+            // Gemini reads GOOGLE_API_KEY before GEMINI_API_KEY (as its SDK does): the variable
+            // the file names must win over whatever the shell has set.
+            env["GOOGLE_API_KEY"] = key
         }
         var options: [String: String] = [:]
         if model.provider == ProviderID.fixture.name { options[BuiltinProviders.fixturesOption] = model.fixtures ?? bundledRecordings(method) }

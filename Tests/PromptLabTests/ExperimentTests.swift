@@ -118,6 +118,19 @@ import Testing
         #expect(lines.count == 2)
         #expect(lines.contains { $0.contains("\"u1\"") && $0.contains("\"speaker\":\"s1\"") }, "\(journal)")
         #expect(journal.contains("\"utterance_id\""), "the mapping is in the journal's fingerprint")
+        // The lexicon's bytes are part of the cell's settings: an edited lexicon re-runs the cell.
+        let again = try await ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" }).run()
+        #expect(again.map(\.reuse) == ["reused"])
+        try "furious\tangry\nglad\tsad\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
+        let edited = try await ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" }).run()
+        #expect(edited.map(\.reuse) == ["changed"] && edited[0].state == "done", "\(edited)")
+        let typo = Self.failure("""
+            datasets:
+              - path: \(table)
+                mapping: {id: utterance_id, emotions: {Happiness: happy}, seperator: ";"}
+            models: [{name: m, provider: fixture}]
+            """)
+        #expect(typo.contains("experiment.yaml:3:") && typo.contains("seperator") && typo.contains("unknown key"), "\(typo)")
         let bad = Self.failure("""
             datasets:
               - path: \(table)

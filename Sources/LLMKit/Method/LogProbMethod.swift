@@ -77,12 +77,12 @@ public struct LogProbMethod: RelabelMethod {
     public let calibrates: Bool
     /// The content-free inputs of the calibration.
     public static let contentFreeInputs = ["N/A", "", "[MASK]"]
-    /// The calibration, asked once per run (its first chunk).
+    /// The calibration, asked once per model (a run's first chunk; `score` runs one method on
+    /// several providers, and each model is calibrated against its own content-free answers).
     let calibration = CalibrationBox()
 
     final class CalibrationBox: Sendable {
-        let value = Mutex<[Double]?>(nil)
-        let task = Mutex<Task<[Double], any Error>?>(nil)
+        let tasks = Mutex<[String: Task<[Double], any Error>]>([:])
     }
 
     /// A method reading the next token after `prompt`'s few-shot header.
@@ -144,22 +144,23 @@ public struct LogProbMethod: RelabelMethod {
     }
 
     public func relabel(_ chunk: [DatasetItem], context: MethodContext) async throws -> [ItemOutcome] {
+        var contentFree: [Double]?
         if calibrates {
             // Chunks run concurrently: the first one asks, the others wait for its answer.
-            let task = calibration.task.withLock { task in
-                if let task { return task }
+            let key = model ?? context.configuration.model
+            let task = calibration.tasks.withLock { tasks in
+                if let task = tasks[key] { return task }
                 let started = Task { try await self.contentFreeDistribution(context: context) }
-                task = started
+                tasks[key] = started
                 return started
             }
-            let found = try await task.value
-            calibration.value.withLock { $0 = found }
+            contentFree = try await task.value
         }
         var items = chunk[...]
         var outcomes: [ItemOutcome] = []
         outcomes.reserveCapacity(chunk.count)
         try await forEachInOrder(limit: context.configuration.concurrency, next: { items.popFirst() },
-                                 work: { item in try await self.outcome(for: item, context: context) },
+                                 work: { [contentFree] item in try await self.outcome(for: item, context: context, contentFree: contentFree) },
                                  deliver: { outcomes.append($0) })
         return outcomes
     }
@@ -193,7 +194,7 @@ public struct LogProbMethod: RelabelMethod {
 
     /// One item's outcome: its request, answer and mix (a fatal provider error or a
     /// cancellation is thrown, see ``MethodContext/failure(for:)``).
-    func outcome(for item: DatasetItem, context: MethodContext) async throws -> ItemOutcome {
+    func outcome(for item: DatasetItem, context: MethodContext, contentFree: [Double]?) async throws -> ItemOutcome {
         guard let request = request(for: item, model: context.configuration.model) else {
             return .relabeled(Relabel(adjusted: item.reference, raw: item.reference.values, reason: "no descriptions", sumWasOff: false, noEvidence: true))
         }
@@ -206,11 +207,12 @@ public struct LogProbMethod: RelabelMethod {
         guard let tokens = response.nextTokens else {
             return .failed(ItemFailure(.providerError, "the provider answered without next-token probabilities", providerError: .invalidOutput))
         }
-        return outcome(reference: item.reference, tokens: tokens)
+        return outcome(reference: item.reference, tokens: tokens, contentFree: contentFree)
     }
 
-    /// The outcome for an item with `reference` whose next-token candidates were `tokens`.
-    public func outcome(reference: EmotionDistribution, tokens: [TokenProbability]) -> ItemOutcome {
+    /// The outcome for an item with `reference` whose next-token candidates were `tokens`;
+    /// `contentFree`: the model's calibration (ignored when the method does not calibrate).
+    public func outcome(reference: EmotionDistribution, tokens: [TokenProbability], contentFree: [Double]? = nil) -> ItemOutcome {
         let evidence = Self.evidence(tokens)
         let mass = evidence.reduce(0, +)
         guard mass >= minimumMass, mass > 0 else {
@@ -218,7 +220,7 @@ public struct LogProbMethod: RelabelMethod {
             return .failed(ItemFailure(.lowMass, "the next token put \(Self.format(mass)) of its mass on the 8 emotion words, below \(Self.format(minimumMass)) (most likely: \(top))"))
         }
         var normalised = evidence.map { $0 / mass }
-        let contentFree = calibrates ? calibration.value.withLock({ $0 }) : nil
+        let contentFree = calibrates ? contentFree : nil
         if let contentFree { normalised = Self.calibrated(normalised, contentFree: contentFree) }
         let distribution = (try? EmotionDistribution.normalizing(normalised, policy: .default).distribution) ?? reference
         let adjusted = mix.apply(reference: reference, evidence: distribution.values)

@@ -55,9 +55,10 @@ struct FitCommand: AsyncParsableCommand {
         if let out, !overwrite, FileManager.default.fileExists(atPath: out) {
             throw ValidationError("\(out) exists; give --overwrite to replace it")
         }
+        let mapping = try dataset.columns.mapping()
         let (run, path, format, gold, folds, preserveTies, out) = (run, dataset.dataset, dataset.format, gold, folds, preserveTies, out)
         let fit = try await BlockingIOPool.shared.run {
-            let data = try Scoring.loadDataset(path, format: format, gold: gold)
+            let data = try Scoring.loadDataset(path, format: format, mapping: mapping, gold: gold)
             return try EvidenceFit.fit(run: run, dataset: data, gold: gold, folds: folds, preservesTies: preserveTies, output: out)
         }
         print(Self.render(fit, run: run, gold: gold, out: out))
