@@ -1,5 +1,6 @@
 import Foundation
 public import LLMKit
+import Providers
 import Yams
 
 extension ExperimentFile {
@@ -342,7 +343,9 @@ struct YAMLReader {
         return ExperimentFile.Model(
             name: try m["name"].map { try string($0.value, "\(key).name") } ?? String(defaultName.map { $0.isLetter || $0.isNumber || "-_".contains($0) ? $0 : "_" }),
             provider: provider, model: model, baseURLs: urls, endpoints: endpoints, apiKeyEnvironment: keyVariable,
-            logprobs: try m["logprobs"].map { try bool($0.value, "\(key).logprobs") } ?? true,
+            // Anthropic's and Gemini's APIs give no next-token log-probabilities: no logprob cells
+            // for them unless the file says otherwise.
+            logprobs: try m["logprobs"].map { try bool($0.value, "\(key).logprobs") } ?? ![ProviderID.anthropic.name, ProviderID.gemini.name].contains(provider),
             concurrency: try m["concurrency"].map { try int($0.value, "\(key).concurrency", 1...1024) },
             seed: try m["seed"].map { try int($0.value, "\(key).seed", Int(Int32.min)...Int(Int32.max)) },
             requestsPerMinute: try m["rpm"].map { try double($0.value, "\(key).rpm", 0.001...10_000_000) },

@@ -137,6 +137,14 @@ public struct ExperimentRunner: Sendable {
             run.mode = reuse == "resumed" ? .resume(retryFailed: false, force: false) : .fresh(overwrite: true)
             run.otherInputs = [cell.dataset.gold, cell.method.lexicon].compactMap { $0 }
             let report = try await run.run(prepared, runner: RelabelRunner(client: prepared.client))
+            if report.relabeledInOutput == 0 && report.datasetItems > 0 {
+                // As relabel exits 1: nothing relabeled is not done; the next run resumes the
+                // cell and asks the transient failures again.
+                let message = "no item relabeled (\(report.summary.failed) failed)"
+                try await store.update(cell.id) { $0?.state = "failed"; $0?.failureKind = "no_item_relabeled"; $0?.failureMessage = message }
+                announce("\(cell.id): failed (no_item_relabeled): \(message)")
+                return Outcome(cell: cell.id, reuse: reuse, state: "failed", failure: "no_item_relabeled: \(message)", requests: report.summary.requests)
+            }
             try await store.update(cell.id) { $0?.state = "done"; $0?.failureKind = nil; $0?.failureMessage = nil }
             announce("\(cell.id): done (\(report.relabeledInOutput) of \(report.datasetItems) relabeled, \(report.summary.requests) requests)")
             return Outcome(cell: cell.id, reuse: reuse, state: "done", requests: report.summary.requests)

@@ -92,6 +92,8 @@ import Testing
         #expect(!ids.contains { $0.hasPrefix("s.logprob.") && $0.contains(".b.") }, "b has no log-probabilities")
         #expect(ids.filter { $0.hasPrefix("s.lexicon.") } == ["s.lexicon.words.none.r1"], "lexicon: no prompt, no model, one run")
         #expect(ids.count == 3 * 2 + 2 * 2 + 1)
+        let native = try Self.load("datasets:\n  - path: \(Self.sample)\nmethods: [adjust, logprob]\nmodels:\n  - {name: c, provider: anthropic, model: x, api_key_env: K}\n")
+        #expect(!native.cells.isEmpty && native.cells.allSatisfy { $0.method.id == .adjust }, "Anthropic gives no log-probabilities: no logprob cells by default")
     }
 
     @Test func aLabTableIsReadThroughItsColumnMappingAndItsColumnsTravel() async throws {
@@ -221,7 +223,8 @@ import Testing
         registry.register("counting", summary: "counts requests in flight") { config in Counting(key: config.baseURL ?? "none", tracker: tracker) }
         let e = try ExperimentFileTests.load("""
             datasets: [{path: \(ExperimentFileTests.sample)}]
-            prompts: [paper-reason, paper-no-reason]
+            prompts: [paper-reason]
+            repeats: 2
             models:
               - {name: one, provider: counting, base_url: "http://127.0.0.1:1", concurrency: 2}
               - {name: same, provider: counting, base_url: "http://127.0.0.1:1", concurrency: 2}
@@ -229,7 +232,7 @@ import Testing
             sampling: {items_per_request: 4}
             """)
         let outcomes = try await ExperimentRunner(experiment: e, registry: registry, environment: [:], bundledRecordings: { _ in "" }, cache: .off).run()
-        #expect(outcomes.count == 6 && outcomes.allSatisfy { $0.state == "done" })
+        #expect(outcomes.count == 6 && outcomes.allSatisfy { $0.state == "done" }, "\(outcomes.map { $0.failure ?? "done" })")
         let peak = tracker.state.withLock { $0.peak }
         #expect(peak["http://127.0.0.1:1"] == 2, "four cells at one endpoint: at most 2 requests at once (\(peak))")
         #expect(peak["http://127.0.0.1:2"] == 2)

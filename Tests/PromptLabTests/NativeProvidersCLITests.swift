@@ -143,5 +143,6 @@ import Glibc
         #expect(answeredBeforeResume.keys.allSatisfy { submitted[$0] == 1 }, "no request whose result was available was sent again")
         #expect(submitted.values.allSatisfy { $0 == 1 } && server.counts.batch.batchesCreated == first.counts.batch.batchesCreated, "no batch created twice")
         #expect(server.counts.unauthenticated == 0)
+        #expect(!FileManager.default.fileExists(atPath: out + ".batch-inputs"), "the spool beside the output goes with its last file")
     }
 }

@@ -30,7 +30,11 @@ struct BatchesCommand: AsyncParsableCommand {
             // The provider the run was made with (its journal header): OpenAI's Batch API or Anthropic's Message Batches.
             let start = FileHandle(forReadingAtPath: out).map { handle in defer { try? handle.close() }; return handle.readData(ofLength: 1 << 20) } ?? Data()
             let header = String(decoding: start, as: UTF8.self).split(separator: "\n", maxSplits: 1).first.flatMap { JournalHeader(line: String($0)) }
-            let service = try BatchOptions.service(provider: ProviderID(header?.fingerprint.provider ?? ProviderID.openAI.name), baseURL: baseURL ?? recorded)
+            // No guess: a key goes only to the provider the journal names.
+            guard let provider = header?.fingerprint.provider else {
+                throw ValidationError("\(out): no journal header names the provider the batches were sent to; nothing is asked (a key would go to a guessed server)")
+            }
+            let service = try BatchOptions.service(provider: ProviderID(provider), baseURL: baseURL ?? recorded, output: out)
             return try BatchInspector(output: out, service: service)
         }
     }

@@ -101,7 +101,7 @@ struct RelabelCommand: AsyncParsableCommand {
                              mode: resume ? .resume(retryFailed: retryFailed, force: forceResume) : .fresh(overwrite: overwrite),
                              limit: slice.limit, configuration: configuration, baseURL: prepared.baseURL,
                              otherInputs: [prompt.file, connection.fixtures, summaryJSON, methodOptions.lexicon, dataset.columns.file].compactMap { $0 },
-                             executor: try batch.executor(provider: provider, baseURL: prepared.baseURL, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
+                             executor: try batch.executor(provider: provider, baseURL: prepared.baseURL, output: output, maximumLineBytes: Int(connection.maxResponseMib * 1_048_576)))
         if let summaryJSON {
             try FileChecks.requireDistinct(output: summaryJSON, from: [dataset.dataset])
             try FileChecks.requireDistinct(outputs: [output, summaryJSON])

@@ -39,19 +39,23 @@ struct BatchOptions: ParsableArguments {
     static let batchProviders: [ProviderID] = [.openAI, .anthropic, .gemini]
 
     /// The batch service of `provider` at `baseURL`: OpenAI's Batch API, Anthropic's Message Batches or Gemini's batch mode.
-    static func service(provider: ProviderID, baseURL: String?) throws -> any BatchService {
+    /// Batch inputs that go inline (Anthropic, Gemini) wait beside the output, in
+    /// `<output>.batch-inputs/` (the user's own folder: not a shared temporary one that may be
+    /// cleared before `--resume` needs them).
+    static func service(provider: ProviderID, baseURL: String?, output: String) throws -> any BatchService {
         let environment = ProcessInfo.processInfo.environment
-        if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL) }
-        if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL) }
+        let spool = URL(fileURLWithPath: output + ".batch-inputs")
+        if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
+        if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
         return try OpenAIBatchService.fromEnvironment(environment, baseURL: baseURL)
     }
 
     /// The run's executor: synchronous, or the batch API of the provider's server (the
     /// command's `validate()` has made sure the provider has one). `maximumLineBytes` is
     /// `--max-response-mib`: one result line is one answer.
-    func executor(provider: ProviderID = .openAI, baseURL: String?, maximumLineBytes: Int = 32 << 20) throws -> RelabelExecutor {
+    func executor(provider: ProviderID = .openAI, baseURL: String?, output: String, maximumLineBytes: Int = 32 << 20) throws -> RelabelExecutor {
         guard batchAPI else { return .synchronous }
-        let service = try Self.service(provider: provider, baseURL: baseURL)
+        let service = try Self.service(provider: provider, baseURL: baseURL, output: output)
         return .batchAPI(BatchSettings(service: service, maximumRequestsPerFile: batchMaxRequests, maximumBytesPerFile: batchMaxBytes,
                                        pollInterval: .milliseconds(Int64(pollInterval * 1000)), maximumPollInterval: .milliseconds(Int64(pollMax * 1000)),
                                        reaskSynchronously: reaskSync, maximumDownloadBytes: Int(maxDownloadMib * 1_048_576),

@@ -27,7 +27,7 @@ public struct AnthropicBatchService: BatchService {
     let maximumDownloadBytes: Int
 
     /// The service of the server `provider` talks to, with its credentials, transport and schema mode.
-    /// `spool`: where input lines wait for their batch (default `$TMPDIR/llmkit-message-batches`).
+    /// `spool`: where input lines wait for their batch (default `$TMPDIR/llmkit-message-batches`; `promptlab` uses `<out>.batch-inputs/` beside the output).
     public init(provider: AnthropicProvider, spool: URL? = nil, timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
         self.provider = provider
         baseURL = provider.baseURL
@@ -37,8 +37,10 @@ public struct AnthropicBatchService: BatchService {
     }
 
     /// Reads the key and base URL as ``AnthropicProvider/fromEnvironment(_:baseURL:transport:timeout:maximumResponseBytes:)``.
-    public static func fromEnvironment(_ environment: [String: String], baseURL: String?, transport: any HTTPTransport = CurlTransport.shared) throws(LLMError) -> AnthropicBatchService {
-        AnthropicBatchService(provider: try AnthropicProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport))
+    /// `spool`: where input lines wait for their batch (see ``init(provider:spool:timeout:maximumDownloadBytes:)``).
+    public static func fromEnvironment(_ environment: [String: String], baseURL: String?, spool: URL? = nil,
+                                       transport: any HTTPTransport = CurlTransport.shared) throws(LLMError) -> AnthropicBatchService {
+        AnthropicBatchService(provider: try AnthropicProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport), spool: spool)
     }
 
     var endpoint: JSONEndpoint { provider.endpoint }

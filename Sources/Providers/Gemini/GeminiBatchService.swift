@@ -31,7 +31,7 @@ public struct GeminiBatchService: BatchService {
     private let pageTokens = PageTokens()
 
     /// The service of the server `provider` talks to; `spool`: where input lines wait for their
-    /// batch (default `$TMPDIR/llmkit-message-batches`).
+    /// batch (default `$TMPDIR/llmkit-message-batches`; `promptlab` uses `<out>.batch-inputs/` beside the output).
     public init(provider: GeminiProvider, spool: URL? = nil, timeout: Duration = .seconds(600), maximumDownloadBytes: Int = 4 << 30) {
         self.provider = provider
         baseURL = provider.baseURL
@@ -41,8 +41,10 @@ public struct GeminiBatchService: BatchService {
     }
 
     /// Reads the key and base URL as ``GeminiProvider/fromEnvironment(_:baseURL:transport:timeout:maximumResponseBytes:)``.
-    public static func fromEnvironment(_ environment: [String: String], baseURL: String?, transport: any HTTPTransport = CurlTransport.shared) throws(LLMError) -> GeminiBatchService {
-        GeminiBatchService(provider: try GeminiProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport))
+    /// `spool`: where input lines wait for their batch (see ``init(provider:spool:timeout:maximumDownloadBytes:)``).
+    public static func fromEnvironment(_ environment: [String: String], baseURL: String?, spool: URL? = nil,
+                                       transport: any HTTPTransport = CurlTransport.shared) throws(LLMError) -> GeminiBatchService {
+        GeminiBatchService(provider: try GeminiProvider.fromEnvironment(environment, baseURL: baseURL, transport: transport), spool: spool)
     }
 
     var endpoint: JSONEndpoint { provider.endpoint }

@@ -17,7 +17,8 @@ struct RequestSpool: Sendable {
     func put(_ file: [UInt8], filename: String) throws(LLMError) -> String {
         let hash = CompletionRequest.sha256Hex(String(decoding: file, as: UTF8.self))
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // The lines hold the corpus: the folder is the owner's alone.
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try Data(file).write(to: url(hash), options: .atomic)
         } catch {
             throw LLMError(.configuration, "Cannot keep the batch input \(filename) in \(folder.path): \(error.localizedDescription).", context: .init(provider: provider))
@@ -42,7 +43,11 @@ struct RequestSpool: Sendable {
     }
 
     /// Removes `id`'s file (its batch exists).
-    func remove(_ id: String) { try? FileManager.default.removeItem(at: url(String(id.dropFirst("spool-".count)))) }
+    func remove(_ id: String) {
+        try? FileManager.default.removeItem(at: url(String(id.dropFirst("spool-".count))))
+        // The folder goes with its last file.
+        if (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true { try? FileManager.default.removeItem(at: folder) }
+    }
 
     private func url(_ hash: String) -> URL { folder.appendingPathComponent("\(hash).jsonl") }
 }
