@@ -39,10 +39,16 @@ build: deps prompts
 prompts:
 	@scripts/embed-prompts.sh >/dev/null
 
+# Suites whose tests bound a wait or a cancellation in wall time (a kill mid-run, a cool-down
+# bounded in seconds, a stream's first tokens): they run on their own, one test at a time, after
+# the others, so that 400 tests sharing 2 cores do not decide their timing.
+TIMED_SUITES := PaidOnceTests|PaidOnceCLITests|RelabelRunnerTests|ReliabilityCLITests|RateLimitCLITests|PoolProviderTests|PoolCLITests|CurlTransportTests|StreamingTests|FaultServerLimitsTests
+
 ## test: set up, build and run every test, then build the downstream example and relabel the sample with it
 test: deps prompts
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	$(SWIFT) test --skip-build --disable-xctest --skip '$(TIMED_SUITES)'
+	$(SWIFT) test --skip-build --disable-xctest --no-parallel --filter '$(TIMED_SUITES)'
 	$(MAKE) example
 
 ## example: Examples/CustomProvider (a downstream package with its own provider): build, test, relabel the sample
