@@ -190,6 +190,9 @@ extension ExperimentRunner {
             let manifest = await store.manifest
             let waiting = members.filter { manifest.cells[$0.id]?.state != "done" }
             guard waiting.isEmpty else {
+                // An ensemble of members that are no longer all done is out of date: it goes (its
+                // members' journals stay), so the report never scores it as if it were current.
+                try? FileManager.default.removeItem(atPath: experiment.ensembleFile(ensemble))
                 announce("ensemble \(ensemble.name): waits for \(waiting.map(\.id).joined(separator: ", "))")
                 continue
             }

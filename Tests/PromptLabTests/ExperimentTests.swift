@@ -143,6 +143,33 @@ import Testing
     }
 }
 
+extension ExperimentFileTests {
+    @Test func anEnsembleWhoseMembersAreNoLongerAllDoneIsNotKept() async throws {
+        let dir = try ResumeCLITests.directory()
+        let lexicon = dir.appendingPathComponent("words.tsv").path
+        try "happy\thappy\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
+        let e = try Self.load("""
+            datasets: [{name: s, path: \(Self.sample)}]
+            methods:
+              - adjust
+              - {name: lexicon, lexicon: \(lexicon)}
+            prompts: [paper-reason]
+            models: [{name: m, provider: fixture}]
+            ensembles: [{name: both, members: [s.adjust.paper-reason.m.r1, s.lexicon.words.none.r1]}]
+            """)
+        let recordings = CLI.repository.appendingPathComponent("fixtures/recordings/gemma3-270m").path
+        let runner = ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in recordings })
+        let outcomes = try await runner.run()
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.state == "done" }, "\(outcomes)")
+        let file = e.ensembleFile(e.ensembles[0])
+        #expect(FileManager.default.fileExists(atPath: file))
+        try "happy\tnot-an-emotion\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
+        let again = try await runner.run()
+        #expect(again.contains { $0.state == "failed" }, "\(again)")
+        #expect(!FileManager.default.fileExists(atPath: file), "the old ensemble is out of date")
+    }
+}
+
 @Suite struct EnsemblerTests {
     static func item(_ id: String, _ values: [Double]?, gold: [Double]? = nil) -> ScoredItem {
         let reference = EmotionDistribution(oneHot: .neutral)
