@@ -68,9 +68,15 @@ import TestSupport
 
         // The printed command, copied as it is, plus where to send the requests and the output.
         let out = dir.appendingPathComponent("out.jsonl").path
+        let summary = dir.appendingPathComponent("summary.json").path
         let relabel = try await CLI.run(Array(words.dropFirst()) + ["--provider", "openai", "--base-url", server.baseURL, "--model", "m",
-                                                                    "--out", out, "--quiet", "--no-cache"])
+                                                                    "--out", out, "--quiet", "--no-cache", "--summary-json", summary])
         #expect(relabel.status == 0, "\(relabel.stdout) \(relabel.stderr)")
+        // The run says how it read the votes: at the start, in the summary and in its JSON.
+        #expect(relabel.stderr.contains("votes: read as counts, each row's counts divided by its total (all 40 rows; the mapping says counts)"), "\(relabel.stderr)")
+        #expect(relabel.stdout.range(of: #"votes\s+read as counts"#, options: .regularExpression) != nil, "\(relabel.stdout)")
+        let votes = try StrictJSON.parse(String(contentsOfFile: summary, encoding: .utf8))["votes"]
+        #expect(votes?["scale"]?.stringValue == "counts" && votes?["counts"] == .int(40) && votes?["proportions"] == .int(0), "\(String(describing: votes))")
         let records = try CLI.recordLines(out).map { try StrictJSON.parse($0) }
         #expect(records.count == 40)
         for (i, record) in records.enumerated() {

@@ -173,6 +173,14 @@ extension ColumnMapping.VoteScale {
         }
     }
 
+    /// The scale a row read under this scale was read as: itself, or for `auto` counts when
+    /// the row's values are whole numbers with at least one vote, else proportions (call after
+    /// ``reference(_:policy:)`` accepted the row).
+    func reading(_ values: [Double]) -> ColumnMapping.VoteScale {
+        guard self == .auto else { return self }
+        return values.allSatisfy { $0 == $0.rounded() } && values.contains { $0 > 0 } ? .counts : .proportions
+    }
+
     /// Why a row's emotion values are not votes.
     struct RowProblem: Error {
         var emotion: Emotion?

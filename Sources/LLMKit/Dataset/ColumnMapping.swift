@@ -29,6 +29,46 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
         case auto
     }
 
+    /// How a table's rows were read: how many as vote counts and how many as proportions,
+    /// under the mapping's ``VoteScale`` (with `auto`, a row of whole numbers is counts, any
+    /// other row that sums to 1 is proportions). A run states it, so nobody has to guess which
+    /// reading `auto` chose.
+    public struct VoteTally: Sendable, Hashable {
+        /// The scale the mapping gave.
+        public var scale: VoteScale
+        /// Rows read as vote counts.
+        public var counts: Int
+        /// Rows read as proportions.
+        public var proportions: Int
+
+        /// An empty tally for `scale`.
+        public init(scale: VoteScale, counts: Int = 0, proportions: Int = 0) {
+            self.scale = scale
+            self.counts = counts
+            self.proportions = proportions
+        }
+
+        /// One line for a person: `votes: read as counts (every one of 40 rows; the mapping says
+        /// auto)`, or `votes: 38 rows read as counts, 2 as proportions (the mapping says auto;
+        /// --votes counts or proportions to insist)`.
+        public var sentence: String {
+            let rows = counts + proportions
+            let given = scale == .auto ? "the mapping says auto: --votes counts or --votes proportions to insist" : "the mapping says \(scale.rawValue)"
+            func plural(_ n: Int) -> String { n == 1 ? "1 row" : "\(n) rows" }
+            switch (counts, proportions) {
+            case (0, 0): return "votes: no rows read (\(given))"
+            case (_, 0): return "votes: read as counts, each row's counts divided by its total (\(rows == 1 ? "the 1 row" : "all \(rows) rows"); \(given))"
+            case (0, _): return "votes: read as proportions, each row summing to 1 (\(rows == 1 ? "the 1 row" : "all \(rows) rows"); \(given))"
+            default: return "votes: \(plural(counts)) read as counts, \(plural(proportions)) as proportions (\(given))"
+            }
+        }
+
+        /// `{"scale", "counts", "proportions"}` for a summary file.
+        public var json: JSONValue {
+            .object(["scale": .string(scale.rawValue), "counts": .int(counts), "proportions": .int(proportions)])
+        }
+    }
+
     /// The table layout; `nil`: from the file's extension (`.csv`, `.tsv`, `.jsonl`).
     public var format: TableFormat?
     /// The column that holds the item id.

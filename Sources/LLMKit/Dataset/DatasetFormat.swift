@@ -74,6 +74,10 @@ public final class DatasetReader {
                             reason: "the header is not EMO-SUPERB's (',angry,sad,...,happy,words'); for a table of your own give a column mapping (--id-column, --emotion-columns, ... or --mapping FILE): 'promptlab inspect \(ColumnMapping.shellQuoted(path))' proposes one")
     }
 
+    /// How the rows read so far were read, counts or proportions (`nil` without a mapping:
+    /// the project's formats hold votes or a distribution by construction).
+    public var votes: ColumnMapping.VoteTally? { table?.votes }
+
     /// Moves to an item's start (a ``lastOffset`` of this file): the next item read is that
     /// one. Lets a run read the items it needs again by offset instead of passing over the file.
     package func seek(to offset: Int) throws(DatasetError) {

@@ -29,12 +29,15 @@ package final class MappedTableReader {
     package private(set) var lastLine = 0
     /// The byte offset where the item last returned starts (for ``seek(to:)``).
     package private(set) var lastOffset = 0
+    /// How the rows read so far were read: as counts or as proportions.
+    package private(set) var votes: ColumnMapping.VoteTally
 
     package init(path: String, mapping: ColumnMapping, format: ColumnMapping.TableFormat, policy: RenormalizationPolicy) throws(DatasetError) {
         self.path = path
         self.mapping = mapping
         self.format = format
         self.policy = policy
+        votes = ColumnMapping.VoteTally(scale: mapping.votes)
         try mapping.check(source: "the column mapping")
         switch format {
         case .jsonl: lines = try LineReader(path: path)
@@ -110,7 +113,7 @@ package final class MappedTableReader {
         }
         let reference: EmotionDistribution
         switch mapping.votes.reference(values, policy: policy) {
-        case .success(let r): reference = r
+        case .success(let r): reference = r; count(values)
         case .failure(let problem):
             let index = problem.emotion.flatMap { e in emotionIndices.first { $0.emotion == e }?.index } ?? emotionIndices[0].index
             throw fail(index, problem.reason)
@@ -142,7 +145,7 @@ package final class MappedTableReader {
         }
         let reference: EmotionDistribution
         switch mapping.votes.reference(values, policy: policy) {
-        case .success(let r): reference = r
+        case .success(let r): reference = r; count(values)
         case .failure(let problem):
             let name = problem.emotion.flatMap { e in mapping.emotionColumns.first { $0.emotion == e }?.column } ?? mapping.emotionColumns[0].column
             throw fail(name, problem.reason)
@@ -170,6 +173,11 @@ package final class MappedTableReader {
             }
         }
         return DatasetItem(id: id, descriptions: descriptions, reference: reference, keep: keep)
+    }
+
+    /// Adds an accepted row to the tally.
+    private func count(_ values: [Double]) {
+        if mapping.votes.reading(values) == .counts { votes.counts += 1 } else { votes.proportions += 1 }
     }
 
     /// A descriptions cell: split by the separator, each piece trimmed, empty pieces dropped.

@@ -23,6 +23,8 @@ package struct DatasetScan: Sendable {
     var sha256: String
     /// The first `chunk` items (for sizing the largest request before the run).
     var firstItems: [DatasetItem]
+    /// How a mapped table's rows were read (counts or proportions); `nil` without a mapping.
+    var votes: ColumnMapping.VoteTally?
 
     init(path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy, limit: Int?, keepFirst: Int) throws(DatasetError) {
         let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
@@ -39,6 +41,7 @@ package struct DatasetScan: Sendable {
         items = count
         itemsWithinLimit = min(count, limit ?? .max)
         firstItems = first
+        votes = reader.votes
         sha256 = try Self.hash(path)
     }
 

@@ -46,6 +46,9 @@ public struct RelabelStart: Sendable, Equatable {
     public var resumed: RelabelJournal.Resumed
     /// The token budget of a full chunk's request.
     public var tokenBudget: Int
+    /// How a vote table read through a column mapping was read (counts or proportions, row
+    /// by row); `nil` for the project's own formats.
+    public var votes: ColumnMapping.VoteTally? = nil
 }
 
 /// One request as it leaves.

@@ -63,6 +63,9 @@ public struct RelabelReport: Sendable {
     public var syncs: Int
     /// What a Batch API run did with the service (`nil` for a synchronous run).
     public var batch: BatchRunSummary?
+    /// How a vote table read through a column mapping was read (counts or proportions);
+    /// `nil` for the project's own formats.
+    public var votes: ColumnMapping.VoteTally? = nil
 }
 
 /// Runs a relabel job end to end: checks the dataset and the output, locks and opens the
@@ -120,7 +123,7 @@ public struct RelabelRunner: Sendable {
         let resumed = journal.resumed
         let toDo = max(0, scan.itemsWithinLimit - resumed.done.count)
         emit(.started(RelabelStart(items: toDo, datasetItems: scan.itemsWithinLimit, resumed: resumed,
-                                   tokenBudget: configuration.tokenBudget(count: configuration.chunkSize))))
+                                   tokenBudget: configuration.tokenBudget(count: configuration.chunkSize), votes: scan.votes)))
         // Every answer is written down before anything else happens to it (AnswerLog).
         let answers: AnswerLog
         do {
@@ -167,7 +170,7 @@ public struct RelabelRunner: Sendable {
         let statistics = journal.statistics
         return RelabelReport(summary: summary, output: job.output, seconds: (ContinuousClock.now - started).seconds, resumed: resumed,
                              datasetItems: scan.itemsWithinLimit, itemsToDo: toDo, syncSeconds: statistics.syncSeconds,
-                             syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs, batch: batchReport)
+                             syncWaitSeconds: statistics.waitSeconds, syncs: statistics.syncs, batch: batchReport, votes: scan.votes)
     }
 
     private func isResume(_ job: RelabelJob) -> Bool {

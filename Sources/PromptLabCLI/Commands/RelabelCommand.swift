@@ -113,7 +113,13 @@ struct RelabelCommand: AsyncParsableCommand {
         let display = ProgressDisplay(quiet: quiet)
         let runner = RelabelRunner(client: prepared.client)
         let report = try await display.showing {
-            try await Interrupt.cancelling { try await runner.run(job, onEvent: display.take) }
+            try await Interrupt.cancelling {
+                try await runner.run(job) { event in
+                    // A mapped table: say at the start how its votes were read (counts or proportions).
+                    if case .started(let start) = event, let votes = start.votes { display.note(votes.sentence) }
+                    display.take(event)
+                }
+            }
         }
         if resume && !quiet { FileHandle.standardError.write(Data(SummaryTable.resumeLine(report).utf8)) }
         let endpoints = await (prepared.client.provider as? PoolProvider)?.statistics() ?? []

@@ -85,6 +85,12 @@ final class ProgressDisplay: Sendable {
         if redraw { draw() }
     }
 
+    /// Writes a line of information on stderr above the progress line (also when quiet: it
+    /// is not progress, like the concurrency cap's start line).
+    func note(_ line: String) {
+        FileHandle.standardError.write(Data(((terminal && !quiet ? "\r\u{1B}[K" : "") + line + "\n").utf8))
+    }
+
     private func draw() {
         guard !quiet else { return }
         let line = render()

@@ -33,7 +33,7 @@ enum SummaryTable {
             ["concurrency", concurrency?.summary ?? "n/a"],
             ["wall time", String(format: "%.1f s (journal sync %.2f s on its own thread, %.2f s waited for it)", report.seconds, report.syncSeconds, report.syncWaitSeconds)],
             ["output", report.output],
-        ] + batchRows(report.batch) + endpointRows(endpoints)
+        ] + (report.votes.map { [["votes", String($0.sentence.dropFirst("votes: ".count))]] } ?? []) + batchRows(report.batch) + endpointRows(endpoints)
         return Table.render(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n")
     }
 
@@ -72,6 +72,7 @@ enum SummaryTable {
         if case .object(var object) = json {
             if let cost { object["cost"] = cost.json }
             if let concurrency { object["concurrency"] = concurrency.json }
+            if let votes = report.votes { object["votes"] = votes.json }
             json = .object(object)
         }
         if !endpoints.isEmpty, case .object(var object) = json {

@@ -68,6 +68,30 @@ import Testing
         #expect(auto.error?.reason.contains("neither vote counts (whole numbers) nor proportions (the values sum to 1.4") == true, "\(String(describing: auto.error))")
     }
 
+    /// A reader tallies how it read each row, so a run can say which reading `auto` chose:
+    /// whole numbers are counts (a single vote too), any other accepted row proportions.
+    @Test func theReaderTalliesRowsReadAsCountsAndAsProportions() throws {
+        let path = try Self.write("utt,Anger,Happiness,Neutral\nu1,0.25,0.5,0.25\nu2,1,1,0\nu3,0,1,0\nu4,0.5,0.5,0\n", "tally.csv")
+        var mapping = Self.lab
+        (mapping.descriptionsColumn, mapping.descriptionsSeparator, mapping.keepColumns, mapping.votes) = (nil, nil, [], .auto)
+        let reader = try DatasetReader(path: path, mapping: mapping)
+        #expect(reader.votes == ColumnMapping.VoteTally(scale: .auto))
+        _ = try reader.readAll()
+        #expect(reader.votes == ColumnMapping.VoteTally(scale: .auto, counts: 2, proportions: 2))
+        #expect(reader.votes?.sentence == "votes: 2 rows read as counts, 2 rows as proportions (the mapping says auto: --votes counts or --votes proportions to insist)")
+        mapping.votes = .proportions
+        let sharesPath = try Self.write("utt,Anger,Happiness,Neutral\nu1,0.25,0.5,0.25\nu3,0,1,0\nu4,0.5,0.5,0\n", "shares.csv")
+        let shares = try DatasetReader(path: sharesPath, mapping: mapping)
+        _ = try shares.readAll()
+        #expect(shares.votes == ColumnMapping.VoteTally(scale: .proportions, counts: 0, proportions: 3))
+        #expect(shares.votes?.sentence == "votes: read as proportions, each row summing to 1 (all 3 rows; the mapping says proportions)")
+        // The project's own formats hold no vote table.
+        let jsonl = try Self.write(#"{"id": "a", "descriptions": [], "votes": ["A"]}"# + "\n", "own.jsonl")
+        let own = try DatasetReader(path: jsonl)
+        _ = try own.readAll()
+        #expect(own.votes == nil)
+    }
+
     @Test func aMissingColumnNamesTheColumnsThereAre() throws {
         let path = try Self.write("utt,speaker,Anger,Happiness,Neutral,words\nu1,s,1,0,0,x\n", "renamed.csv")
         #expect {
