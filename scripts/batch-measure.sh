@@ -34,7 +34,7 @@ for _ in $(seq 1 200); do grep -q listening "$DIR/server.log" 2>/dev/null && bre
 URL=$(sed -n 's/listening on //p' "$DIR/server.log")
 rm -f "$DIR/out.jsonl" "$DIR/out.jsonl.batches.json"
 status=0
-/usr/bin/time -v -o "$DIR/time.txt" env OPENAI_API_KEY=sk-measure "$PROMPTLAB" relabel --provider openai --base-url "$URL" --model m \
+/usr/bin/time -v -o "$DIR/time.txt" env ${RUN_ENV:-} OPENAI_API_KEY=sk-measure "$PROMPTLAB" relabel --provider openai --base-url "$URL" --model m \
     --dataset "$CORPUS" --out "$DIR/out.jsonl" --batch-api --batch-max-requests 250 --poll-interval 0.2 --poll-max 1 --quiet --no-cache \
     --summary-json "$DIR/summary.json" ${EXTRA:-} >"$DIR/relabel.out" 2>"$DIR/relabel.err" || status=$?
 kill -INT $SERVER; wait $SERVER 2>/dev/null || true; trap - EXIT
