@@ -5,7 +5,8 @@
 # wall time, CPU time and peak RSS of the relabel process (/usr/bin/time -v), the dataset
 # passes it reports (summary JSON `batch.dataset_passes`, absent before issue 23) and what
 # the server saw. PROMPTLAB and FAULT_SERVER name the binaries (default: debug builds, built
-# here unless NO_BUILD is set), EXTRA adds relabel flags (e.g. "--max-download-mib 64").
+# here unless NO_BUILD is set), EXTRA adds relabel flags (e.g. "--max-download-mib 64"), RUN_ENV
+# sets environment variables for the relabel process (e.g. "MALLOC_ARENA_MAX=8").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITEMS=${ITEMS:-150000}

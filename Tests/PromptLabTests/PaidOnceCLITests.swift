@@ -77,7 +77,8 @@ func killedRun(_ arguments: [String], environment: [String: String] = [:], bodie
 /// The same through the Batch API with `--reask-sync`: the follow-ups of collected batches are
 /// asked through chat calls; kill -9 while they are, then `--resume`.
 @Suite struct PaidOnceBatchCLITests {
-    @Test func aKillDuringSynchronousReasksOfABatchRunSendsNoAnsweredRequestAgain() async throws {
+    @Test(arguments: [false, true])
+    func aKillDuringSynchronousReasksOfABatchRunSendsNoAnsweredRequestAgain(cache: Bool) async throws {
         let dir = try ResumeCLITests.directory()
         let bodies = dir.appendingPathComponent("bodies.jsonl").path
         var configuration = FaultServer.Configuration()
@@ -91,7 +92,8 @@ func killedRun(_ arguments: [String], environment: [String: String] = [:], bodie
         defer { server.stop() }
         let (dataset, ids) = try ResumeCLITests.corpus(100, in: dir)
         let out = dir.appendingPathComponent("out.jsonl").path
-        let arguments = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--reask-sync", "--concurrency", "1"])
+        var arguments = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--reask-sync", "--concurrency", "1"])
+        if cache { arguments = arguments.filter { $0 != "--no-cache" } + ["--cache", dir.appendingPathComponent("cache").path] }
         // One chat call at a time: when the 4th arrives, the 3 before it were answered.
         let (received, before) = try await killedRun(arguments, environment: BatchAPICLITests.environment, bodies: bodies, answers: out + ".answers") {
             $0.count >= 4

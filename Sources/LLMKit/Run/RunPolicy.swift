@@ -6,7 +6,7 @@
 /// follow-ups are sent differs (at once, or in the next wave of Batch API batches).
 struct RunPolicy: Sendable {
     let configuration: RelabelConfiguration
-    /// Times a request whose error may pass is asked again by the executor itself (the Chunk
+    /// Times a request whose error may pass is asked again by the executor itself (the Batch
     /// API's error lines); the synchronous executor leaves retries to the client's
     /// ``RetryMiddleware`` and passes 0.
     let errorRetries: Int

@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// Crash tests' hook: when the environment variable `LLMKIT_TEST_KILL_AT` names a point
-/// (`after-upload`, `after-create`, `during-download`), optionally with the occurrence to
+/// (`after-upload`, `after-create`, `during-download`, and for experiments
+/// `experiment-after-cell`), optionally with the occurrence to
 /// stop at (`after-create:2`), the process sends itself SIGKILL there: no cleanup, no flush,
 /// as a power cut or `kill -9` would. Compiled only with `LLMKIT_TEST_HOOKS` (Package.swift
 /// defines it for debug builds, which the tests use): a release build has no such hook.
