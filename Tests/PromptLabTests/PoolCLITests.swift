@@ -190,6 +190,14 @@ import TestSupport
         let endpoints = try #require(try Self.summary(json)["endpoints"]?.arrayValue)
         // Taken out at its first wrong answer: what it got is at most what was in flight by then (its 4 slots).
         #expect((endpoints[1]["taken_out"]?.intValue ?? 0) >= 1 && evil.counts.requests <= 4, "\(endpoints[1]), \(evil.counts.requests) sent")
+
+        // With --allow-mixed-models both answer, and each line names the model that answered it.
+        let mixed = try await CLI.run(Self.arguments([servers[0], evil], dataset: dataset, out: out, extra: ["--allow-mixed-models", "--overwrite"]),
+                                      environment: Self.environment)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        let answeredBy = try ResumeCLITests.linesByID(out).lines.values.map { try StrictJSON.parse($0)["answered_by"]?.stringValue }
+        // A line answered by another model than the run's (m) names it; the run's own model is the line's `model`.
+        #expect(answeredBy.count == ids.count && Set(answeredBy) == [nil, "evil-model"], "both endpoints answered, the other model named: \(Set(answeredBy))")
     }
 
     @Test func anEndpointDownAtTheStartIsNotRefusedForItsModelButTakenOut() async throws {
