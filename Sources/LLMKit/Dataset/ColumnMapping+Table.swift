@@ -101,19 +101,27 @@ extension ColumnMapping {
     }
 
     /// The mapping `inspect` proposes for a table with this header (or these JSONL keys): the
-    /// columns named as emotions by the alias table (`Anger`, `happy`, `ang`), an id column
+    /// columns named as emotions by the alias table (`Anger`, `happy`, `ang`; one-letter codes
+    /// such as `A` or `N` only when no column names an emotion in words), an id column
     /// (the first whose name says id, file, utterance or name, else the first column), a
     /// descriptions column (the first named descriptions, words, notes, comments, text or
     /// other), and every other column carried; `nil` when no column names an emotion.
     /// `separator` is the most common of `;`, `|` and `,` in the descriptions cells seen, if any.
     public static func propose(header: [String], descriptionSamples: (Int) -> [String] = { _ in [] }) -> ColumnMapping? {
         let names = header.map { $0.trimmingWhitespace() }
-        var emotions: [EmotionColumn] = []
-        var taken: Set<Emotion> = []
-        for name in names {
-            guard let emotion = Emotion(anyName: name), taken.insert(emotion).inserted else { continue }
-            emotions.append(EmotionColumn(column: name, emotion: emotion))
+        // A one-letter name (EMO-SUPERB's codes A, S, H, ...) is an emotion only in a header
+        // that names none in words: beside Anger and Neutral, a column 'N' is more likely a count.
+        func emotionColumns(letters: Bool) -> [EmotionColumn] {
+            var columns: [EmotionColumn] = []
+            var taken: Set<Emotion> = []
+            for name in names where (name.count == 1) == letters {
+                guard let emotion = Emotion(anyName: name), taken.insert(emotion).inserted else { continue }
+                columns.append(EmotionColumn(column: name, emotion: emotion))
+            }
+            return columns
         }
+        var emotions = emotionColumns(letters: false)
+        if emotions.isEmpty { emotions = emotionColumns(letters: true) }
         guard !emotions.isEmpty else { return nil }
         let emotionNames = Set(emotions.map(\.column))
         let others = names.enumerated().filter { !emotionNames.contains($0.element) }

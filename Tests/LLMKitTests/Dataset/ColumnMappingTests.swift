@@ -131,6 +131,15 @@ import Testing
         #expect(!proposal.isExport)
     }
 
+    /// One-letter codes are emotions only in a header of codes: beside emotion names, a column
+    /// 'N' (a count) is carried, not taken as neutral.
+    @Test func oneLetterColumnsAreEmotionsOnlyWhenNoColumnNamesOneInWords() {
+        let named = ColumnMapping.propose(header: ["id", "N", "Anger", "Neutral", "H"])
+        #expect(named?.emotionColumns.map(\.column) == ["Anger", "Neutral"] && named?.keepColumns == ["N", "H"], "\(String(describing: named))")
+        let codes = ColumnMapping.propose(header: ["id", "A", "N", "H"])
+        #expect(codes?.emotionColumns.map(\.emotion) == [.angry, .neutral, .happy], "\(String(describing: codes))")
+    }
+
     /// One alias table wherever a name is read: `Happy` as a reference key (refused before),
     /// IEMOCAP's three letters; a key named twice and an unknown key list what is accepted.
     @Test func oneAliasTableForVotesReferenceKeysAndMappings() throws {
