@@ -4,6 +4,7 @@ import LLMKit
 import Providers
 import Synchronization
 import Testing
+import TestSupport
 
 /// Experiment files read by the library: errors with file:line:key, keys refused, the grid and
 /// its filters, ensembles, the shared concurrency budget per endpoint.
@@ -144,6 +145,35 @@ import Testing
 }
 
 extension ExperimentFileTests {
+    @Test func anEnsembleOfALabTableCarriesItsColumnsAndMappingToTheExport() async throws {
+        let dir = try ResumeCLITests.directory()
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let table = dir.appendingPathComponent("lab.csv").path
+        try "utterance_id,speaker,transcript,Happiness,Anger,notes\nu1,s1,I am so mad,2,1,furious;angry\nu2,s2,what a day,3,0,glad\n"
+            .write(toFile: table, atomically: true, encoding: .utf8)
+        let e = try Self.load("""
+            datasets:
+              - name: lab
+                path: \(table)
+                mapping: {id: utterance_id, emotions: {Happiness: happy, Anger: angry}, descriptions: notes, separator: ";", keep: [speaker, transcript]}
+            models:
+              - {name: m1, provider: openai, model: m, base_url: "\(server.baseURL)"}
+              - {name: m2, provider: openai, model: n, base_url: "\(server.baseURL)"}
+            ensembles: [{name: both, members: [lab.adjust.paper-reason.*]}]
+            """)
+        let outcomes = try await ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" },
+                                                  cache: .off).run()
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.state == "done" }, "\(outcomes)")
+        let csv = dir.appendingPathComponent("both.csv").path
+        let written = try LabelExport.export(input: e.ensembleFile(e.ensembles[0]), output: csv, variant: .llm, smoothing: 0)
+        #expect(written.rows == 2)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(rows.first?.hasPrefix("utterance_id,speaker,transcript,Happiness,Anger,") == true, "the lab's column names: \(rows)")
+        #expect(rows.dropFirst().first?.hasPrefix("u1,s1,I am so mad,") == true && rows.last?.hasPrefix("u2,s2,what a day,") == true, "\(rows)")
+        #expect(rows.dropFirst().allSatisfy { $0.contains(",ensemble,ensemble:both") }, "\(rows)")
+    }
+
     @Test func anEnsembleWhoseMembersAreNoLongerAllDoneIsNotKept() async throws {
         let dir = try ResumeCLITests.directory()
         let lexicon = dir.appendingPathComponent("words.tsv").path
