@@ -202,8 +202,11 @@ extension ExperimentRunner {
             let opened = datasets[dataset.name]!
             let policy = experiment.sampling.policy
             let folder = experiment.output
+            let experiment = self.experiment
             let result = try await BlockingIOPool.shared.run { () throws -> Ensembler.Result in
-                let data = try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+                let data = try experiment.reading(dataset, opened: opened) {
+                    try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+                }
                 let columns = try members.map { (cell: $0.id, items: try Scoring.loadColumn($0.journal(in: folder), dataset: data, policy: policy).items) }
                 var result = try Ensembler(name: ensemble.name, rule: ensemble.weights).combine(columns)
                 // The lab's carried columns, as every member's lines carry them: the members read

@@ -87,10 +87,10 @@ extension ExperimentFile {
     /// logprob cell adds its own calibration requests to the shared estimate.
     public func plan() async throws -> ExperimentPlan {
         var datasets: [String: OpenedDataset] = [:]
-        for dataset in self.datasets { datasets[dataset.name] = try dataset.open(in: output, hash: false) }
+        for dataset in self.datasets { datasets[dataset.name] = try open(dataset, hash: false) }
         let cells = self.cells
         struct Key: Hashable { var dataset: String; var method: String; var prompt: String; var chunk: Int; var maxTokens: Int? }
-        var work: [Key: @Sendable () throws -> DryRunEstimate] = [:]
+        var work: [Key: (dataset: Dataset, estimate: @Sendable () throws -> DryRunEstimate)] = [:]
         var keys: [Int: Key] = [:]
         var logprobs: [Int: LogProbMethod] = [:]
         let policy = sampling.policy
@@ -99,21 +99,21 @@ extension ExperimentFile {
             if cell.method.id == .logprob, let method = try cell.relabelMethod() as? LogProbMethod {
                 let key = Key(dataset: cell.dataset.name, method: cell.method.id.name, prompt: cell.prompt.id, chunk: 1, maxTokens: nil)
                 let model = Self.planModel(cell)
-                work[key] = { try DryRunEstimate.logprob(dataset, method: method, model: model, policy: policy) }
+                work[key] = (cell.dataset, { try DryRunEstimate.logprob(dataset, method: method, model: model, policy: policy) })
                 keys[i] = key
                 logprobs[i] = method
             } else {
                 let configuration = configuration(cell, dataset: dataset)
                 let key = Key(dataset: cell.dataset.name, method: cell.method.id.name, prompt: cell.prompt.id, chunk: configuration.chunkSize, maxTokens: configuration.maxTokens)
-                work[key] = {
+                work[key] = (cell.dataset, {
                     try DryRunEstimate.estimate(dataset: dataset.path, format: dataset.format, mapping: dataset.mapping, limit: dataset.limit, configuration: configuration)
-                }
+                })
                 keys[i] = key
             }
         }
         let estimates = try await withThrowingTaskGroup(of: (Key, DryRunEstimate).self) { group in
-            for (key, estimate) in work {
-                group.addTask { (key, try await BlockingIOPool.shared.run(estimate)) }
+            for (key, (dataset, estimate)) in work {
+                group.addTask { (key, try await BlockingIOPool.shared.run { try self.reading(dataset, estimate) }) }
             }
             var all: [Key: DryRunEstimate] = [:]
             for try await (key, estimate) in group { all[key] = estimate }
@@ -147,7 +147,7 @@ extension ExperimentFile {
             } else {
                 let dataset = datasets[cell.dataset.name]!
                 if counts[cell.dataset.name] == nil {
-                    let n = try DatasetReader.countItems(path: dataset.path, format: dataset.format, mapping: dataset.mapping)
+                    let n = try reading(cell.dataset) { try DatasetReader.countItems(path: dataset.path, format: dataset.format, mapping: dataset.mapping) }
                     counts[cell.dataset.name] = min(n, dataset.limit ?? .max)
                 }
                 row.items = counts[cell.dataset.name]!

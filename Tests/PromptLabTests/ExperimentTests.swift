@@ -145,6 +145,41 @@ import TestSupport
 }
 
 extension ExperimentFileTests {
+    @Test func aDatasetsProblemNamesTheExperimentFilesLineAndKeyThenItsOwnCause() async throws {
+        let dir = try ResumeCLITests.directory()
+        let table = dir.appendingPathComponent("lab.csv").path
+        try "utterance_id,Happiness,Anger,notes\nu1,2,1,glad\nu2,3,x,sad\n".write(toFile: table, atomically: true, encoding: .utf8)
+        let lexicon = dir.appendingPathComponent("words.tsv").path
+        try "glad\thappy\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
+        func experiment(_ entry: String) throws -> ExperimentFile {
+            let file = dir.appendingPathComponent("experiment.yaml").path
+            try "datasets:\n  - name: lab\n\(entry)methods: [{name: lexicon, lexicon: \(lexicon)}]\nmodels: [{name: m, provider: fixture}]\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            return try ExperimentFile.load(file, library: PromptLibrary(directories: []), output: dir.appendingPathComponent("out-\(UUID().uuidString)").path)
+        }
+        func planFailure(_ e: ExperimentFile) async -> String {
+            do { _ = try await e.plan(); return "planned" } catch { return "\(error)" }
+        }
+        let mapping = "    mapping: {id: utterance_id, emotions: {Happiness: happy, Anger: angry}, descriptions: notes"
+        let missing = await planFailure(try experiment("    path: \(dir.path)/nope.csv\n"))
+        #expect(missing == "\(dir.path)/experiment.yaml:3: datasets[0].path: \(dir.path)/nope.csv: cannot read the dataset (No such file or directory)")
+        let noGold = await planFailure(try experiment("    path: \(table)\n    gold: gold.jsonl\n\(mapping)}\n"))
+        #expect(noGold.hasPrefix("\(dir.path)/experiment.yaml:4: datasets[0].gold: \(dir.path)/gold.jsonl: cannot read the gold file"), "\(noGold)")
+        let column = try experiment("    path: \(table)\n\(mapping), keep: [speaker]}\n")
+        let runner = ExperimentRunner(experiment: column, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" })
+        await #expect { _ = try await runner.run() } throws: { error in
+            "\(error)" == "\(dir.path)/experiment.yaml:4: datasets[0].mapping: \(table):1: field 'speaker': no column 'speaker' (carried to the export) in the header; "
+                + "the columns are: utterance_id, Happiness, Anger, notes"
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(column.output)/manifest.json"), "refused before anything ran")
+        // A bad row surfaces when the cell reads it: the cell fails with the entry's line and key first.
+        let row = try experiment("    path: \(table)\n\(mapping)}\n")
+        let outcomes = try await ExperimentRunner(experiment: row, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" }).run()
+        #expect(outcomes.first?.failure == "dataset: \(dir.path)/experiment.yaml:3: datasets[0].path: \(table):3:3: field 'Anger': 'x' is not a number",
+                "\(outcomes)")
+        #expect(try row.status().cells.map(\.state) == [.failed], "failed before its journal was made, not 'not started'")
+    }
+
     @Test func anEnsembleOfALabTableCarriesItsColumnsAndMappingToTheExport() async throws {
         let dir = try ResumeCLITests.directory()
         let server = try FaultServer(FaultServer.Configuration())
