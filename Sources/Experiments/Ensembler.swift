@@ -131,12 +131,13 @@ public struct Ensembler: Sendable {
     }
 
     /// The file's header: a journal header (so `score`, `export` and `--resume` checks read it)
-    /// with the ensemble's members and weights.
-    public func header(_ result: Result, datasetSHA256: String, policy: RenormalizationPolicy) -> JSONValue {
+    /// with the ensemble's members and weights, and the column mapping the members' dataset is
+    /// read by (so `export` names the columns as the lab does).
+    public func header(_ result: Result, datasetSHA256: String, policy: RenormalizationPolicy, mapping: ColumnMapping? = nil) -> JSONValue {
         let parameters: JSONValue = ["rule": .string(rule.rawValue), "members": .array(result.members.map { .string($0.cell) })]
         let fingerprint = RunFingerprint(datasetSHA256: datasetSHA256, prompt: "ensemble:\(name)", provider: "ensemble", model: name, baseURL: nil,
                                          chunkSize: 1, seed: nil, temperature: nil, maxTokens: nil, policy: policy, method: "ensemble",
-                                         methodParameters: parameters)
+                                         methodParameters: parameters, mapping: mapping?.json ?? .null)
         var ensemble = JSONObject()
         ensemble["name"] = .string(name)
         ensemble["rule"] = .string(rule.rawValue)
@@ -151,8 +152,9 @@ public struct Ensembler: Sendable {
     }
 
     /// Writes the header and the records atomically.
-    public func write(_ result: Result, to path: String, datasetSHA256: String, policy: RenormalizationPolicy) throws(ExperimentError) {
-        var text = header(result, datasetSHA256: datasetSHA256, policy: policy).description + "\n"
+    public func write(_ result: Result, to path: String, datasetSHA256: String, policy: RenormalizationPolicy,
+                      mapping: ColumnMapping? = nil) throws(ExperimentError) {
+        var text = header(result, datasetSHA256: datasetSHA256, policy: policy, mapping: mapping).description + "\n"
         for record in result.records { text += record.jsonLine + "\n" }
         do {
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
@@ -200,13 +202,20 @@ extension ExperimentRunner {
             let opened = datasets[dataset.name]!
             let policy = experiment.sampling.policy
             let folder = experiment.output
+            let experiment = self.experiment
             let result = try await BlockingIOPool.shared.run { () throws -> Ensembler.Result in
-                let data = try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+                let data = try experiment.reading(dataset, opened: opened) {
+                    try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+                }
                 let columns = try members.map { (cell: $0.id, items: try Scoring.loadColumn($0.journal(in: folder), dataset: data, policy: policy).items) }
-                return try Ensembler(name: ensemble.name, rule: ensemble.weights).combine(columns)
+                var result = try Ensembler(name: ensemble.name, rule: ensemble.weights).combine(columns)
+                // The lab's carried columns, as every member's lines carry them: the members read
+                // this dataset through this mapping, and the records are in its order.
+                for (i, item) in data.items.enumerated() where !item.keep.isEmpty { result.records[i].keep = item.keep }
+                return result
             }
             let ensembler = Ensembler(name: ensemble.name, rule: ensemble.weights)
-            try ensembler.write(result, to: experiment.ensembleFile(ensemble), datasetSHA256: opened.sha256, policy: policy)
+            try ensembler.write(result, to: experiment.ensembleFile(ensemble), datasetSHA256: opened.sha256, policy: policy, mapping: opened.mapping)
             try await store.setEnsemble(ensemble.name, ensembler.header(result, datasetSHA256: opened.sha256, policy: policy)["ensemble"] ?? .null)
             let weights = result.members.map { "\($0.cell) \(String(format: "%.3f", $0.weight))" }.joined(separator: ", ")
             announce("ensemble \(ensemble.name) (\(ensemble.weights.rawValue)): \(weights); \(result.partial) items from fewer members, \(result.failed) failed")

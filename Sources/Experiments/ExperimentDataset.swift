@@ -12,39 +12,71 @@ struct OpenedDataset: Sendable {
     var sha256: String
 }
 
-extension ExperimentFile.Dataset {
-    /// Where every cell, the plan, the status and the report open this dataset: the one place
-    /// that turns an entry of the file into a readable dataset. A seeded sample is written once
-    /// to `folder/datasets/` (project JSONL lines kept in file order; the same seed gives the
-    /// same file). `hash: false` skips hashing (the plan needs no fingerprint).
-    func open(in folder: String, hash: Bool = true) throws(ExperimentError) -> OpenedDataset {
-        if mapping != nil, sample != nil {
-            throw ExperimentError(file: path, key: "sample", "a seeded sample needs a dataset without a column mapping (convert the table once with 'promptlab import --mapping'), or use limit")
+extension ExperimentFile {
+    /// Where every cell, the plan, the status and the report open `dataset`: the one place
+    /// that turns an entry of the file into a readable dataset. Checks before anything is read
+    /// or sent: the dataset file and the gold file are readable regular files, and a mapped
+    /// table's header has every column the mapping names. A seeded sample is written once to
+    /// `output/datasets/` (project JSONL lines kept in file order; the same seed gives the same
+    /// file). `hash: false` skips hashing (the plan needs no fingerprint). A problem is one line
+    /// with the entry's line and key in front of the dataset's own cause (``datasetProblem(_:_:opened:field:)``).
+    func open(_ dataset: Dataset, hash: Bool = true) throws(ExperimentError) -> OpenedDataset {
+        if dataset.mapping != nil, dataset.sample != nil {
+            throw ExperimentError(file: path, line: dataset.lines["sample"] ?? dataset.line, key: "\(key(of: dataset)).sample",
+                                  "a seeded sample needs a dataset without a column mapping (convert the table once with 'promptlab import --mapping'), or use limit")
         }
         do {
-            try FileChecks.requireRegularFile(path)
-            guard let sample else {
-                return OpenedDataset(path: path, format: format, mapping: mapping, limit: limit, sha256: hash ? try DatasetScan.hash(path) : "")
+            try FileChecks.requireRegularFile(dataset.path, role: "dataset")
+            if let gold = dataset.gold { try FileChecks.requireRegularFile(gold, role: "gold file") }
+            if let mapping = dataset.mapping {
+                do { _ = try DatasetReader(path: dataset.path, format: dataset.format, mapping: mapping, policy: sampling.policy) } catch {
+                    throw datasetProblem(dataset, error, field: "mapping") ?? ExperimentError(file: path, line: dataset.line, key: key(of: dataset), "\(error)")
+                }
             }
-            let out = "\(folder)/datasets/\(name).sample-\(sample.size)-seed\(sample.seed).jsonl"
-            let sampled = try Self.sample(path: path, format: format, size: sample.size, seed: sample.seed)
+            guard let sample = dataset.sample else {
+                return OpenedDataset(path: dataset.path, format: dataset.format, mapping: dataset.mapping, limit: dataset.limit,
+                                     sha256: hash ? try DatasetScan.hash(dataset.path) : "")
+            }
+            let out = "\(output)/datasets/\(dataset.name).sample-\(sample.size)-seed\(sample.seed).jsonl"
+            guard (dataset.format ?? DatasetFormat.detect(path: dataset.path)) == .jsonl else {
+                throw ExperimentError(file: path, line: dataset.lines["sample"] ?? dataset.line, key: "\(key(of: dataset)).sample",
+                                      "a seeded sample needs a JSONL dataset (convert a CSV with 'promptlab import'), or use limit")
+            }
+            let sampled = try Dataset.sample(path: dataset.path, size: sample.size, seed: sample.seed)
             if (try? String(contentsOfFile: out, encoding: .utf8)) != sampled {
-                try FileManager.default.createDirectory(atPath: "\(folder)/datasets", withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: "\(output)/datasets", withIntermediateDirectories: true)
                 try AtomicFileWriter.write(sampled, to: out)
             }
             return OpenedDataset(path: out, format: .jsonl, mapping: nil, limit: nil, sha256: hash ? try DatasetScan.hash(out) : "")
         } catch let error as ExperimentError {
             throw error
         } catch {
-            throw ExperimentError(file: "", "\(error)")
+            throw datasetProblem(dataset, error) ?? ExperimentError(file: path, line: dataset.line, key: "\(key(of: dataset)).path", "\(error)")
         }
     }
 
+    /// `datasets[i]`: the entry's key in the file.
+    func key(of dataset: Dataset) -> String { "datasets[\(datasets.firstIndex { $0.name == dataset.name } ?? 0)]" }
+
+    /// A problem reading `dataset` (its file, its gold file, or the sample written from it)
+    /// as one line: the experiment file, the line and key of the entry's value at fault
+    /// (`path`, `gold`, or `field`), then the dataset's own `file:line:column: cause`; `nil`
+    /// for any other error (a cell's journal, a provider).
+    func datasetProblem(_ dataset: Dataset, _ error: any Error, opened: OpenedDataset? = nil, field: String? = nil) -> ExperimentError? {
+        guard let problem = error as? DatasetError, [dataset.path, dataset.gold, opened?.path].contains(problem.file) else { return nil }
+        let which = field ?? (problem.file == dataset.gold ? "gold" : "path")
+        return ExperimentError(file: path, line: dataset.lines[which] ?? dataset.line, key: "\(key(of: dataset)).\(which)", problem.description)
+    }
+
+    /// Runs `body`, which reads `dataset`, with its problems worded by ``datasetProblem(_:_:opened:field:)``.
+    func reading<T>(_ dataset: Dataset, opened: OpenedDataset? = nil, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw datasetProblem(dataset, error, opened: opened) ?? error }
+    }
+}
+
+extension ExperimentFile.Dataset {
     /// `size` lines of a JSONL dataset chosen by a seeded shuffle of their positions, in file order.
-    static func sample(path: String, format: DatasetFormat?, size: Int, seed: Int) throws -> String {
-        guard (format ?? DatasetFormat.detect(path: path)) == .jsonl else {
-            throw ExperimentError(file: path, key: "sample", "a seeded sample needs a JSONL dataset (convert a CSV with 'promptlab import'), or use limit")
-        }
+    static func sample(path: String, size: Int, seed: Int) throws -> String {
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
         var generator = SplitMix64(seed: UInt64(bitPattern: Int64(seed)))
         var positions = Array(lines.indices)

@@ -264,10 +264,12 @@ struct YAMLReader {
         }
         if m["limit"] != nil && sample != nil { throw fail(node, key, "give limit or sample, not both") }
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return ExperimentFile.Dataset(
+        var dataset = ExperimentFile.Dataset(
             name: try m["name"].map { try string($0.value, "\(key).name") } ?? stem, path: path, format: format, mapping: columnMapping,
             gold: try m["gold"].map { resolve(try string($0.value, "\(key).gold")) },
             limit: try m["limit"].map { try int($0.value, "\(key).limit", 1...Int(Int32.max)) }, sample: sample, line: node.mark?.line ?? 1)
+        dataset.lines = m.compactMapValues { $0.key.mark?.line }
+        return dataset
     }
 
     static func decodingProblem(_ error: any Error) -> String {

@@ -54,9 +54,10 @@ public struct ExperimentFile: Sendable {
         public var limit: Int?
         /// A seeded random sample of N items instead (kept in file order).
         public var sample: Sample?
-        /// The line of the entry in the experiment file.
         /// The entry's line in the experiment file (for error messages).
         public var line: Int
+        /// The lines of the entry's keys (`path`, `gold`, `mapping`, ...), for error messages.
+        var lines: [String: Int] = [:]
 
         public struct Sample: Sendable, Hashable {
             /// Items in the sample.

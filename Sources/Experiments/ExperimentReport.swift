@@ -11,10 +11,12 @@ extension ExperimentFile {
     /// Cells not done are left out, with a warning.
     public func report(dataset name: String) throws -> ScoreReport {
         guard let dataset = datasets.first(where: { $0.name == name }) else { throw ExperimentError(file: path, key: "datasets", "no dataset named '\(name)'") }
-        let opened = try dataset.open(in: output, hash: false)
+        let opened = try open(dataset, hash: false)
         let manifest = try ExperimentManifest.read(folder: output)
         let policy = sampling.policy
-        let data = try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+        let data = try reading(dataset, opened: opened) {
+            try Scoring.loadDataset(opened.path, format: opened.format, mapping: opened.mapping, policy: policy, limit: opened.limit, gold: dataset.gold)
+        }
         var warnings = data.warnings
         var columns: [ScoreReport.Column] = []
         var spread: [(label: String, runs: [Scorecard])] = []

@@ -62,7 +62,7 @@ public struct ExperimentRunner: Sendable {
         let cells = experiment.cells
         manifest.order = cells.map(\.id) + (previous?.order ?? []).filter { id in !cells.contains { $0.id == id } }
         var datasets: [String: OpenedDataset] = [:]
-        for dataset in experiment.datasets { datasets[dataset.name] = try dataset.open(in: folder) }
+        for dataset in experiment.datasets { datasets[dataset.name] = try experiment.open(dataset) }
         // Mark what this run does with each cell before anything runs.
         var plans: [(cell: ExperimentCell, fingerprint: String, settings: JSONValue, reuse: String)] = []
         for cell in cells {
@@ -152,6 +152,8 @@ public struct ExperimentRunner: Sendable {
             if let run = error as? RunError, run.code == .interrupted { throw error }
             if error is CancellationError { throw error }
             let kind = Self.kind(of: error)
+            // A dataset's problem names the experiment file's line and key first.
+            let error = experiment.datasetProblem(cell.dataset, error, opened: dataset) ?? error
             try await store.update(cell.id) { $0?.state = "failed"; $0?.failureKind = kind; $0?.failureMessage = "\(error)" }
             announce("\(cell.id): failed (\(kind)): \(error)")
             return Outcome(cell: cell.id, reuse: reuse, state: "failed", failure: "\(kind): \(error)", requests: 0)

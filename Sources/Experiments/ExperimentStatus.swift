@@ -46,15 +46,17 @@ extension ExperimentFile {
         var datasets: [String: OpenedDataset] = [:]
         var items: [String: Int] = [:]
         for dataset in self.datasets {
-            let opened = try dataset.open(in: output)
+            let opened = try open(dataset)
             datasets[dataset.name] = opened
-            items[dataset.name] = min(try DatasetReader.countItems(path: opened.path, format: opened.format, mapping: opened.mapping), opened.limit ?? .max)
+            let count = try reading(dataset, opened: opened) { try DatasetReader.countItems(path: opened.path, format: opened.format, mapping: opened.mapping) }
+            items[dataset.name] = min(count, opened.limit ?? .max)
         }
         var rows: [ExperimentStatus.Cell] = []
         for cell in cells {
             var row = ExperimentStatus.Cell(id: cell.id, state: .notStarted, items: items[cell.dataset.name]!)
             let journal = cell.journal(in: output)
-            guard let entry = manifest?.cells[cell.id], FileManager.default.fileExists(atPath: journal) else {
+            // A cell that failed before its journal was made (a bad row of its dataset) is failed, not "not started".
+            guard let entry = manifest?.cells[cell.id], FileManager.default.fileExists(atPath: journal) || entry.state == "failed" else {
                 rows.append(row)
                 continue
             }

@@ -199,4 +199,43 @@ import TestSupport
                  estimate["completion_tokens_at_most"]?.intValue] == sum.map { Optional($0) })
         #expect(abs((total["synchronous"]?["expected"]?.doubleValue ?? 0) - dollars) < 0.0005, "within the dry run's printed rounding")
     }
+
+    @Test func thePlanCountsTheLogprobCalibrationAsTheRunSendsIt() async throws {
+        let dir = try ResumeCLITests.directory()
+        var requests: [Bool: Int] = [:]
+        for calibrate in [true, false] {
+            let grid = """
+                datasets: [{name: s, path: \(Self.sample), limit: 20}]
+                methods: [{name: logprob, prompts: [logprob-fewshot], calibrate: \(calibrate)}]
+                prompts: [logprob-fewshot]
+                models:
+                  - {name: g, provider: fixture}
+
+                """
+            let priced = "  - {name: mini, provider: openai, model: gpt-4o-mini, base_url: \"http://127.0.0.1:9\"}\n"
+            let file = try Self.write(grid + priced, in: dir)
+            let json = dir.appendingPathComponent("plan-\(calibrate).json").path
+            let plan = try await CLI.run(["experiment", "plan", file, "--out", dir.appendingPathComponent("exp-\(calibrate)").path, "--json", json])
+            #expect(plan.status == 0, "\(plan.stderr)")
+            #expect(plan.stdout.contains("included: 6 calibration requests") == calibrate, "\(plan.stdout)")
+            let parsed = try StrictJSON.parse(String(contentsOfFile: json, encoding: .utf8))
+            let cells = parsed["cells"]?.arrayValue ?? []
+            #expect(cells.count == 2 && cells.allSatisfy { $0["calibration_requests"]?.intValue == (calibrate ? 3 : 0) }, "\(cells)")
+            for key in ["requests", "prompt_tokens", "completion_tokens_expected", "completion_tokens_at_most"] {
+                #expect(parsed["total"]?["estimate"]?[key]?.intValue == cells.reduce(0) { $0 + ($1["estimate"]?[key]?.intValue ?? -1_000_000) },
+                        "the total of \(key) is the sum of the cells")
+            }
+            let mini = cells.first { $0["model"]?.stringValue == "gpt-4o-mini" }
+            #expect(mini?["synchronous"]?["expected"]?.doubleValue ?? 0 > 0 && mini?["batch_api"] == .null, "priced, and synchronous only: \(String(describing: mini))")
+            let g = cells.first { $0["model"]?.stringValue == "fixture" }
+            #expect(g?["synchronous"] == .null, "no price for the fixture")
+            requests[calibrate] = g?["estimate"]?["requests"]?.intValue
+
+            // What the run sends for the fixture's cell is what the plan counted.
+            let run = try await CLI.run(["experiment", "run", try Self.write(grid, in: dir), "--out", dir.appendingPathComponent("run-\(calibrate)").path, "--no-cache"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("s.logprob.logprob-fewshot.g.r1: done (20 of 20 relabeled, \(requests[calibrate] ?? -1) requests)"), "\(run.stderr)")
+        }
+        #expect(requests[true].map { $0 - 3 } == requests[false], "three content-free inputs: \(requests)")
+    }
 }

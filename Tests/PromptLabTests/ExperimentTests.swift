@@ -4,6 +4,7 @@ import LLMKit
 import Providers
 import Synchronization
 import Testing
+import TestSupport
 
 /// Experiment files read by the library: errors with file:line:key, keys refused, the grid and
 /// its filters, ensembles, the shared concurrency budget per endpoint.
@@ -144,6 +145,70 @@ import Testing
 }
 
 extension ExperimentFileTests {
+    @Test func aDatasetsProblemNamesTheExperimentFilesLineAndKeyThenItsOwnCause() async throws {
+        let dir = try ResumeCLITests.directory()
+        let table = dir.appendingPathComponent("lab.csv").path
+        try "utterance_id,Happiness,Anger,notes\nu1,2,1,glad\nu2,3,x,sad\n".write(toFile: table, atomically: true, encoding: .utf8)
+        let lexicon = dir.appendingPathComponent("words.tsv").path
+        try "glad\thappy\n".write(toFile: lexicon, atomically: true, encoding: .utf8)
+        func experiment(_ entry: String) throws -> ExperimentFile {
+            let file = dir.appendingPathComponent("experiment.yaml").path
+            try "datasets:\n  - name: lab\n\(entry)methods: [{name: lexicon, lexicon: \(lexicon)}]\nmodels: [{name: m, provider: fixture}]\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            return try ExperimentFile.load(file, library: PromptLibrary(directories: []), output: dir.appendingPathComponent("out-\(UUID().uuidString)").path)
+        }
+        func planFailure(_ e: ExperimentFile) async -> String {
+            do { _ = try await e.plan(); return "planned" } catch { return "\(error)" }
+        }
+        let mapping = "    mapping: {id: utterance_id, emotions: {Happiness: happy, Anger: angry}, descriptions: notes"
+        let missing = await planFailure(try experiment("    path: \(dir.path)/nope.csv\n"))
+        #expect(missing == "\(dir.path)/experiment.yaml:3: datasets[0].path: \(dir.path)/nope.csv: cannot read the dataset (No such file or directory)")
+        let noGold = await planFailure(try experiment("    path: \(table)\n    gold: gold.jsonl\n\(mapping)}\n"))
+        #expect(noGold.hasPrefix("\(dir.path)/experiment.yaml:4: datasets[0].gold: \(dir.path)/gold.jsonl: cannot read the gold file"), "\(noGold)")
+        let column = try experiment("    path: \(table)\n\(mapping), keep: [speaker]}\n")
+        let runner = ExperimentRunner(experiment: column, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" })
+        await #expect { _ = try await runner.run() } throws: { error in
+            "\(error)" == "\(dir.path)/experiment.yaml:4: datasets[0].mapping: \(table):1: field 'speaker': no column 'speaker' (carried to the export) in the header; "
+                + "the columns are: utterance_id, Happiness, Anger, notes"
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(column.output)/manifest.json"), "refused before anything ran")
+        // A bad row surfaces when the cell reads it: the cell fails with the entry's line and key first.
+        let row = try experiment("    path: \(table)\n\(mapping)}\n")
+        let outcomes = try await ExperimentRunner(experiment: row, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" }).run()
+        #expect(outcomes.first?.failure == "dataset: \(dir.path)/experiment.yaml:3: datasets[0].path: \(table):3:3: field 'Anger': 'x' is not a number",
+                "\(outcomes)")
+        #expect(try row.status().cells.map(\.state) == [.failed], "failed before its journal was made, not 'not started'")
+    }
+
+    @Test func anEnsembleOfALabTableCarriesItsColumnsAndMappingToTheExport() async throws {
+        let dir = try ResumeCLITests.directory()
+        let server = try FaultServer(FaultServer.Configuration())
+        defer { server.stop() }
+        let table = dir.appendingPathComponent("lab.csv").path
+        try "utterance_id,speaker,transcript,Happiness,Anger,notes\nu1,s1,I am so mad,2,1,furious;angry\nu2,s2,what a day,3,0,glad\n"
+            .write(toFile: table, atomically: true, encoding: .utf8)
+        let e = try Self.load("""
+            datasets:
+              - name: lab
+                path: \(table)
+                mapping: {id: utterance_id, emotions: {Happiness: happy, Anger: angry}, descriptions: notes, separator: ";", keep: [speaker, transcript]}
+            models:
+              - {name: m1, provider: openai, model: m, base_url: "\(server.baseURL)"}
+              - {name: m2, provider: openai, model: n, base_url: "\(server.baseURL)"}
+            ensembles: [{name: both, members: [lab.adjust.paper-reason.*]}]
+            """)
+        let outcomes = try await ExperimentRunner(experiment: e, registry: BuiltinProviders.registry(), environment: [:], bundledRecordings: { _ in "" },
+                                                  cache: .off).run()
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.state == "done" }, "\(outcomes)")
+        let csv = dir.appendingPathComponent("both.csv").path
+        let written = try LabelExport.export(input: e.ensembleFile(e.ensembles[0]), output: csv, variant: .llm, smoothing: 0)
+        #expect(written.rows == 2)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(rows.first?.hasPrefix("utterance_id,speaker,transcript,Happiness,Anger,") == true, "the lab's column names: \(rows)")
+        #expect(rows.dropFirst().first?.hasPrefix("u1,s1,I am so mad,") == true && rows.last?.hasPrefix("u2,s2,what a day,") == true, "\(rows)")
+        #expect(rows.dropFirst().allSatisfy { $0.contains(",ensemble,ensemble:both") }, "\(rows)")
+    }
+
     @Test func anEnsembleWhoseMembersAreNoLongerAllDoneIsNotKept() async throws {
         let dir = try ResumeCLITests.directory()
         let lexicon = dir.appendingPathComponent("words.tsv").path

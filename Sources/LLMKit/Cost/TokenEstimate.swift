@@ -41,9 +41,10 @@ package enum TokenEstimate {
         return Double(digits) + 1.1 * Double(symbols) + 0.45 * Double(words) + 0.09 * Double(letters) + 0.8 * Double(newlines)
     }
 
-    /// The estimated prompt tokens of a request: its messages and the chat template.
+    /// The estimated prompt tokens of a request: its messages and the chat template, or the
+    /// raw prompt of a next-token request (``CompletionRequest/prompt``) and the start.
     package static func promptTokens(_ request: CompletionRequest) -> Int {
-        let text = request.messages.reduce(0.0) { $0 + tokens(in: $1.content) }
+        let text = request.messages.reduce(request.prompt.map { tokens(in: $0) } ?? 0) { $0 + tokens(in: $1.content) }
         return Int(text.rounded()) + templateTokens + tokensPerMessage * request.messages.count
     }
 

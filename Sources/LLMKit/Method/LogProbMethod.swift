@@ -165,14 +165,22 @@ public struct LogProbMethod: RelabelMethod {
         return outcomes
     }
 
+    /// The calibration's requests with the run's `model` (one per content-free input), asked
+    /// once per model when the method calibrates: what a run sends and `experiment plan` counts.
+    public func calibrationRequests(model runModel: String) -> [CompletionRequest] {
+        Self.contentFreeInputs.map { input in
+            let text = prompt.systemText + "\n" + prompt.userTemplate.replacingPlaceholders(["data": input, "count": "1"])
+            return .nextToken(model: model ?? runModel, prompt: text, topTokens: topTokens)
+        }
+    }
+
     /// The mean next-token distribution over the 8 words of the content-free inputs (each
     /// normalised by its mass); a provider error stops the run.
     func contentFreeDistribution(context: MethodContext) async throws -> [Double] {
         var sums = [Double](repeating: 0, count: Emotion.count)
         var answered = 0
-        for input in Self.contentFreeInputs {
-            let text = prompt.systemText + "\n" + prompt.userTemplate.replacingPlaceholders(["data": input, "count": "1"])
-            let response = try await context.send(.nextToken(model: model ?? context.configuration.model, prompt: text, topTokens: topTokens), items: 0)
+        for request in calibrationRequests(model: context.configuration.model) {
+            let response = try await context.send(request, items: 0)
             let evidence = Self.evidence(response.nextTokens ?? [])
             let mass = evidence.reduce(0, +)
             guard mass > 0 else { continue }

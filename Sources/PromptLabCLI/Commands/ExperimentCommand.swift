@@ -158,7 +158,7 @@ enum ExperimentPlanText {
             pair.map { "\(CostOptions.money($0.expected)) (≤ \(CostOptions.money($0.most)))" } ?? "n/a"
         }
         var rows: [[String]] = plan.rows.map { (r: ExperimentPlan.Row) -> [String] in
-            let requests: String = r.estimate.map { String($0.requests) } ?? (r.method == .lexicon ? "0" : String(r.items))
+            let requests: String = r.estimate.map { String($0.requests) } ?? "0"
             let prompt: String = r.estimate.map { String($0.promptTokens) } ?? "n/a"
             let completion: String = r.estimate.map { "\($0.expectedCompletion) (≤ \($0.completionBudget))" } ?? "n/a"
             return [r.cell, String(r.items), requests, prompt, completion, dollars(r.synchronous), dollars(r.batch), r.note ?? ""]
@@ -166,7 +166,10 @@ enum ExperimentPlanText {
         let t = plan.total
         rows.append(["total", "\(plan.rows.reduce(0) { $0 + $1.items })", "\(t.requests)", "\(t.promptTokens)", "\(t.expectedCompletion) (≤ \(t.completionBudget))",
                      dollars(plan.totalSynchronous), dollars(plan.totalBatch), "priced cells only"])
-        return Table.render(header: ["cell", "items", "requests", "prompt tokens", "completion tokens", "synchronous", "Batch API", ""], rows: rows)
+        let table = Table.render(header: ["cell", "items", "requests", "prompt tokens", "completion tokens", "synchronous", "Batch API", ""], rows: rows)
+        guard plan.calibrationRequests > 0 else { return table }
+        return table + "\nincluded: \(plan.calibrationRequests) calibration requests of the logprob cells (\(LogProbMethod.contentFreeInputs.count) content-free inputs per cell; "
+            + "'calibrate: false' leaves them out)"
     }
 
     static func json(_ plan: ExperimentPlan) -> JSONValue {
@@ -180,10 +183,12 @@ enum ExperimentPlanText {
         return [
             "cells": .array(plan.rows.map { r in
                 ["cell": .string(r.cell), "method": .string(r.method.name), "model": .string(r.model), "items": .int(r.items),
-                 "estimate": r.estimate.map(estimate) ?? .null, "synchronous": dollars(r.synchronous), "batch_api": dollars(r.batch),
+                 "estimate": r.estimate.map(estimate) ?? .null, "calibration_requests": .int(r.calibrationRequests),
+                 "synchronous": dollars(r.synchronous), "batch_api": dollars(r.batch),
                  "note": r.note.map(JSONValue.string) ?? .null]
             }),
-            "total": ["estimate": estimate(plan.total), "synchronous": dollars(plan.totalSynchronous), "batch_api": dollars(plan.totalBatch)],
+            "total": ["estimate": estimate(plan.total), "calibration_requests": .int(plan.calibrationRequests),
+                      "synchronous": dollars(plan.totalSynchronous), "batch_api": dollars(plan.totalBatch)],
         ]
     }
 }
