@@ -82,12 +82,21 @@ import TestSupport
             c.batches.inProgressDelay = 0.1
             c.batches.finalizingDelay = 0.02
             c.batches.cancellingDelay = 0.02
-            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2,expire_batch=5")
+            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2,expire_batch=4")
         }
         defer { server.stop() }
-        let service = AnthropicBatchService(provider: AnthropicProvider(baseURL: server.server.baseURL, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
-        let headers = service.endpoint.authHeaders
+        // The cancelled batches (round 2) run where a batch stays in progress for 30 s, so the
+        // cancel comes first however loaded the machine is.
+        let slow = try Self.server { c in
+            c.batches = server.configuration.batches
+            c.batches.inProgressDelay = 30
+            c.batches.faults.expireBatches = []
+        }
+        defer { slow.stop() }
+        let headers = AnthropicProvider(baseURL: server.server.baseURL, apiKey: "k").endpoint.authHeaders
         for round in 0..<3 {
+            let base = (round == 2 ? slow : server).server.baseURL
+            let service = AnthropicBatchService(provider: AnthropicProvider(baseURL: base, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
             var bytes: [UInt8] = []
             var lines: [JSONValue] = []
             for (i, request) in (requests + requests).enumerated() {
@@ -97,7 +106,7 @@ import TestSupport
             }
             try append(JSONValue.object(["requests": .array(lines)]).description, to: file("anthropic-batch-create"))
             var info = try await service.create(inputFileID: try await service.upload(bytes, filename: "f.jsonl"), metadata: [:])
-            let url = server.server.baseURL + "/v1/messages/batches/\(info.id)"
+            let url = base + "/v1/messages/batches/\(info.id)"
             try append(try await raw(HTTPRequest(method: "GET", url: url, headers: headers)), to: file("anthropic-batches"))
             if round == 2 { _ = try await service.cancel(info.id) }
             while !info.status.isTerminal {
@@ -109,14 +118,14 @@ import TestSupport
             for line in results.split(separator: "\n") { try append(String(line), to: file("anthropic-results")) }
         }
         // Gemini's batch mode: one that completes, one that expires halfway, one cancelled; then
-        // (round 3, another server) one whose output is a responses file.
+        // (round 3, on a server of its own) one whose output is a responses file.
         let fileServer = try Self.server { c in
             c.batches = server.configuration.batches
             c.batches.geminiResponsesFile = true
         }
         defer { fileServer.stop() }
         for round in 0..<4 {
-            let base = (round == 3 ? fileServer : server).server.baseURL
+            let base = (round == 2 ? slow : round == 3 ? fileServer : server).server.baseURL
             let geminiBatches = GeminiBatchService(provider: GeminiProvider(baseURL: base, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
             var bytes: [UInt8] = []
             for (i, request) in (requests + requests).enumerated() { bytes += geminiBatches.inputLine(for: request, customID: "g\(round)-\(i)") + [0x0A] }
@@ -169,6 +178,7 @@ import TestSupport
         #expect(responsesFile.contains("\"response\":") && responsesFile.contains("\"error\":"), "a responses file with answers and errors")
         let batches = try String(contentsOf: dir.appendingPathComponent("gemini-batches.jsonl"), encoding: .utf8)
         #expect(batches.contains("\"responsesFile\":\"files/") && batches.contains("\"inlinedResponses\":"), "batches with both kinds of output")
+        for state in ["SUCCEEDED", "EXPIRED", "CANCELLED"] { #expect(batches.contains("\"BATCH_STATE_\(state)\""), "a Gemini batch \(state)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Repo.path("scripts/sdk-check.sh"))
         process.arguments = [dir.path]
