@@ -15,6 +15,9 @@ DIR holds JSON Lines files (any may be missing; each line one JSON value):
   gemini-errors.jsonl        error answers                          -> {"error": {code, message, status, details}}
   gemini-batch-create.jsonl  batchGenerateContent bodies            -> InlinedRequest (request, metadata)
   gemini-batches.jsonl       batch objects                          -> BatchJob (via _BatchJob_from_mldev); inlined responses
+  gemini-responses-file.jsonl  lines of a batch's responses file     -> {"key", "response": GenerateContentResponse | "error": JobError}
+  anthropic-models.jsonl     pages of GET /v1/models                -> SyncPage[ModelInfo]
+  gemini-models.jsonl        pages of GET /v1beta/models            -> ListModelsResponse (via _ListModelsResponse_from_mldev)
 
 A request passes when validating it with the SDK's TypedDict (pydantic TypeAdapter) gives back
 exactly the same value: a key the SDK does not define would be dropped, a mistyped value
@@ -28,7 +31,8 @@ import sys
 
 import pydantic
 import anthropic
-from anthropic.types import Message
+from anthropic.pagination import SyncPage
+from anthropic.types import Message, ModelInfo
 from anthropic.types import message_create_params
 from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse, batch_create_params
 from anthropic.types.shared import ErrorResponse
@@ -134,13 +138,49 @@ def check_gemini_batch(value):
     job = gtypes.BatchJob.model_validate(_BatchJob_from_mldev(value))
     if job.state is None or not str(job.state).startswith("JobState.JOB_STATE_") and not str(job.state).startswith("JOB_STATE_"):
         raise ValueError("state %r is not a JobState" % (job.state,))
-    for entry in (((value.get("metadata") or {}).get("output") or {}).get("inlinedResponses") or {}).get("inlinedResponses", []):
+    output = (value.get("metadata") or {}).get("output") or {}
+    if not set(output) <= {"inlinedResponses", "responsesFile"}:
+        raise ValueError("output keys outside inlinedResponses, responsesFile: %s" % sorted(output))
+    if "responsesFile" in output and (job.dest is None or not str(job.dest.file_name).startswith("files/")):
+        raise ValueError("output.responsesFile must be a file name files/NAME (BatchJobDestination.file_name)")
+    for entry in (output.get("inlinedResponses") or {}).get("inlinedResponses", []):
         if not set(entry) <= {"response", "error", "metadata"}:
             raise ValueError("an inlined response holds response, error and metadata only")
         if "response" in entry:
             check_model(gtypes.GenerateContentResponse)(entry["response"])
         if "error" in entry:
             gtypes.JobError.model_validate(entry["error"])
+
+
+def check_gemini_responses_file_line(value):
+    """A line of a batch's responses file: the request's key and a GenerateContentResponse, or
+    an error (the SDK reads no such file: its parts are checked against the SDK's types)."""
+    if not isinstance(value.get("key"), str) or not set(value) <= {"key", "response", "error"} or len(value) != 2:
+        raise ValueError("a line holds key and one of response, error")
+    if "response" in value:
+        check_model(gtypes.GenerateContentResponse)(value["response"])
+    else:
+        gtypes.JobError.model_validate(value["error"])
+
+
+# The fields `_Model_from_mldev` reads (google-genai 3.6.1, models.py); the others it drops.
+GEMINI_MODEL_FIELDS = {"name", "displayName", "description", "version", "inputTokenLimit", "outputTokenLimit",
+                       "supportedGenerationMethods", "temperature", "maxTemperature", "topP", "topK", "thinking"}
+
+
+def check_gemini_models(value):
+    """A page of `models.list` as `_ListModelsResponse_from_mldev` and `ListModelsResponse` read it."""
+    from google.genai.models import _ListModelsResponse_from_mldev
+    if not set(value) <= {"models", "nextPageToken"}:
+        raise ValueError("top-level keys outside models, nextPageToken: %s" % sorted(value))
+    for model in value.get("models", []):
+        if not set(model) <= GEMINI_MODEL_FIELDS:
+            raise ValueError("model fields the SDK does not read: %s" % sorted(set(model) - GEMINI_MODEL_FIELDS))
+        if not model.get("name", "").startswith("models/"):
+            raise ValueError("a model's name must be models/NAME")
+    page = gtypes.ListModelsResponse._from_response(response=_ListModelsResponse_from_mldev(dict(value)), kwargs={})
+    if len(page.models or []) != len(value.get("models", [])):
+        raise ValueError("the SDK reads %d models of %d" % (len(page.models or []), len(value.get("models", []))))
 
 
 def constrained_anthropic(value):
@@ -165,6 +205,9 @@ CHECKS = {
     "gemini-errors.jsonl": check_gemini_error,
     "gemini-batch-create.jsonl": check_gemini_batch_create,
     "gemini-batches.jsonl": check_gemini_batch,
+    "gemini-responses-file.jsonl": check_gemini_responses_file_line,
+    "anthropic-models.jsonl": check_model(SyncPage[ModelInfo]),
+    "gemini-models.jsonl": check_gemini_models,
 }
 
 

@@ -23,7 +23,10 @@ let help = """
       --latency S               seconds added before every chat answer (default 0)
       --counts FILE             write the counts JSON here at exit (default: stdout)
       --log-bodies FILE         append every chat request body to FILE, one per line
-      --models M1,M2            GET /v1/models lists these models (default: no such route, 404)
+      --models M1,M2            the model lists name these models: GET /v1/models (OpenAI's, or
+                                Anthropic's with anthropic-version), GET /v1beta/models (Gemini's)
+                                (default: no such routes, 404)
+      --models-page-limit N     the longest page of Anthropic's and Gemini's model lists (default 1000)
       --require-key KEY         Anthropic and Gemini routes answer 401 unless the request carries
                                 KEY in its header (Authorization: Bearer / x-goog-api-key), not the URL
 
@@ -74,6 +77,8 @@ let help = """
       --batch-output-padding N  serve N more bytes of padding lines (no custom_id) after the
                                 lines of the first batch's output file, generated as sent
                                 (default 0; `endless`: never ends)
+      --gemini-responses-file   Gemini batches answer with output.responsesFile (JSON Lines from
+                                /v1beta/files/NAME:download?alt=media), not inlined responses
 
       --help                    this text
 
@@ -120,6 +125,7 @@ while let flag = arguments.next() {
     case "--counts": countsPath = value(flag)
     case "--log-bodies": configuration.bodyLog = value(flag)
     case "--models": configuration.models = value(flag).split(separator: ",").map(String.init)
+    case "--models-page-limit": configuration.modelsPageLimit = number(flag, Int.self, minimum: 1)
     case "--require-key": configuration.requiredKey = value(flag)
     case "--mix":
         do { configuration.mix = try FaultServer.parseMix(value(flag)) } catch { fail("--mix: \(error)") }
@@ -152,6 +158,7 @@ while let flag = arguments.next() {
     case "--batch-max-bytes": configuration.batches.maxFileBytes = number(flag, Int.self, minimum: 1)
     case "--expired-lines-in-error-file": configuration.batches.expiredLinesInErrorFile = true
     case "--cancelled-lines-in-error-file": configuration.batches.cancelledLinesInErrorFile = true
+    case "--gemini-responses-file": configuration.batches.geminiResponsesFile = true
     case "--batch-output-padding":
         let text = value(flag)
         if text == "endless" { configuration.batches.outputPaddingBytes = .max } else {

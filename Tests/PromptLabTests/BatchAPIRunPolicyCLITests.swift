@@ -112,11 +112,26 @@ import Glibc
     /// 7c: `--overwrite` over batches still running cancels them (and says so) before
     /// submitting anew: nothing is processed twice.
     @Test func overwriteCancelsTheBatchesItReplaces() async throws {
-        // The killed run's batch stays in progress 8 s: long enough that the overwrite (a debug
-        // binary started on a machine busy with the whole suite) meets it running, not finished.
-        let server = try Self.server { $0.batches.inProgressDelay = 8 }
+        // The server's clock stands still (the killed run's batch just in progress) until the
+        // overwrite cancels that batch, so none of its lines has run by then however slowly the
+        // debug binary starts (under load 8 on 2 cores a real 8 s batch once answered a line
+        // before the cancel); from then on it runs twenty times faster than real time, so the
+        // new batch ends.
+        let clock = ManualClock()
+        let server = try Self.server {
+            $0.batches.inProgressDelay = 8
+            $0.clock = clock.function
+        }
         defer { server.stop() }
         let (dataset, ids, out) = try await BatchAPICLITests.killedAfterCreate(server)
+        clock.advance(by: server.configuration.batches.validatingDelay + 0.01)   // in progress, no line done
+        let ticker = Task {
+            while !Task.isCancelled {
+                if server.counts.batch.cancelRequests > 0 { clock.advance(by: 0.5) }
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        defer { ticker.cancel() }
         let r = try await CLI.run(BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--overwrite"]), environment: Self.environment)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("cancelling batch batch_"), "said on stderr: \(r.stderr)")

@@ -97,7 +97,7 @@ import Glibc
         #expect(rows.first { $0.hasPrefix("gemini") }?.contains("batchGenerateContent") == true)
     }
 
-    static func batchServer(_ provider: String) throws -> FaultServer {
+    static func batchServer(_ provider: String, _ change: (inout FaultServer.Configuration) -> Void = { _ in }) throws -> FaultServer {
         var configuration = FaultServer.Configuration()
         configuration.seed = 5
         configuration.requiredKey = keys[provider]!.1
@@ -105,6 +105,7 @@ import Glibc
         configuration.batches.inProgressDelay = 0.3
         configuration.batches.finalizingDelay = 0.05
         configuration.batches.faults = try FaultServer.BatchFaults.parse("line_500=0.03,line_error=0.02,truncated=0.02,wrong_count=0.03")
+        change(&configuration)
         return try FaultServer(configuration)
     }
 
@@ -144,5 +145,44 @@ import Glibc
         #expect(submitted.values.allSatisfy { $0 == 1 } && server.counts.batch.batchesCreated == first.counts.batch.batchesCreated, "no batch created twice")
         #expect(server.counts.unauthenticated == 0)
         #expect(!FileManager.default.fileExists(atPath: out + ".batch-inputs"), "the spool beside the output goes with its last file")
+    }
+
+    /// Gemini's batch mode whose output is a responses file (`output.responsesFile`, JSON Lines
+    /// fetched from `/v1beta/files/NAME:download?alt=media`) instead of inlined responses: every
+    /// id once, the padding after the first file's lines (no key) skipped; a file over
+    /// `--max-download-mib` stops the run with one line and leaves no partial download.
+    @Test func geminiBatchOutputAsAResponsesFileRelabelsEveryIdOnceUnderTheDownloadCap() async throws {
+        let dir = try ResumeCLITests.directory()
+        let (dataset, ids) = try ResumeCLITests.corpus(300, in: dir)
+        let (variable, key) = Self.keys["gemini"]!
+        let environment = [variable: key, "TMPDIR": dir.path + "/"]
+        let server = try Self.batchServer("gemini") { c in
+            c.batches.geminiResponsesFile = true
+            c.batches.outputPaddingBytes = 2 << 20
+        }
+        defer { server.stop() }
+        let out = dir.appendingPathComponent("out.jsonl").path, summary = dir.appendingPathComponent("summary.json").path
+        let r = try await CLI.run(Self.batchArguments("gemini", server, dataset: dataset, out: out, extra: ["--summary-json", summary]), environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let (seen, lines) = try ResumeCLITests.linesByID(out)
+        #expect(seen == ids, "every id exactly once, in input order")
+        #expect(lines.values.filter { $0.contains("\"status\":\"relabeled\"") }.count * 100 >= 99 * ids.count)
+        let batch = try #require(try StrictJSON.parse(String(contentsOfFile: summary, encoding: .utf8))["batch"])
+        #expect((batch["bytes_downloaded"]?.intValue ?? 0) > 2 << 20, "the responses files were downloaded, padding and all: \(batch)")
+        let counts = server.counts
+        #expect(counts.batch.answered.count >= ids.count / 10 && counts.unauthenticated == 0, "every request answered in a responses file: \(counts.batch.answered.count)")
+        #expect(!FileManager.default.fileExists(atPath: BatchState.downloadFolder(forOutput: out)), "downloads are removed once collected")
+
+        let capped = try Self.batchServer("gemini") { c in
+            c.batches.geminiResponsesFile = true
+            c.batches.outputPaddingBytes = 4 << 20
+        }
+        defer { capped.stop() }
+        let out2 = dir.appendingPathComponent("capped.jsonl").path
+        let c = try await CLI.run(Self.batchArguments("gemini", capped, dataset: dataset, out: out2, extra: ["--max-download-mib", "1"]), environment: environment)
+        #expect(c.status == 1 && c.stderr.contains("larger than 1048576 bytes"), "\(c.stderr)")
+        #expect(c.stderr.split(separator: "\n").count == 1, "one line: \(c.stderr)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: BatchState.downloadFolder(forOutput: out2))) ?? []
+        #expect(left.isEmpty, "no partial download: \(left)")
     }
 }

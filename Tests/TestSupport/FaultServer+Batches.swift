@@ -65,6 +65,9 @@ extension FaultServer {
         /// lines of the first batch's output file, generated while they are sent (never
         /// held): a huge or, with `Int.max`, endless output file.
         public var outputPaddingBytes = 0
+        /// Gemini batches: an ended batch's output is a responses file (`output.responsesFile`,
+        /// fetched from `/v1beta/files/NAME:download?alt=media`) instead of inlined responses.
+        public var geminiResponsesFile = false
         /// Faults injected into batches and their lines.
         public var faults = BatchFaults()
         /// The defaults: 0.2 s validating, 1 s in progress, 0.2 s finalizing, 0.2 s cancelling, no faults.

@@ -131,6 +131,19 @@ extension FaultServer {
     }
 }
 
+extension FaultServer {
+    /// A stored file's bytes, then its padding (streamed as it is made).
+    static func fileContent(_ file: StoredFile) -> LoopbackHTTPServer.Action {
+        let padding = file.padding
+        guard padding > 0 else {
+            return .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: file.bytes)
+        }
+        return .stream(status: 200, headers: [("Content-Type", "application/octet-stream")]) { writer in
+            FaultServer.sendPadded(file.bytes, padding: padding, to: writer)
+        }
+    }
+}
+
 extension FaultServer.Core {
     func files(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
         apiRequest(request) { store, now, parts in   // v1, files[, id[, content]]
@@ -151,13 +164,7 @@ extension FaultServer.Core {
                 }
                 if parts.count == 4 {
                     guard parts[3] == "content" else { break }
-                    let padding = file.padding
-                    guard padding > 0 else {
-                        return .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: file.bytes)
-                    }
-                    return .stream(status: 200, headers: [("Content-Type", "application/octet-stream")]) { writer in
-                        FaultServer.sendPadded(file.bytes, padding: padding, to: writer)
-                    }
+                    return FaultServer.fileContent(file)
                 }
                 return .json(200, FaultServer.text(file.json))
             default:

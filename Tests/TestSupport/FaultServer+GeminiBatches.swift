@@ -12,6 +12,14 @@ import Synchronization
 // `GET /v1beta/batches/ID`, `GET /v1beta/batches?pageSize&pageToken` (`operations`,
 // `nextPageToken`), `POST /v1beta/batches/ID:cancel` (answers `{}`).
 //
+// With ``FaultServer/BatchConfiguration/geminiResponsesFile`` an ended batch's output is a
+// file instead (`_BatchJobDestination_from_mldev`: `"output": {"responsesFile": "files/NAME"}`),
+// fetched as `files.download` does (`files.py`): `GET /v1beta/files/NAME:download?alt=media`,
+// JSON Lines of `{"key", "response": GenerateContentResponse}` or `{"key", "error": JobError}`
+// (the API's documentation: "each line is either a GenerateContentResponse or a status object";
+// the SDK does not read the file). The first batch's file is followed by
+// ``FaultServer/BatchConfiguration/outputPaddingBytes`` of padding lines, as OpenAI's.
+//
 // The lifecycle, timing and faults are the Batch API's (`FaultServer+Batches.swift`). Requests
 // an expired or cancelled batch did not run have no inlined response.
 
@@ -24,6 +32,11 @@ extension FaultServer.Core {
             func error(_ status: Int, _ message: String) -> LoopbackHTTPServer.Action { FaultServer.nativeError(.gemini, status: status, message: message, headers: [], delay: 0) }
             func index(_ id: Substring) -> Int? {
                 store.batchIndex[String(id)].flatMap { store.batches[$0].dialect == .gemini ? $0 : nil }
+            }
+            if parts.count == 3, parts[1] == "files", request.method == "GET", parts[2].hasSuffix(":download") {
+                let name = String(parts[2].dropLast(":download".count))
+                guard request.query["alt"] == "media", let file = store.files[name] else { return error(404, "File files/\(name) not found.") }
+                return FaultServer.fileContent(file)
             }
             if parts.count == 3, parts[1] == "models", request.method == "POST" { return createGeminiBatch(request, model: "models/" + parts[2].dropLast(":batchGenerateContent".count), in: &store, now: now) }
             switch (request.method, parts.count) {
@@ -95,8 +108,12 @@ extension FaultServer.BatchRecord {
                                     "displayName": .string(inputFileID), "state": .string(state), "createTime": time(createdAt), "updateTime": time(now)]
         let endedAt = p.times["completed_at"] ?? p.times["expired_at"] ?? p.times["cancelled_at"] ?? p.times["failed_at"]
         if ended, let endedAt { metadata["endTime"] = time(endedAt) }
-        if ended, let id = outputFileID, let file = store.files[id], let responses = try? StrictJSON.parse(bytes: file.bytes) {
-            metadata["output"] = ["inlinedResponses": ["inlinedResponses": responses]]
+        if ended, let id = outputFileID, let file = store.files[id] {
+            if configuration.geminiResponsesFile {
+                metadata["output"] = ["responsesFile": .string("files/" + id)]
+            } else if let responses = try? StrictJSON.parse(bytes: file.bytes) {
+                metadata["output"] = ["inlinedResponses": ["inlinedResponses": responses]]
+            }
         }
         return ["name": .string("batches/\(id)"), "metadata": .object(metadata), "done": .bool(ended)]
     }
@@ -125,8 +142,22 @@ extension FaultServer.BatchStore {
             }
         }
         guard phase.status != "failed" else { return }
-        let file = FaultServer.StoredFile(id: newID("responses_"), filename: "\(batch.id)_responses.json", purpose: "batch_output",
+        var file: FaultServer.StoredFile
+        if batch.configuration.geminiResponsesFile {
+            // A file name as the API gives them: lower-case letters and digits (`t_file_name`).
+            let bytes = responses.flatMap { entry -> [UInt8] in
+                var line: JSONObject = ["key": entry["metadata"]?["key"] ?? .null]
+                if let response = entry["response"] { line["response"] = response }
+                if let error = entry["error"] { line["error"] = error }
+                return FaultServer.render(.object(line)) + [0x0A]
+            }
+            file = FaultServer.StoredFile(id: newID("batch", length: 20).lowercased(), filename: "\(batch.id)_responses.jsonl", purpose: "batch_output",
+                                          bytes: bytes, createdAt: Int(batch.createdAt))
+            if index == 0 { file.padding = batch.configuration.outputPaddingBytes }
+        } else {
+            file = FaultServer.StoredFile(id: newID("responses_"), filename: "\(batch.id)_responses.json", purpose: "batch_output",
                                           bytes: FaultServer.render(.array(responses)), createdAt: Int(batch.createdAt))
+        }
         add(file)
         batch.outputFileID = file.id
     }

@@ -114,9 +114,12 @@ public final class FaultServer: @unchecked Sendable {
         public var endlessMaxSeconds: Double = 60
         /// The Files and Batch APIs: phase delays, limits, faults.
         public var batches = BatchConfiguration()
-        /// The models `GET /v1/models` lists (`nil`: the route answers 404, as on servers
-        /// without it).
+        /// The models the model lists name: OpenAI's and Anthropic's `GET /v1/models`, Gemini's
+        /// `GET /v1beta/models` (`FaultServer+Models.swift`). `nil`: each answers 404, as on
+        /// servers without one.
         public var models: [String]?
+        /// The longest page of a model list (Anthropic's and Gemini's are paged).
+        public var modelsPageLimit = 1000
         /// The model its chat answers name (`nil`: the model asked for, as OpenAI-compatible
         /// servers do).
         public var answerModel: String?
@@ -259,18 +262,15 @@ extension FaultServer {
 
         func answer(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Action {
             let route = request.route
+            if let list = modelList(request) { return list }
             if route == "/v1/messages/batches" || route.hasPrefix("/v1/messages/batches/") { return messageBatches(request) }
             if route == "/v1/messages" { return countedChat(request, dialect: .anthropic) }
-            if route == "/v1beta/batches" || route.hasPrefix("/v1beta/batches/") || (route.hasPrefix("/v1beta/models/") && route.hasSuffix(":batchGenerateContent")) {
+            if route == "/v1beta/batches" || route.hasPrefix("/v1beta/batches/") || route.hasPrefix("/v1beta/files/") || (route.hasPrefix("/v1beta/models/") && route.hasSuffix(":batchGenerateContent")) {
                 return geminiBatches(request)
             }
             if route.hasPrefix("/v1beta/models/") && route.hasSuffix(":generateContent") { return countedChat(request, dialect: .gemini) }
             if route == "/v1/files" || route.hasPrefix("/v1/files/") { return files(request) }
             if route == "/v1/batches" || route.hasPrefix("/v1/batches/") { return batches(request) }
-            if route == "/v1/models", request.method == "GET", let models = configuration.models {
-                let list: JSONValue = ["object": "list", "data": .array(models.map { ["id": .string($0), "object": "model", "owned_by": "fault-server"] })]
-                return .json(200, FaultServer.text(list))
-            }
             return countedChat(request, dialect: .openAI)
         }
 

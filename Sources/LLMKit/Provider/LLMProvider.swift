@@ -88,6 +88,25 @@ extension LLMProvider {
     public var identity: String? { nil }
 }
 
+/// A provider that can say which models its server serves: an endpoint pool asks each of its
+/// endpoints before a run and refuses a pool whose servers serve different models (see
+/// `PoolProvider` in the Providers library). Any provider may adopt it, a third party's too;
+/// the pool asks through this protocol, never by casting to a known type.
+///
+/// The built-in HTTP providers adopt it: `openai` (`GET {base}/models`, `data[].id`),
+/// `anthropic` (`GET {base}/v1/models`, `data[].id`, page by page) and `gemini`
+/// (`GET {base}/v1beta/models`, `models[].name` without its `models/` prefix, page by page).
+/// A provider that learns its model another way (llama.cpp's `/props`) reports it as
+/// ``ProviderCapabilities/servedModel`` from ``LLMProvider/prepare()`` instead.
+public protocol ModelListing: LLMProvider {
+    /// The model names the server serves, as a request's ``CompletionRequest/model`` names
+    /// them (the one a server would choose by default first, when it has one). Throws
+    /// ``LLMError`` when the server does not answer with a list: a status of 400 to 499 in
+    /// ``LLMError/Context/httpStatus`` says it has no such list (many OpenAI-compatible
+    /// servers have none); any other failure says it could not be asked.
+    func listModels() async throws -> [String]
+}
+
 /// The rest of the chain after a middleware.
 public typealias CompletionHandler = @Sendable (CompletionRequest) async throws -> CompletionResponse
 

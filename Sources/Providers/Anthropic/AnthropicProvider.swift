@@ -10,7 +10,7 @@ public import LLMKit
 /// instead (``AnthropicWire/SchemaMode``). Errors map onto ``LLMError`` kinds in
 /// ``AnthropicWire``; the key is registered with ``SecretRedactor``. The base URL is the API
 /// root, as in the SDK: `https://api.anthropic.com`.
-public struct AnthropicProvider: LLMProvider {
+public struct AnthropicProvider: ModelListing {
     /// `https://api.anthropic.com`
     public static let defaultBaseURL = "https://api.anthropic.com"
     /// The `anthropic-version` header the SDK pins (`ANTHROPIC_API_VERSION` in `_constants.py`).
@@ -76,5 +76,19 @@ public struct AnthropicProvider: LLMProvider {
         let response = try await endpoint.send(request, usesFirstForm: mode(for: request.model) == .outputConfig, refusedForm: "output_config",
                                                fallbacks: toolModels, build: httpRequest(for:))
         return try AnthropicWire.decode(response, provider: id.name, model: request.model)
+    }
+
+    /// The model ids the Models API lists (`GET {base}/v1/models?limit=1000`, `data[].id`,
+    /// following `has_more` with `after_id=last_id`: `resources/models.py`, `pagination.py`
+    /// `SyncPage`, `types/model_info.py` in the SDK). A pool checks the model asked for against
+    /// it (a dated id, `claude-sonnet-4-5-20250929`, is the alias `claude-sonnet-4-5`).
+    public func listModels() async throws -> [String] {
+        let first = baseURL + "/v1/models?limit=1000"
+        return try await ModelList.fetch(provider: id.name, url: first, headers: endpoint.authHeaders, transport: endpoint.transport) { page in
+            page["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+        } next: { page in
+            guard page["has_more"]?.boolValue == true, let last = page["last_id"]?.stringValue else { return nil }
+            return first + "&after_id=" + ModelList.query(last)
+        }
     }
 }

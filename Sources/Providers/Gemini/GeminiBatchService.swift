@@ -123,7 +123,9 @@ public struct GeminiBatchService: BatchService {
     static let rpcStatus = [1: 499, 3: 400, 4: 504, 5: 404, 7: 403, 8: 429, 9: 400, 13: 500, 14: 503, 16: 401]
 
     /// `{"key", "response"}` decodes like a synchronous answer; `{"key", "error": {"code",
-    /// "message"}}` (a `JobError`, with a google.rpc code or an HTTP status) becomes its kind.
+    /// "message"}}` (a `JobError`, with a google.rpc code or an HTTP status; a responses file's
+    /// "status object", `"status"`, the same) becomes its kind. A line without a key (padding)
+    /// is no result.
     public func decodeResult(_ line: ArraySlice<UInt8>, model: String) -> BatchResultLine? {
         let bytes = Array(line)
         let valid = UTF8Check.isValid(bytes)
@@ -132,9 +134,10 @@ public struct GeminiBatchService: BatchService {
         if let response = value["response"], response.objectValue != nil {
             return BatchResultLine(customID: key, result: .success(GeminiWire.generated(response, headers: [:], raw: nil, invalidUTF8: !valid)))
         }
-        let code = value["error"]?["code"]?.intValue ?? 500
+        let failure = value["error"] ?? value["status"]
+        let code = failure?["code"]?.intValue ?? 500
         let status = code < 100 ? Self.rpcStatus[code] ?? 500 : code
-        let body: JSONValue = ["error": value["error"] ?? .null]
+        let body: JSONValue = ["error": failure ?? .null]
         let error = GeminiWire.error(status: status, body: body, headers: [:], context: .init(provider: provider.id.name, model: model, httpStatus: status),
                                      raw: RawResponse(status: status, headers: [:], body: body.description))
         return BatchResultLine(customID: key, result: .failure(error))

@@ -9,7 +9,7 @@ public import LLMKit
 /// `v1beta`. The answer is constrained with `responseMimeType: application/json` and
 /// `responseJsonSchema`; when the server refuses that (HTTP 400 naming `responseJsonSchema`),
 /// the provider asks with the OpenAPI-subset `responseSchema` for that model from then on.
-public struct GeminiProvider: LLMProvider {
+public struct GeminiProvider: ModelListing {
     /// `https://generativelanguage.googleapis.com`
     public static let defaultBaseURL = "https://generativelanguage.googleapis.com"
     /// The API version in every path.
@@ -78,5 +78,20 @@ public struct GeminiProvider: LLMProvider {
         let response = try await endpoint.send(request, usesFirstForm: mode(for: request.model) == .responseJsonSchema, refusedForm: "responseJsonSchema",
                                                fallbacks: openAPIModels, build: httpRequest(for:))
         return try GeminiWire.decode(response, provider: id.name, model: request.model)
+    }
+
+    /// The models the Models API lists (`GET {base}/v1beta/models?pageSize=1000`,
+    /// `models[].name` as `models/NAME` (an empty list is `{}`), following `nextPageToken` with `pageToken`:
+    /// `models.py` `_ListModelsConfig_to_mldev`, `_ListModelsResponse_from_mldev`,
+    /// `_Model_from_mldev` in the SDK), as a request names them: without the `models/` prefix.
+    public func listModels() async throws -> [String] {
+        let first = baseURL + "/\(Self.apiVersion)/models?pageSize=1000"
+        return try await ModelList.fetch(provider: id.name, url: first, headers: endpoint.authHeaders, transport: endpoint.transport) { page in
+            // An empty list is `{}` (proto3 leaves out an empty repeated field).
+            guard page.objectValue != nil else { return nil }
+            return (page["models"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue.map { $0.hasPrefix("models/") ? String($0.dropFirst("models/".count)) : $0 } }
+        } next: { page in
+            page["nextPageToken"]?.stringValue.flatMap { $0.isEmpty ? nil : first + "&pageToken=" + ModelList.query($0) }
+        }
     }
 }

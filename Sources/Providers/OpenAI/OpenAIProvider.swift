@@ -17,7 +17,7 @@ public import LLMKit
 /// completion with the prompt as one user message, a one-token answer, `logprobs: true` and
 /// `top_logprobs: min(K, 20)`; a server that sends no log-probabilities fails with
 /// `.invalidOutput` saying so (``NextTokenWire``).
-public struct OpenAIProvider: LLMProvider {
+public struct OpenAIProvider: ModelListing {
     /// `https://api.openai.com/v1`
     public static let defaultBaseURL = "https://api.openai.com/v1"
     /// Schema keywords OpenAI's strict mode refuses (REFERENCE.md section 4 lists what it takes).
@@ -65,13 +65,12 @@ public struct OpenAIProvider: LLMProvider {
         try await endpoint.complete(request)
     }
 
-    /// The model ids `GET {base}/models` lists; throws ``LLMError`` when the server does not
-    /// answer with a model list (many OpenAI-compatible servers have none).
-    public func models() async throws -> [String] {
-        let response = try await endpoint.transport.send(HTTPRequest(method: "GET", url: baseURL + "/models", headers: endpoint.authHeaders, timeout: .seconds(10)))
-        guard response.status == 200, let list = (try? StrictJSON.parse(bytes: response.body))?["data"]?.arrayValue else {
-            throw LLMError(.badRequest, "\(baseURL)/models did not list models (HTTP \(response.status)).", context: .init(provider: id.name, httpStatus: response.status))
+    /// The model ids `GET {base}/models` lists (`data[].id`, as the official SDKs read it);
+    /// throws ``LLMError`` when the server does not answer with a model list (many
+    /// OpenAI-compatible servers have none: a 404).
+    public func listModels() async throws -> [String] {
+        try await ModelList.fetch(provider: id.name, url: baseURL + "/models", headers: endpoint.authHeaders, transport: endpoint.transport) { page in
+            page["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
         }
-        return list.compactMap { $0["id"]?.stringValue }
     }
 }

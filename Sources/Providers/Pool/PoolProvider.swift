@@ -12,8 +12,9 @@ public import LLMKit
 ///
 /// ``prepare()`` prepares every endpoint (an endpoint down at the start begins taken out),
 /// sums their capacities (llama.cpp's slots from `/props`, or the configured maximum) into the
-/// run's concurrency, and checks the model each endpoint reports (llama.cpp's `/props`, an
-/// OpenAI-compatible `/v1/models`; see ``checkModels(_:asked:)``), refusing a mixed pool unless
+/// run's concurrency, and checks the model each endpoint reports (the served model its
+/// ``LLMProvider/prepare()`` gives, as llama.cpp's `/props`, else the list of a ``ModelListing``
+/// provider, as `/v1/models`; see ``checkModels(_:asked:)``), refusing a mixed pool unless
 /// ``PoolSettings/allowMixedModels``. The model of every answer is checked too: an answer that
 /// names another model than the one asked for (a dated snapshot of it, `m-2024-08-06`, is
 /// that model) is not used; its endpoint is taken out at once and the request moves on, as
@@ -106,13 +107,18 @@ public final class PoolProvider: LLMProvider {
     /// Whether an answer naming `answered` comes from the model `asked`: the same name, the
     /// same model file (llama.cpp answers with the path it loaded,
     /// `.venv-llama/models/gemma3-270m-q4_k_m.gguf`, and reports the file's stem,
-    /// `gemma3-270m-q4_k_m`, in `/props`), or a dated snapshot of it (`gpt-4o-2024-08-06` for
-    /// `gpt-4o`: the name, a dash, then digits and dashes only), as OpenAI names the model that
-    /// answered an alias.
+    /// `gemma3-270m-q4_k_m`, in `/props`; Gemini's `models/gemini-2.5-flash` is
+    /// `gemini-2.5-flash`: the last path component, without `.gguf`, and nothing else cut at
+    /// a dot), or a dated snapshot of it (`gpt-4o-2024-08-06` for `gpt-4o`, Anthropic's
+    /// `claude-sonnet-4-5-20250929` for `claude-sonnet-4-5`: the name, a dash, then digits and
+    /// dashes only), as OpenAI and Anthropic name the model behind an alias.
     static func isSameModel(_ answered: String, as asked: String) -> Bool {
         guard answered != asked else { return true }
         if answered.contains("/") || answered.hasSuffix(".gguf") || asked.contains("/") || asked.hasSuffix(".gguf") {
-            func stem(_ name: String) -> String { URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent }
+            func stem(_ name: String) -> Substring {
+                let last = name.split(separator: "/").last ?? Substring(name)
+                return last.hasSuffix(".gguf") ? last.dropLast(".gguf".count) : last
+            }
             if stem(answered) == stem(asked) { return true }
         }
         guard answered.hasPrefix(asked + "-") else { return false }
@@ -137,19 +143,22 @@ public final class PoolProvider: LLMProvider {
         var answered: Bool
     }
 
-    /// The model an endpoint says it serves: llama.cpp's `/props` name, or for an OpenAI-compatible
-    /// server the asked model if `/v1/models` lists it, else its only (or first) model. A
-    /// `/v1/models` that fails with a 4xx (missing) or lists nothing is an answer without a
-    /// model; one that fails otherwise (connection, timeout, 5xx) is no answer.
+    /// The model an endpoint says it serves: the served model its ``LLMProvider/prepare()``
+    /// gives (llama.cpp's `/props` name), else, for a ``ModelListing`` provider (the built-in
+    /// HTTP providers, or a third party's), the model asked for if its list has it (or a dated
+    /// snapshot of it, ``isSameModel(_:as:)``), else its only (or first) model. A list that
+    /// fails with a 4xx (missing) or lists nothing is an answer without a model; one that fails
+    /// otherwise (connection, timeout, 5xx) is no answer. A provider that neither reports nor
+    /// lists answers without a model.
     static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> ModelReport {
         if let served = capabilities.servedModel { return ModelReport(model: served, answered: true) }
-        guard let openAI = provider as? OpenAIProvider else { return ModelReport(model: nil, answered: true) }
+        guard let lister = provider as? any ModelListing else { return ModelReport(model: nil, answered: true) }
         let listed: [String]
-        do { listed = try await openAI.models() } catch {
+        do { listed = try await lister.listModels() } catch {
             let status = (error as? LLMError)?.context.httpStatus ?? 0
             return ModelReport(model: nil, answered: (200..<500).contains(status))
         }
-        if let asked, listed.contains(asked) { return ModelReport(model: asked, answered: true) }
+        if let asked, listed.contains(where: { isSameModel($0, as: asked) }) { return ModelReport(model: asked, answered: true) }
         return ModelReport(model: listed.first, answered: true)
     }
 

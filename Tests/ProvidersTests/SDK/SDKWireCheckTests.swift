@@ -37,7 +37,8 @@ import TestSupport
 
     static func collect(into dir: URL) async throws {
         for name in ["anthropic-requests", "anthropic-batch-create", "anthropic-messages", "anthropic-errors", "anthropic-batches", "anthropic-results",
-                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches"] {
+                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches", "gemini-responses-file",
+                     "anthropic-models", "gemini-models"] {
             _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("\(name).jsonl").path, contents: nil)
         }
         func file(_ name: String) -> URL { dir.appendingPathComponent("\(name).jsonl") }
@@ -81,12 +82,21 @@ import TestSupport
             c.batches.inProgressDelay = 0.1
             c.batches.finalizingDelay = 0.02
             c.batches.cancellingDelay = 0.02
-            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2,expire_batch=5")
+            c.batches.faults = try! FaultServer.BatchFaults.parse("line_500=0.2,line_error=0.2,truncated=0.1,refusal=0.1,expire_batch=2,expire_batch=4")
         }
         defer { server.stop() }
-        let service = AnthropicBatchService(provider: AnthropicProvider(baseURL: server.server.baseURL, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
-        let headers = service.endpoint.authHeaders
+        // The cancelled batches (round 2) run where a batch stays in progress for 30 s, so the
+        // cancel comes first however loaded the machine is.
+        let slow = try Self.server { c in
+            c.batches = server.configuration.batches
+            c.batches.inProgressDelay = 30
+            c.batches.faults.expireBatches = []
+        }
+        defer { slow.stop() }
+        let headers = AnthropicProvider(baseURL: server.server.baseURL, apiKey: "k").endpoint.authHeaders
         for round in 0..<3 {
+            let base = (round == 2 ? slow : server).server.baseURL
+            let service = AnthropicBatchService(provider: AnthropicProvider(baseURL: base, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
             var bytes: [UInt8] = []
             var lines: [JSONValue] = []
             for (i, request) in (requests + requests).enumerated() {
@@ -96,7 +106,7 @@ import TestSupport
             }
             try append(JSONValue.object(["requests": .array(lines)]).description, to: file("anthropic-batch-create"))
             var info = try await service.create(inputFileID: try await service.upload(bytes, filename: "f.jsonl"), metadata: [:])
-            let url = server.server.baseURL + "/v1/messages/batches/\(info.id)"
+            let url = base + "/v1/messages/batches/\(info.id)"
             try append(try await raw(HTTPRequest(method: "GET", url: url, headers: headers)), to: file("anthropic-batches"))
             if round == 2 { _ = try await service.cancel(info.id) }
             while !info.status.isTerminal {
@@ -107,9 +117,16 @@ import TestSupport
             let results = try await raw(HTTPRequest(method: "GET", url: try #require(info.outputFileID), headers: headers))
             for line in results.split(separator: "\n") { try append(String(line), to: file("anthropic-results")) }
         }
-        // Gemini's batch mode: one that completes, one that expires halfway, one cancelled.
-        let geminiBatches = GeminiBatchService(provider: GeminiProvider(baseURL: server.server.baseURL, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
-        for round in 0..<3 {
+        // Gemini's batch mode: one that completes, one that expires halfway, one cancelled; then
+        // (round 3, on a server of its own) one whose output is a responses file.
+        let fileServer = try Self.server { c in
+            c.batches = server.configuration.batches
+            c.batches.geminiResponsesFile = true
+        }
+        defer { fileServer.stop() }
+        for round in 0..<4 {
+            let base = (round == 2 ? slow : round == 3 ? fileServer : server).server.baseURL
+            let geminiBatches = GeminiBatchService(provider: GeminiProvider(baseURL: base, apiKey: "k"), spool: dir.appendingPathComponent("spool"))
             var bytes: [UInt8] = []
             for (i, request) in (requests + requests).enumerated() { bytes += geminiBatches.inputLine(for: request, customID: "g\(round)-\(i)") + [0x0A] }
             let id = try await geminiBatches.upload(bytes, filename: "g.jsonl")
@@ -117,7 +134,7 @@ import TestSupport
             try append(JSONValue.object(["batch": ["displayName": .string(id), "inputConfig": ["requests": ["requests": .array(lines)]]]]).description,
                        to: file("gemini-batch-create"))
             var info = try await geminiBatches.create(inputFileID: id, metadata: [:])
-            let url = server.server.baseURL + "/v1beta/\(info.id)"
+            let url = base + "/v1beta/\(info.id)"
             try append(try await raw(HTTPRequest(method: "GET", url: url, headers: geminiBatches.endpoint.authHeaders)), to: file("gemini-batches"))
             if round == 2 { _ = try await geminiBatches.cancel(info.id) }
             while !info.status.isTerminal {
@@ -125,6 +142,27 @@ import TestSupport
                 info = try await geminiBatches.batch(info.id)
             }
             try append(try await raw(HTTPRequest(method: "GET", url: url, headers: geminiBatches.endpoint.authHeaders)), to: file("gemini-batches"))
+            if round == 3 {
+                let name = try #require(info.outputFileID?.split(separator: ":").last)
+                let lines = try await raw(HTTPRequest(method: "GET", url: base + "/v1beta/\(name):download?alt=media", headers: geminiBatches.endpoint.authHeaders))
+                for line in lines.split(separator: "\n") { try append(String(line), to: file("gemini-responses-file")) }
+            }
+        }
+        // The model lists, page by page (two to a page), and empty.
+        for models in [["claude-a", "claude-b-20250929", "claude-c"], []] {
+            let lists = try Self.server { c in
+                c.models = models
+                c.modelsPageLimit = 2
+            }
+            defer { lists.stop() }
+            let anthropic = AnthropicProvider(baseURL: lists.server.baseURL, apiKey: "k").endpoint.authHeaders
+            for query in ["", "?limit=1000", "?limit=1000&after_id=claude-b-20250929"] {
+                try append(try await raw(HTTPRequest(method: "GET", url: lists.server.baseURL + "/v1/models" + query, headers: anthropic)), to: file("anthropic-models"))
+            }
+            for query in ["", "?pageSize=1000", "?pageSize=1000&pageToken=claude-b-20250929"] {
+                try append(try await raw(HTTPRequest(method: "GET", url: lists.server.baseURL + "/v1beta/models" + query, headers: [("x-goog-api-key", "k")])),
+                           to: file("gemini-models"))
+            }
         }
         // A listing page is a MessageBatch list.
         let page = try StrictJSON.parse(try await raw(HTTPRequest(method: "GET", url: server.server.baseURL + "/v1/messages/batches?limit=2", headers: headers)))
@@ -136,6 +174,11 @@ import TestSupport
         try await Self.collect(into: dir)
         let results = try String(contentsOf: dir.appendingPathComponent("anthropic-results.jsonl"), encoding: .utf8)
         for kind in ["succeeded", "errored", "expired", "canceled"] { #expect(results.contains("\"type\":\"\(kind)\""), "a results line of type \(kind)") }
+        let responsesFile = try String(contentsOf: dir.appendingPathComponent("gemini-responses-file.jsonl"), encoding: .utf8)
+        #expect(responsesFile.contains("\"response\":") && responsesFile.contains("\"error\":"), "a responses file with answers and errors")
+        let batches = try String(contentsOf: dir.appendingPathComponent("gemini-batches.jsonl"), encoding: .utf8)
+        #expect(batches.contains("\"responsesFile\":\"files/") && batches.contains("\"inlinedResponses\":"), "batches with both kinds of output")
+        for state in ["SUCCEEDED", "EXPIRED", "CANCELLED"] { #expect(batches.contains("\"BATCH_STATE_\(state)\""), "a Gemini batch \(state)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Repo.path("scripts/sdk-check.sh"))
         process.arguments = [dir.path]
@@ -152,7 +195,8 @@ import TestSupport
         }
         #expect(process.terminationStatus == 0, "\(out)\n\(err)")
         for name in ["anthropic-requests", "anthropic-batch-create", "anthropic-messages", "anthropic-errors", "anthropic-batches", "anthropic-results",
-                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches"] {
+                     "gemini-requests", "gemini-responses", "gemini-errors", "gemini-batch-create", "gemini-batches", "gemini-responses-file",
+                     "anthropic-models", "gemini-models"] {
             #expect(out.range(of: "\(name).jsonl: [1-9][0-9]* ok", options: .regularExpression) != nil, "\(name) checked: \(out)")
         }
     }
