@@ -72,6 +72,12 @@ public final class PoolProvider: LLMProvider {
             throw LLMError(.configuration, "The pool has no endpoint.")
         }
         let served = reports.map(\.2.model)
+        // No model named, and an endpoint lists several (a hosted API lists dozens): the first
+        // one listed is not a choice to make for the user.
+        if model == nil, let i = reports.firstIndex(where: { $0.2.choices > 1 }) {
+            throw LLMError(.configuration, "No model was given and \(endpoints[i].baseURL) lists \(reports[i].2.choices) models; name one with --model.",
+                           context: .init(provider: id.name, setting: .model))
+        }
         try checkModels(served, asked: reports.map(\.2.answered))
         var total = 0
         for (i, report) in reports.enumerated() {
@@ -141,12 +147,16 @@ public final class PoolProvider: LLMProvider {
     struct ModelReport: Sendable {
         var model: String?
         var answered: Bool
+        /// How many models the endpoint's list offered, when no model was asked for and the
+        /// report is the list's first (more than 1: the report is a guess, not the served model).
+        var choices = 1
     }
 
     /// The model an endpoint says it serves: the served model its ``LLMProvider/prepare()``
     /// gives (llama.cpp's `/props` name), else, for a ``ModelListing`` provider (the built-in
     /// HTTP providers, or a third party's), the model asked for if its list has it (or a dated
-    /// snapshot of it, ``isSameModel(_:as:)``), else its only (or first) model. A list that
+    /// snapshot of it, ``isSameModel(_:as:)``), else its only (or first) model (with no model
+    /// asked for, ``prepare()`` refuses a list of several: the first is a guess). A list that
     /// fails with a 4xx (missing) or lists nothing is an answer without a model; one that fails
     /// otherwise (connection, timeout, 5xx) is no answer. A provider that neither reports nor
     /// lists answers without a model.
@@ -159,7 +169,7 @@ public final class PoolProvider: LLMProvider {
             return ModelReport(model: nil, answered: (200..<500).contains(status))
         }
         if let asked, listed.contains(where: { isSameModel($0, as: asked) }) { return ModelReport(model: asked, answered: true) }
-        return ModelReport(model: listed.first, answered: true)
+        return ModelReport(model: listed.first, answered: true, choices: asked == nil ? listed.count : 1)
     }
 
     /// Sends `request` to the best endpoint, and on an endpoint's fault to the next one, each

@@ -50,6 +50,11 @@ struct ListingEndpoint: ModelListing {
 
         let unasked = Self.pool([ListingEndpoint(baseURL: "http://a", models: ["only"]), ListingEndpoint(baseURL: "http://b", models: ["only"])], urls: urls, model: nil)
         #expect(try await unasked.prepare().servedModel == "only", "with no model given, the model the servers list")
+
+        // No model given and a server lists several (a hosted API lists dozens): no guess.
+        let many = Self.pool([ListingEndpoint(baseURL: "http://a", models: ["only"]), ListingEndpoint(baseURL: "http://b", models: ["x", "only"])], urls: urls, model: nil)
+        let guess = try #require(await Self.refusal(many), "the first of several listed models is not taken")
+        #expect(guess.kind == .configuration && guess.context.setting == .model && guess.message == "No model was given and http://b lists 2 models; name one with --model.", "\(guess)")
     }
 
     static func server(_ models: [String]?, key: String = "pool-key", pageLimit: Int = 1000) throws -> FaultServer {
