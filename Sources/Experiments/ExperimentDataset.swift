@@ -30,7 +30,10 @@ extension ExperimentFile {
             if let gold = dataset.gold { try FileChecks.requireRegularFile(gold, role: "gold file") }
             if let mapping = dataset.mapping {
                 do { _ = try DatasetReader(path: dataset.path, format: dataset.format, mapping: mapping, policy: sampling.policy) } catch {
-                    throw datasetProblem(dataset, error, field: "mapping") ?? ExperimentError(file: path, line: dataset.line, key: key(of: dataset), "\(error)")
+                    // A column the mapping names and the header lacks is the mapping's fault; an
+                    // empty or unreadable file is the path's.
+                    let field = error.field == nil ? "path" : "mapping"
+                    throw datasetProblem(dataset, error, field: field) ?? ExperimentError(file: path, line: dataset.line, key: key(of: dataset), "\(error)")
                 }
             }
             guard let sample = dataset.sample else {
@@ -42,10 +45,20 @@ extension ExperimentFile {
                 throw ExperimentError(file: path, line: dataset.lines["sample"] ?? dataset.line, key: "\(key(of: dataset)).sample",
                                       "a seeded sample needs a JSONL dataset (convert a CSV with 'promptlab import'), or use limit")
             }
-            let sampled = try Dataset.sample(path: dataset.path, size: sample.size, seed: sample.seed)
+            let sampled: String
+            do { sampled = try Dataset.sample(path: dataset.path, size: sample.size, seed: sample.seed) } catch {
+                throw ExperimentError(file: path, line: dataset.lines["path"] ?? dataset.line, key: "\(key(of: dataset)).path",
+                                      "cannot read \(dataset.path) to sample it (\(error.localizedDescription))")
+            }
             if (try? String(contentsOfFile: out, encoding: .utf8)) != sampled {
-                try FileManager.default.createDirectory(atPath: "\(output)/datasets", withIntermediateDirectories: true)
-                try AtomicFileWriter.write(sampled, to: out)
+                do {
+                    try FileManager.default.createDirectory(atPath: "\(output)/datasets", withIntermediateDirectories: true)
+                    try AtomicFileWriter.write(sampled, to: out)
+                } catch {
+                    let cause = (error as? DatasetError)?.reason ?? error.localizedDescription
+                    throw ExperimentError(file: path, line: dataset.lines["sample"] ?? dataset.line, key: "\(key(of: dataset)).sample",
+                                          "cannot write the sample to \(out) (\(cause))")
+                }
             }
             return OpenedDataset(path: out, format: .jsonl, mapping: nil, limit: nil, sha256: hash ? try DatasetScan.hash(out) : "")
         } catch let error as ExperimentError {

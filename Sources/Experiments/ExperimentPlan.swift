@@ -38,7 +38,10 @@ public struct ExperimentPlan: Sendable {
 
     /// Dollars over the priced rows (`nil` when no row has a price).
     public var totalSynchronous: (expected: Double, most: Double)? { Self.sum(rows.compactMap(\.synchronous)) }
-    public var totalBatch: (expected: Double, most: Double)? { Self.sum(rows.compactMap(\.batch)) }
+    /// What the grid costs with the Batch API where a cell can use it: a cell's Batch API
+    /// price, or its synchronous price when it has none (logprob cells run synchronously), so
+    /// the two totals cover the same cells.
+    public var totalBatch: (expected: Double, most: Double)? { Self.sum(rows.compactMap { $0.batch ?? $0.synchronous }) }
 
     private static func sum(_ pairs: [(expected: Double, most: Double)]) -> (expected: Double, most: Double)? {
         pairs.isEmpty ? nil : pairs.reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.most) }
@@ -113,7 +116,8 @@ extension ExperimentFile {
         }
         let estimates = try await withThrowingTaskGroup(of: (Key, DryRunEstimate).self) { group in
             for (key, (dataset, estimate)) in work {
-                group.addTask { (key, try await BlockingIOPool.shared.run { try self.reading(dataset, estimate) }) }
+                let opened = datasets[dataset.name]
+                group.addTask { (key, try await BlockingIOPool.shared.run { try self.reading(dataset, opened: opened, estimate) }) }
             }
             var all: [Key: DryRunEstimate] = [:]
             for try await (key, estimate) in group { all[key] = estimate }
@@ -147,7 +151,7 @@ extension ExperimentFile {
             } else {
                 let dataset = datasets[cell.dataset.name]!
                 if counts[cell.dataset.name] == nil {
-                    let n = try reading(cell.dataset) { try DatasetReader.countItems(path: dataset.path, format: dataset.format, mapping: dataset.mapping) }
+                    let n = try reading(cell.dataset, opened: dataset) { try DatasetReader.countItems(path: dataset.path, format: dataset.format, mapping: dataset.mapping) }
                     counts[cell.dataset.name] = min(n, dataset.limit ?? .max)
                 }
                 row.items = counts[cell.dataset.name]!

@@ -22,13 +22,14 @@ public enum PromptLabCLI {
     /// glibc gives a thread that finds the heap busy an arena of its own, up to 8 per core; a
     /// run's many small allocations, spread over the I/O pool's, libcurl's and the cooperative
     /// pool's threads, then leave free memory scattered over a dozen arenas. A 150,000-item
-    /// Batch API run peaked at 90-99 MiB of RSS with glibc's default and at 85-87 MiB with one
+    /// Batch API run peaked at 90-99 MiB of RSS with glibc's default and at 78-83 MiB with one
     /// arena per core, its heap itself never above 20 MiB (heaptrack), at the same CPU time
     /// (`scripts/batch-measure.sh`). No more arenas than cores can use at once costs no
-    /// parallelism.
+    /// parallelism. A setting in the environment wins (`MALLOC_ARENA_MAX`, or any
+    /// `GLIBC_TUNABLES`, which may set `glibc.malloc.arena_max`).
     static func capMallocArenas() {
         #if canImport(Glibc)
-        guard getenv("MALLOC_ARENA_MAX") == nil,
+        guard getenv("MALLOC_ARENA_MAX") == nil, getenv("GLIBC_TUNABLES") == nil,
               // <malloc.h> is not in Swift's Glibc module: `int mallopt(int, int)` by name.
               let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
@@ -41,6 +42,8 @@ public enum PromptLabCLI {
     static var registry: ProviderRegistry { registryStore.withLock { $0 } }
 
     /// Parses the process's arguments and runs the command, with `registry`'s providers.
+    /// Caps glibc's malloc arenas at one per core for the whole process unless the environment
+    /// sets `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` (it keeps a long run's memory flat).
     /// Exits the process with the command's status: 0, 1 for bad input or a failed run, 64
     /// for a usage error, 130 when interrupted.
     public static func main(registry: ProviderRegistry, arguments: [String]? = nil) async -> Never {

@@ -227,6 +227,8 @@ import TestSupport
             }
             let mini = cells.first { $0["model"]?.stringValue == "gpt-4o-mini" }
             #expect(mini?["synchronous"]?["expected"]?.doubleValue ?? 0 > 0 && mini?["batch_api"] == .null, "priced, and synchronous only: \(String(describing: mini))")
+            // The Batch API total covers the same cells: one it cannot run at its synchronous price.
+            #expect(parsed["total"]?["batch_api"] == parsed["total"]?["synchronous"] && parsed["total"]?["batch_api"] != .null, "\(String(describing: parsed["total"]))")
             let g = cells.first { $0["model"]?.stringValue == "fixture" }
             #expect(g?["synchronous"] == .null, "no price for the fixture")
             requests[calibrate] = g?["estimate"]?["requests"]?.intValue

@@ -42,10 +42,12 @@ package enum TokenEstimate {
     }
 
     /// The estimated prompt tokens of a request: its messages and the chat template, or the
-    /// raw prompt of a next-token request (``CompletionRequest/prompt``) and the start.
+    /// raw prompt of a next-token request (``CompletionRequest/prompt``) and the start; the raw
+    /// prompt counts as one message, as an OpenAI-compatible chat server receives it (llama.cpp's
+    /// `/completion` takes it bare: a few tokens over, never under).
     package static func promptTokens(_ request: CompletionRequest) -> Int {
         let text = request.messages.reduce(request.prompt.map { tokens(in: $0) } ?? 0) { $0 + tokens(in: $1.content) }
-        return Int(text.rounded()) + templateTokens + tokensPerMessage * request.messages.count
+        return Int(text.rounded()) + templateTokens + tokensPerMessage * (request.messages.count + (request.prompt == nil ? 0 : 1))
     }
 
     /// The completion tokens an honest answer is expected to take per item: 110 with a reason

@@ -48,9 +48,9 @@ public struct ColumnMapping: Sendable, Hashable, Codable {
             self.proportions = proportions
         }
 
-        /// One line for a person: `votes: read as counts (every one of 40 rows; the mapping says
-        /// auto)`, or `votes: 38 rows read as counts, 2 as proportions (the mapping says auto;
-        /// --votes counts or proportions to insist)`.
+        /// One line for a person: `votes: read as counts, each row's counts divided by its total
+        /// (all 40 rows; the mapping says counts)`, or `votes: 38 rows read as counts, 2 rows as
+        /// proportions (the mapping says auto: --votes counts or --votes proportions to insist)`.
         public var sentence: String {
             let rows = counts + proportions
             let given = scale == .auto ? "the mapping says auto: --votes counts or --votes proportions to insist" : "the mapping says \(scale.rawValue)"

@@ -32,16 +32,19 @@ package struct DatasetScan: Sendable {
         var suspects: Set<String> = []
         var count = 0
         var first: [DatasetItem] = []
+        var votes: ColumnMapping.VoteTally?
         while let item = try reader.next() {
             if filter.insert(item.id) { suspects.insert(item.id) }
             if first.count < keepFirst { first.append(item) }
             count += 1
+            // How the rows the run will ask for were read (the whole file is still checked).
+            if count == limit { votes = reader.votes }
         }
         if !suspects.isEmpty { try Self.findRepeat(among: suspects, path: path, format: format, mapping: mapping, policy: policy) }
         items = count
         itemsWithinLimit = min(count, limit ?? .max)
         firstItems = first
-        votes = reader.votes
+        self.votes = votes ?? reader.votes
         sha256 = try Self.hash(path)
     }
 

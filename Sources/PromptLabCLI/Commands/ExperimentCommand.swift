@@ -165,7 +165,9 @@ enum ExperimentPlanText {
         }
         let t = plan.total
         rows.append(["total", "\(plan.rows.reduce(0) { $0 + $1.items })", "\(t.requests)", "\(t.promptTokens)", "\(t.expectedCompletion) (≤ \(t.completionBudget))",
-                     dollars(plan.totalSynchronous), dollars(plan.totalBatch), "priced cells only"])
+                     dollars(plan.totalSynchronous), dollars(plan.totalBatch),
+                     plan.rows.contains { $0.batch == nil && $0.synchronous != nil }
+                        ? "priced cells only; the Batch API total counts cells it cannot run at their synchronous price" : "priced cells only"])
         let table = Table.render(header: ["cell", "items", "requests", "prompt tokens", "completion tokens", "synchronous", "Batch API", ""], rows: rows)
         guard plan.calibrationRequests > 0 else { return table }
         return table + "\nincluded: \(plan.calibrationRequests) calibration requests of the logprob cells (\(LogProbMethod.contentFreeInputs.count) content-free inputs per cell; "

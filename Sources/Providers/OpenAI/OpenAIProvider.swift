@@ -73,4 +73,8 @@ public struct OpenAIProvider: ModelListing {
             page["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
         }
     }
+
+    /// The model ids the server lists: ``listModels()``, its earlier name.
+    @available(*, deprecated, renamed: "listModels()")
+    public func models() async throws -> [String] { try await listModels() }
 }

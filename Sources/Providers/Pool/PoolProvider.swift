@@ -71,11 +71,12 @@ public final class PoolProvider: LLMProvider {
             if case .failure(let error) = reports.first?.1 { throw error }
             throw LLMError(.configuration, "The pool has no endpoint.")
         }
+        if let refusal = reports.lazy.compactMap(\.2.refusal).first { throw refusal }
         let served = reports.map(\.2.model)
         // No model named, and an endpoint lists several (a hosted API lists dozens): the first
         // one listed is not a choice to make for the user.
         if model == nil, let i = reports.firstIndex(where: { $0.2.choices > 1 }) {
-            throw LLMError(.configuration, "No model was given and \(endpoints[i].baseURL) lists \(reports[i].2.choices) models; name one with --model.",
+            throw LLMError(.configuration, "No model was given and \(endpoints[i].baseURL) lists \(reports[i].2.choices) models; name the one to use.",
                            context: .init(provider: id.name, setting: .model))
         }
         try checkModels(served, asked: reports.map(\.2.answered))
@@ -116,8 +117,8 @@ public final class PoolProvider: LLMProvider {
     /// `gemma3-270m-q4_k_m`, in `/props`; Gemini's `models/gemini-2.5-flash` is
     /// `gemini-2.5-flash`: the last path component, without `.gguf`, and nothing else cut at
     /// a dot), or a dated snapshot of it (`gpt-4o-2024-08-06` for `gpt-4o`, Anthropic's
-    /// `claude-sonnet-4-5-20250929` for `claude-sonnet-4-5`: the name, a dash, then digits and
-    /// dashes only), as OpenAI and Anthropic name the model behind an alias.
+    /// `claude-sonnet-4-5-20250929` for `claude-sonnet-4-5`: the name, a dash, then a date,
+    /// ``isDate(_:)``), as OpenAI and Anthropic name the model behind an alias.
     static func isSameModel(_ answered: String, as asked: String) -> Bool {
         guard answered != asked else { return true }
         if answered.contains("/") || answered.hasSuffix(".gguf") || asked.contains("/") || asked.hasSuffix(".gguf") {
@@ -128,8 +129,16 @@ public final class PoolProvider: LLMProvider {
             if stem(answered) == stem(asked) { return true }
         }
         guard answered.hasPrefix(asked + "-") else { return false }
-        let suffix = answered.dropFirst(asked.count + 1)
-        return suffix.first?.isNumber == true && suffix.allSatisfy { $0.isNumber || $0 == "-" }
+        return isDate(answered.dropFirst(asked.count + 1))
+    }
+
+    /// A snapshot's date as providers write it: `20250929` (Anthropic), `2024-08-06` or `0613`
+    /// (OpenAI). Not any digits and dashes: `claude-sonnet-4-5-20250929` is not a snapshot of
+    /// `claude-sonnet-4` (its `5-20250929` is a version, then a date).
+    static func isDate(_ suffix: Substring) -> Bool {
+        let parts = suffix.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return false }
+        return parts.map(\.count) == [8] || parts.map(\.count) == [4, 2, 2] || parts.map(\.count) == [4]
     }
 
     /// Gives an answer without a model the model its endpoint reported, and refuses (`nil`
@@ -150,6 +159,8 @@ public final class PoolProvider: LLMProvider {
         /// How many models the endpoint's list offered, when no model was asked for and the
         /// report is the list's first (more than 1: the report is a guess, not the served model).
         var choices = 1
+        /// The list was refused for a reason the run cannot outlive (a wrong key, no access).
+        var refusal: LLMError?
     }
 
     /// The model an endpoint says it serves: the served model its ``LLMProvider/prepare()``
@@ -157,16 +168,22 @@ public final class PoolProvider: LLMProvider {
     /// HTTP providers, or a third party's), the model asked for if its list has it (or a dated
     /// snapshot of it, ``isSameModel(_:as:)``), else its only (or first) model (with no model
     /// asked for, ``prepare()`` refuses a list of several: the first is a guess). A list that
-    /// fails with a 4xx (missing) or lists nothing is an answer without a model; one that fails
-    /// otherwise (connection, timeout, 5xx) is no answer. A provider that neither reports nor
+    /// is missing (404, 405, 501) or empty is an answer without a model; a 401 or 403 stops
+    /// the pool (``ModelReport/refusal``); any other failure (429, 5xx, connection, timeout)
+    /// is no answer. A provider that neither reports nor
     /// lists answers without a model.
     static func reportedModel(_ provider: any LLMProvider, capabilities: ProviderCapabilities, asked: String?) async -> ModelReport {
         if let served = capabilities.servedModel { return ModelReport(model: served, answered: true) }
         guard let lister = provider as? any ModelListing else { return ModelReport(model: nil, answered: true) }
         let listed: [String]
         do { listed = try await lister.listModels() } catch {
+            // 404, 405, 501: the server has no list (many OpenAI-compatible ones). 401, 403:
+            // the key is wrong or lacks access, which every request would meet: the pool stops.
+            // Anything else (a 429, a 5xx, a failure in transit): not answered, the endpoint is
+            // checked by its answers.
             let status = (error as? LLMError)?.context.httpStatus ?? 0
-            return ModelReport(model: nil, answered: (200..<500).contains(status))
+            if status == 401 || status == 403 { return ModelReport(model: nil, answered: false, refusal: error as? LLMError) }
+            return ModelReport(model: nil, answered: [404, 405, 501].contains(status))
         }
         if let asked, listed.contains(where: { isSameModel($0, as: asked) }) { return ModelReport(model: asked, answered: true) }
         return ModelReport(model: listed.first, answered: true, choices: asked == nil ? listed.count : 1)

@@ -2,7 +2,8 @@ import Foundation
 import LLMKit
 
 /// The model lists the built-in providers read for ``ModelListing``: `GET` the first page,
-/// then each next page a page names, at most ``maximumPages`` pages.
+/// then each next page a page names, at most ``maximumPages`` pages (a list longer than that
+/// is an error, not a partial list).
 enum ModelList {
     /// Pages read at most (a server that keeps naming a next page is cut off there).
     static let maximumPages = 20
@@ -26,9 +27,17 @@ enum ModelList {
             listed += found
             page = next(value)
         }
+        // A partial list could miss the model asked for: no answer rather than a wrong one.
+        if page != nil {
+            throw LLMError(.serverError, "\(url) named a next page after \(maximumPages) pages of models; the list was not read to its end.",
+                           context: .init(provider: provider))
+        }
         return listed
     }
 
-    /// `value` with every character outside letters and digits percent-encoded, for a query.
-    static func query(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value }
+    /// ASCII letters and digits: what a query value keeps as it is.
+    private static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+    /// `value` with every character outside ASCII letters and digits percent-encoded, for a query.
+    static func query(_ value: String) -> String { value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value }
 }

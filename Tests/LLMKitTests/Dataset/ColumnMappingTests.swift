@@ -79,6 +79,9 @@ import Testing
         _ = try reader.readAll()
         #expect(reader.votes == ColumnMapping.VoteTally(scale: .auto, counts: 2, proportions: 2))
         #expect(reader.votes?.sentence == "votes: 2 rows read as counts, 2 rows as proportions (the mapping says auto: --votes counts or --votes proportions to insist)")
+        // A run's scan reads the whole file but states the rows within its limit.
+        let scan = try DatasetScan(path: path, format: nil, mapping: mapping, policy: .default, limit: 2, keepFirst: 0)
+        #expect(scan.items == 4 && scan.votes == ColumnMapping.VoteTally(scale: .auto, counts: 1, proportions: 1), "\(String(describing: scan.votes))")
         mapping.votes = .proportions
         let sharesPath = try Self.write("utt,Anger,Happiness,Neutral\nu1,0.25,0.5,0.25\nu3,0,1,0\nu4,0.5,0.5,0\n", "shares.csv")
         let shares = try DatasetReader(path: sharesPath, mapping: mapping)

@@ -11,11 +11,13 @@ struct ListingEndpoint: ModelListing {
     let capabilities = ProviderCapabilities(parallelSlots: 2)
     let baseURL: String
     let models: [String]?
+    /// The status a missing list answers with.
+    var status = 404
 
     var identity: String? { baseURL }
 
     func listModels() async throws -> [String] {
-        guard let models else { throw LLMError(.badRequest, "\(baseURL) has no model list", context: .init(provider: id.name, httpStatus: 404)) }
+        guard let models else { throw LLMError(.badRequest, "\(baseURL) has no model list", context: .init(provider: id.name, httpStatus: status)) }
         return models
     }
 
@@ -54,7 +56,13 @@ struct ListingEndpoint: ModelListing {
         // No model given and a server lists several (a hosted API lists dozens): no guess.
         let many = Self.pool([ListingEndpoint(baseURL: "http://a", models: ["only"]), ListingEndpoint(baseURL: "http://b", models: ["x", "only"])], urls: urls, model: nil)
         let guess = try #require(await Self.refusal(many), "the first of several listed models is not taken")
-        #expect(guess.kind == .configuration && guess.context.setting == .model && guess.message == "No model was given and http://b lists 2 models; name one with --model.", "\(guess)")
+        #expect(guess.kind == .configuration && guess.context.setting == .model && guess.message == "No model was given and http://b lists 2 models; name the one to use.", "\(guess)")
+
+        // A wrong key stops the pool with the server's own error; a 429 leaves the server to its answers.
+        let locked = Self.pool([ListingEndpoint(baseURL: "http://a", models: ["m"]), ListingEndpoint(baseURL: "http://b", models: nil, status: 401)], urls: urls, model: "m")
+        #expect(await Self.refusal(locked)?.context.httpStatus == 401)
+        let busy = Self.pool([ListingEndpoint(baseURL: "http://a", models: ["m"]), ListingEndpoint(baseURL: "http://b", models: nil, status: 429)], urls: urls, model: "m")
+        #expect(try await busy.prepare().servedModel == "m", "a 429 on the list is no answer, not 'no model'")
     }
 
     static func server(_ models: [String]?, key: String = "pool-key", pageLimit: Int = 1000) throws -> FaultServer {
@@ -117,5 +125,10 @@ struct ListingEndpoint: ModelListing {
         #expect(PoolProvider.isSameModel("/models/Qwen2.5-7B.gguf", as: "Qwen2.5-7B"))
         #expect(!PoolProvider.isSameModel("/models/Qwen2.5-7B.gguf", as: "Qwen2.0-7B"))
         #expect(PoolProvider.isSameModel("claude-sonnet-4-5-20250929", as: "claude-sonnet-4-5"))
+        // A snapshot's suffix is a date, not any digits: a newer version is another model.
+        #expect(!PoolProvider.isSameModel("claude-sonnet-4-5-20250929", as: "claude-sonnet-4"))
+        #expect(!PoolProvider.isSameModel("claude-opus-4-1-20250805", as: "claude-opus-4"))
+        #expect(PoolProvider.isSameModel("gpt-4-0613", as: "gpt-4") && PoolProvider.isSameModel("gpt-4o-2024-08-06", as: "gpt-4o"))
+        #expect(!PoolProvider.isSameModel("gpt-4-1", as: "gpt-4") && !PoolProvider.isSameModel("m-2024-08", as: "m"))
     }
 }
