@@ -184,5 +184,14 @@ import Glibc
         #expect(c.stderr.split(separator: "\n").count == 1, "one line: \(c.stderr)")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: BatchState.downloadFolder(forOutput: out2))) ?? []
         #expect(left.isEmpty, "no partial download: \(left)")
+
+        // Inlined responses arrive in the batch object: the cap bounds that read as well
+        // (300 items of answers are far more than 10 KB).
+        let inline = try Self.batchServer("gemini") { _ in }
+        defer { inline.stop() }
+        let out3 = dir.appendingPathComponent("inline.jsonl").path
+        let i = try await CLI.run(Self.batchArguments("gemini", inline, dataset: dataset, out: out3, extra: ["--max-download-mib", "0.01"]), environment: environment)
+        #expect(i.status == 1 && i.stderr.contains("10485 bytes"), "\(i.stderr)")
+        #expect(i.stderr.split(separator: "\n").count == 1, "one line: \(i.stderr)")
     }
 }

@@ -20,7 +20,7 @@ import Synchronization
 /// is created. The batch's display name is the spool id, so a batch whose create answer was
 /// lost is found again by listing. Inline results are written to the download path one line
 /// per request (`{"key", "response" | "error"}`); the batch object holding them is read whole
-/// (bounded by 64 MiB), a responses file is streamed.
+/// (bounded by 64 MiB and the download cap), a responses file is streamed.
 public struct GeminiBatchService: BatchService {
     public let baseURL: String
     let provider: GeminiProvider
@@ -101,7 +101,10 @@ public struct GeminiBatchService: BatchService {
                                  context: .init(provider: name, httpStatus: response.status), raw: RawResponse(status: response.status, headers: response.headers, body: text))
             }
         }
-        let batch = try await send(get("/\(id.dropFirst("inline:".count))"))
+        // The inlined responses arrive in the batch object: the download cap bounds that read too.
+        var request = get("/\(id.dropFirst("inline:".count))")
+        request.maximumResponseBytes = min(request.maximumResponseBytes, maximumBytes)
+        let batch = try await send(request)
         var bytes: [UInt8] = []
         for entry in batch["metadata"]?["output"]?["inlinedResponses"]?["inlinedResponses"]?.arrayValue ?? [] {
             var line = JSONObject()
