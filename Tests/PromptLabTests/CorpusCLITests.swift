@@ -88,8 +88,12 @@ import TestSupport
 
         // score reads the table by the same flags.
         let flags = Array(words.drop { $0 != "--id-column" })
-        let score = try await CLI.run(["score", "--dataset", table, "--relabeled", out] + flags)
-        #expect(score.status == 0 && score.stdout.contains("40"), "\(score.stdout) \(score.stderr)")
+        let scoreJSON = dir.appendingPathComponent("score.json").path
+        let score = try await CLI.run(["score", "--dataset", table, "--relabeled", out, "--json", scoreJSON, "--limit", "30"] + flags)
+        #expect(score.status == 0 && score.stdout.contains("30"), "\(score.stdout) \(score.stderr)")
+        // score says how it read the votes too, over the items it scores.
+        #expect(score.stderr.contains("votes: read as counts, each row's counts divided by its total (all 30 rows; the mapping says counts)"), "\(score.stderr)")
+        #expect(try StrictJSON.parse(String(contentsOfFile: scoreJSON, encoding: .utf8))["votes"]?["counts"] == .int(30))
 
         let labels = dir.appendingPathComponent("labels.csv").path
         let export = try await CLI.run(["export", out, "--out", labels])

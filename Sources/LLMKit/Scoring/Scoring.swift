@@ -75,7 +75,9 @@ extension Scoring {
             let chunkSize = request.chunkSize ?? prompt.version?.chunkSize ?? PromptVersion.defaultChunkSize
             columns.append(column(label: label, items: loaded.items, prompt: prompt.version, chunkSize: chunkSize, source: file, seed: request.seed))
         }
-        return report(dataset: dataset.path, columns: columns, warnings: warnings, seed: request.seed)
+        var scored = report(dataset: dataset.path, columns: columns, warnings: warnings, seed: request.seed)
+        scored.votes = dataset.votes
+        return scored
     }
 
     /// The prompt a column's scores use: `explicit` when given (with a warning when the records

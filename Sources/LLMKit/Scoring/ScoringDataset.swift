@@ -12,6 +12,9 @@ public struct ScoringDataset: Sendable {
     package var idsBeyondLimit: Set<String>
     /// What the reader noticed that does not stop scoring (gold ids not in the dataset, ...).
     package var warnings: [String]
+    /// How a table read through a column mapping had its votes read (counts or proportions),
+    /// over the items within the limit; `nil` for the project's own formats.
+    package var votes: ColumnMapping.VoteTally?
     private var positions: [String: Int]
 
     /// The position of `id` in ``items``.
@@ -35,7 +38,7 @@ extension Scoring {
                                    limit: Int? = nil, gold: String? = nil) throws(DatasetError) -> ScoringDataset {
         var items: [DatasetItem] = [], lines: [Int] = [], beyond = Set<String>()
         var firstLine: [String: Int] = [:]
-        try forEachItem(path, format: format, mapping: mapping, policy: policy) { (item: DatasetItem, line: Int) throws(DatasetError) in
+        let votes = try forEachItem(path, format: format, mapping: mapping, policy: policy, tallyLimit: limit) { (item: DatasetItem, line: Int) throws(DatasetError) in
             if let earlier = firstLine[item.id] {
                 throw DatasetError(file: path, line: line, field: "id",
                                    reason: "id '\(item.id)' appears on lines \(earlier) and \(line); scores need one item per id")
@@ -46,15 +49,25 @@ extension Scoring {
             lines.append(line)
         }
         var dataset = ScoringDataset(path: path, items: items, lines: lines, idsBeyondLimit: beyond)
+        dataset.votes = votes
         if let gold { try mergeGold(gold, into: &dataset, policy: policy) }
         return dataset
     }
 
-    /// Calls `body` with every item of a dataset file and the line it starts on.
-    static func forEachItem(_ path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy,
-                            _ body: (DatasetItem, Int) throws(DatasetError) -> Void) throws(DatasetError) {
+    /// Calls `body` with every item of a dataset file and the line it starts on; returns how a
+    /// mapped table's votes were read over the first `tallyLimit` items (all without one).
+    @discardableResult
+    static func forEachItem(_ path: String, format: DatasetFormat?, mapping: ColumnMapping? = nil, policy: RenormalizationPolicy, tallyLimit: Int? = nil,
+                            _ body: (DatasetItem, Int) throws(DatasetError) -> Void) throws(DatasetError) -> ColumnMapping.VoteTally? {
         let reader = try DatasetReader(path: path, format: format, mapping: mapping, policy: policy)
-        while let item = try reader.next() { try body(item, reader.lastLine) }
+        var count = 0
+        var tally: ColumnMapping.VoteTally?
+        while let item = try reader.next() {
+            try body(item, reader.lastLine)
+            count += 1
+            if count == tallyLimit { tally = reader.votes }
+        }
+        return tally ?? reader.votes
     }
 
     /// Sets `gold` on the dataset's items from a gold file; ids the dataset lacks are counted in a warning.

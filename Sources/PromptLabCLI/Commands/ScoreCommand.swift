@@ -93,7 +93,9 @@ struct ScoreCommand: AsyncParsableCommand {
         let data = try Scoring.loadDataset(dataset.dataset, format: dataset.format, mapping: try dataset.columns.mapping(), policy: policyOptions.policy, limit: slice.limit, gold: gold)
         var columns = try await runPromptVersions(data)
         try Scoring.relabelColumns(&columns, labels: outputs.labels)
-        try outputs.finish(Scoring.report(dataset: dataset.dataset, columns: columns, warnings: data.warnings))
+        var report = Scoring.report(dataset: dataset.dataset, columns: columns, warnings: data.warnings)
+        report.votes = data.votes
+        try outputs.finish(report)
     }
 
     /// `--method` values: each method with the prompt version it names (`logprob:VERSION`);

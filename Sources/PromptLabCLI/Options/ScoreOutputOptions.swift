@@ -47,6 +47,7 @@ struct ScoreOutputOptions: ParsableArguments {
     /// Prints the warnings and the table, writes the files, and exits 1 when a threshold is crossed.
     func finish(_ report: ScoreReport) throws {
         let stderr = FileHandle.standardError
+        if let votes = report.votes { stderr.write(Data((votes.sentence + "\n").utf8)) }
         for warning in report.warnings { stderr.write(Data("warning: \(warning)\n".utf8)) }
         FileHandle.standardOutput.write(Data((report.text + "\n").utf8))
         let written = try report.write(files)

@@ -30,6 +30,9 @@ public struct ScoreReport: Sendable {
     public var warnings: [String]
     /// Tables a tool adds (an experiment's ranking and spread over repeats); none for `score`.
     public var sections: [Section] = []
+    /// How the dataset's votes were read when it is a table read through a column mapping
+    /// (counts or proportions, over the items scored); `nil` for the project's own formats.
+    public var votes: ColumnMapping.VoteTally?
 
     /// A report from its parts (``Scoring/report(dataset:columns:warnings:seed:)`` builds one with the comparisons).
     package init(dataset: String, columns: [Column], comparisons: [Comparison], warnings: [String] = []) {
@@ -62,7 +65,8 @@ public struct ScoreReport: Sendable {
     // MARK: JSON
 
     /// The documented JSON (format `llmkit-score/2`; see <doc:ScoringReference>): definitions, the metric
-    /// registry, one object per column (metric keys as dotted paths), comparisons, warnings.
+    /// registry, one object per column (metric keys as dotted paths), comparisons, warnings,
+    /// and for a mapped table how its votes were read (`votes`).
     public var json: JSONValue {
         var o: JSONObject = [
             "format": .string(Self.format),
@@ -79,6 +83,7 @@ public struct ScoreReport: Sendable {
             "comparisons": .array(comparisons.map(Self.json)),
             "warnings": .array(warnings.map(JSONValue.string)),
         ]
+        if let votes { o["votes"] = votes.json }
         for section in sections { o[section.key] = section.json }
         return .object(o)
     }
