@@ -19,6 +19,10 @@ public struct ExperimentCell: Sendable {
     /// The seed the cell's requests carry.
     public var seed: Int
 
+    /// Whether the cell runs through its provider's batch API: a model with `batch_api` and the
+    /// prompted adjustment (the only method a batch API runs).
+    public var usesBatchAPI: Bool { method.id == .adjust && model.batchAPI != nil }
+
     /// The cell's journal in the experiment folder.
     public func journal(in folder: String) -> String { "\(folder)/cells/\(id).jsonl" }
 
@@ -71,6 +75,9 @@ public struct ExperimentCell: Sendable {
             o["max_tokens"] = experiment.sampling.maxTokens.map(JSONValue.int) ?? .null
             o["reask"] = .int(experiment.sampling.reask)
             o["items_per_request"] = .int(experiment.sampling.itemsPerRequest ?? prompt.chunkSize)
+            // Only a batch cell names its executor, so synchronous cells keep the fingerprints
+            // they had before `batch_api` existed; switching a model either way re-runs its cells.
+            if usesBatchAPI { o["executor"] = .string(RunFingerprint.batchAPIExecutor) }
         }
         o["tolerance"] = .double(experiment.sampling.policy.tolerance)
         o["sum_off"] = .string(experiment.sampling.policy.outOfTolerance.rawValue)

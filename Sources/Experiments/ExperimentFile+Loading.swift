@@ -318,7 +318,7 @@ struct YAMLReader {
     }
 
     static let modelKeys = ["name", "provider", "model", "base_url", "base_urls", "endpoints", "api_key_env", "logprobs", "concurrency", "seed",
-                            "rpm", "tpm", "fixtures"]
+                            "rpm", "tpm", "fixtures", "batch_api"]
 
     func modelEntry(_ node: Node, _ key: String) throws -> ExperimentFile.Model {
         let m = try mapping(node, key, known: Self.modelKeys)
@@ -342,7 +342,8 @@ struct YAMLReader {
             keyVariable = name
         }
         let defaultName = [provider, model].compactMap { $0 }.joined(separator: "-")
-        return ExperimentFile.Model(
+        let batchAPI = try m["batch_api"].flatMap { try batchAPIEntry($0.value, "\(key).batch_api", provider: provider, pooled: urls.count > 1 || endpoints != nil) }
+        var entry = ExperimentFile.Model(
             name: try m["name"].map { try string($0.value, "\(key).name") } ?? String(defaultName.map { $0.isLetter || $0.isNumber || "-_".contains($0) ? $0 : "_" }),
             provider: provider, model: model, baseURLs: urls, endpoints: endpoints, apiKeyEnvironment: keyVariable,
             // Anthropic's and Gemini's APIs give no next-token log-probabilities: no logprob cells
@@ -353,6 +354,26 @@ struct YAMLReader {
             requestsPerMinute: try m["rpm"].map { try double($0.value, "\(key).rpm", 0.001...10_000_000) },
             tokensPerMinute: try m["tpm"].map { try double($0.value, "\(key).tpm", 1...1_000_000_000_000) },
             fixtures: try m["fixtures"].map { resolve(try string($0.value, "\(key).fixtures")) }, line: node.mark?.line ?? 1)
+        entry.batchAPI = batchAPI
+        return entry
+    }
+
+    /// `batch_api: true|false` or `{poll_interval, poll_max}` (seconds): `nil` when off. Refused
+    /// for a provider without a batch API and for a pool (a batch goes to one server).
+    func batchAPIEntry(_ node: Node, _ key: String, provider: String, pooled: Bool) throws -> ExperimentFile.Model.BatchAPI? {
+        var settings = ExperimentFile.Model.BatchAPI()
+        if case .mapping = node {
+            let m = try mapping(node, key, known: ["poll_interval", "poll_max"])
+            if let v = m["poll_interval"] { settings.pollInterval = try double(v.value, "\(key).poll_interval", 0.001...3600) }
+            if let v = m["poll_max"] { settings.pollMax = try double(v.value, "\(key).poll_max", 0.001...86_400) }
+        } else if try !bool(node, key) {
+            return nil
+        }
+        guard BatchServices.providers.contains(ProviderID(provider)) else {
+            throw fail(node, key, "the \(provider) provider has no batch API (openai, anthropic and gemini have one)")
+        }
+        if pooled { throw fail(node, key, "a batch goes to one server: give one base_url, not base_urls or endpoints") }
+        return settings
     }
 
     func sampling(_ node: Node) throws -> ExperimentFile.Sampling {

@@ -133,6 +133,18 @@ public struct ExperimentFile: Sendable {
         public var fixtures: String?
         /// The entry's line in the experiment file (for error messages).
         public var line: Int
+        /// `batch_api`: this model's `adjust` cells run through the provider's batch API (its
+        /// `logprob` cells stay synchronous); `nil`: one call per chunk.
+        public var batchAPI: BatchAPI? = nil
+
+        /// How a model's cells use the provider's batch API (`batch_api: true`, or a mapping
+        /// with the polling waits).
+        public struct BatchAPI: Sendable {
+            /// Seconds before the first poll of a batch (each wait is 1.5 times the last).
+            public var pollInterval: Double = 5
+            /// The longest wait between two polls, in seconds.
+            public var pollMax: Double = 60
+        }
 
         /// Where this model's requests go: cells with the same endpoint share its concurrency budget.
         public var endpointKey: String {

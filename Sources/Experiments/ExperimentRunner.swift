@@ -69,7 +69,10 @@ public struct ExperimentRunner: Sendable {
             let settings = cell.settings(experiment, datasetSHA256: datasets[cell.dataset.name]!.sha256)
             let fingerprint = String(CompletionRequest.sha256Hex(settings.description).prefix(16))
             let old = manifest.cells[cell.id]
+            // A batch cell's state file alone (batches submitted) makes it started: it resumes
+            // and reattaches, never submits the same requests again.
             let journalExists = FileManager.default.fileExists(atPath: cell.journal(in: folder))
+                || FileManager.default.fileExists(atPath: BatchState.path(forOutput: cell.journal(in: folder)))
             let reuse = old == nil || !journalExists ? "new" : old!.fingerprint != fingerprint ? "changed" : old!.state == "done" ? "reused" : "resumed"
             manifest.cells[cell.id]?.lastRun = reuse
             plans.append((cell, fingerprint, settings, reuse))
@@ -136,6 +139,7 @@ public struct ExperimentRunner: Sendable {
             run.method = try cell.relabelMethod()
             run.mode = reuse == "resumed" ? .resume(retryFailed: false, force: false) : .fresh(overwrite: true)
             run.otherInputs = [cell.dataset.gold, cell.method.lexicon].compactMap { $0 }
+            run.executor = try executor(cell, baseURL: prepared.baseURL, journal: journal)
             let report = try await run.run(prepared, runner: RelabelRunner(client: prepared.client))
             if report.relabeledInOutput == 0 && report.datasetItems > 0 {
                 // As relabel exits 1: nothing relabeled is not done; the next run resumes the
@@ -183,12 +187,9 @@ public struct ExperimentRunner: Sendable {
         return try await stack.make(registry: registry)
     }
 
-    /// The client stack of `model` for `method` (the plan uses its model name only).
-    func stack(_ model: ExperimentFile.Model, method: MethodID) throws -> ClientStack {
-        guard registry.contains(model.provider) else {
-            throw ExperimentError(file: experiment.path, line: model.line, key: "provider",
-                                  "unknown provider '\(model.provider)' (registered: \(registry.all.map(\.name).joined(separator: ", ")))")
-        }
+    /// The environment `model`'s provider (and its batch service) reads: the process's, with
+    /// the key of the variable the file names (`api_key_env`) as the provider's key.
+    func environment(for model: ExperimentFile.Model) throws -> [String: String] {
         var env = environment
         if let name = model.apiKeyEnvironment {
             guard let key = environment[name], !key.isEmpty else {
@@ -201,6 +202,26 @@ public struct ExperimentRunner: Sendable {
             // the file names must win over whatever the shell has set.
             env["GOOGLE_API_KEY"] = key
         }
+        return env
+    }
+
+    /// A batch cell's executor: the provider's batch service at the cell's server, keyed by the
+    /// model's `api_key_env`, its state and downloads beside the cell's journal.
+    func executor(_ cell: ExperimentCell, baseURL: String?, journal: String) throws -> RelabelExecutor {
+        guard cell.usesBatchAPI, let batch = cell.model.batchAPI else { return .synchronous }
+        let service = try BatchServices.service(provider: ProviderID(cell.model.provider), baseURL: baseURL, output: journal,
+                                                environment: try environment(for: cell.model))
+        return .batchAPI(BatchSettings(service: service, pollInterval: .milliseconds(Int64(batch.pollInterval * 1000)),
+                                       maximumPollInterval: .milliseconds(Int64(batch.pollMax * 1000))))
+    }
+
+    /// The client stack of `model` for `method` (the plan uses its model name only).
+    func stack(_ model: ExperimentFile.Model, method: MethodID) throws -> ClientStack {
+        guard registry.contains(model.provider) else {
+            throw ExperimentError(file: experiment.path, line: model.line, key: "provider",
+                                  "unknown provider '\(model.provider)' (registered: \(registry.all.map(\.name).joined(separator: ", ")))")
+        }
+        let env = try environment(for: model)
         var options: [String: String] = [:]
         if model.provider == ProviderID.fixture.name { options[BuiltinProviders.fixturesOption] = model.fixtures ?? bundledRecordings(method) }
         let configuration = ProviderConfiguration(model: model.model, baseURL: model.baseURLs.count == 1 ? model.baseURLs[0] : nil,

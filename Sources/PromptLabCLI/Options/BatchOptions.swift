@@ -36,18 +36,11 @@ struct BatchOptions: ParsableArguments {
     }
 
     /// The providers with a batch API behind `--batch-api`.
-    static let batchProviders: [ProviderID] = [.openAI, .anthropic, .gemini]
+    static let batchProviders: [ProviderID] = BatchServices.providers
 
-    /// The batch service of `provider` at `baseURL`: OpenAI's Batch API, Anthropic's Message Batches or Gemini's batch mode.
-    /// Batch inputs that go inline (Anthropic, Gemini) wait beside the output, in
-    /// `<output>.batch-inputs/` (the user's own folder: not a shared temporary one that may be
-    /// cleared before `--resume` needs them).
+    /// The batch service of `provider` at `baseURL`, keyed from the process environment (see ``BatchServices``).
     static func service(provider: ProviderID, baseURL: String?, output: String) throws -> any BatchService {
-        let environment = ProcessInfo.processInfo.environment
-        let spool = URL(fileURLWithPath: output + ".batch-inputs")
-        if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
-        if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
-        return try OpenAIBatchService.fromEnvironment(environment, baseURL: baseURL)
+        try BatchServices.service(provider: provider, baseURL: baseURL, output: output, environment: ProcessInfo.processInfo.environment)
     }
 
     /// The run's executor: synchronous, or the batch API of the provider's server (the

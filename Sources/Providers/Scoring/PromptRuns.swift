@@ -130,6 +130,8 @@ public struct PromptRuns: Sendable {
         public var mode: RelabelJournal.Mode = .fresh(overwrite: true)
         /// Other files the run reads (the output must not be one of them).
         public var otherInputs: [String] = []
+        /// One call per chunk, or the provider's batch API (an experiment model's `batch_api`).
+        public var executor: RelabelExecutor = .synchronous
 
         public init(dataset: String, format: DatasetFormat?, limit: Int?, prompt: PromptVersion, settings: RelabelConfiguration, output: String) {
             self.dataset = dataset
@@ -162,7 +164,8 @@ public struct PromptRuns: Sendable {
                         onEvent: @escaping @Sendable (RelabelEvent) -> Void = { _ in }) async throws -> RelabelReport {
             let configuration = configuration(model: prepared.model, slots: prepared.capabilities.parallelSlots)
             return try await runner.run(RelabelJob(dataset: dataset, format: format, mapping: mapping, output: output, mode: mode, limit: limit,
-                                                   configuration: configuration, baseURL: prepared.baseURL, otherInputs: otherInputs),
+                                                   configuration: configuration, baseURL: prepared.baseURL, otherInputs: otherInputs,
+                                                   executor: executor),
                                         onEvent: onEvent)
         }
     }
