@@ -137,6 +137,7 @@ extension ExperimentFile {
                     notes.append("one next-token request per item with descriptions" + (calibration.isEmpty ? "; calibration off" : ", \(calibration.count) calibration requests")
                                  + "; synchronous only")
                 }
+                if cell.usesBatchAPI { notes.append("runs through the Batch API (batch_api)") }
                 row.estimate = estimate
                 row.items = estimate.items
                 if let (_, price) = prices.price(for: model) {

@@ -90,6 +90,8 @@ import Glibc
         let (dataset, ids) = try ResumeCLITests.corpus(50, in: dir)
         let file = try Self.file(server, dataset: dataset, in: dir)
         let out = dir.appendingPathComponent("exp").path
+        let plan = try await CLI.run(["experiment", "plan", file, "--out", out])
+        #expect(plan.stdout.components(separatedBy: "runs through the Batch API").count == 3, "the plan says which cells: \(plan.stdout)")
         let first = try await Self.run(file, out: out)
         #expect(first.status == 0 && first.stdout.contains("2 cells: 0 reused, 0 resumed, 2 new"), "\(first.stdout) \(first.stderr)")
         for cell in Self.cells {
