@@ -69,10 +69,10 @@ public struct ExperimentRunner: Sendable {
             let settings = cell.settings(experiment, datasetSHA256: datasets[cell.dataset.name]!.sha256)
             let fingerprint = String(CompletionRequest.sha256Hex(settings.description).prefix(16))
             let old = manifest.cells[cell.id]
-            // A batch cell's state file alone (batches submitted) makes it started: it resumes
-            // and reattaches, never submits the same requests again.
+            // Started means a journal: a batch run opens its journal before it submits anything.
+            // A batch state without its journal (the journal removed) is a replaced run's: the
+            // fresh run cancels its batches before submitting its own (--overwrite's rule).
             let journalExists = FileManager.default.fileExists(atPath: cell.journal(in: folder))
-                || FileManager.default.fileExists(atPath: BatchState.path(forOutput: cell.journal(in: folder)))
             let reuse = old == nil || !journalExists ? "new" : old!.fingerprint != fingerprint ? "changed" : old!.state == "done" ? "reused" : "resumed"
             manifest.cells[cell.id]?.lastRun = reuse
             plans.append((cell, fingerprint, settings, reuse))

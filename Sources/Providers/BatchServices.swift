@@ -14,11 +14,15 @@ public enum BatchServices {
     /// `ANTHROPIC_API_KEY`, `GOOGLE_API_KEY`/`GEMINI_API_KEY`). Batch inputs that go inline
     /// (Anthropic, Gemini) wait beside the output, in `<output>.batch-inputs/` (the user's own
     /// folder: not a shared temporary one that may be cleared before a resume needs them).
-    /// A provider without a batch API is OpenAI's (the caller checks ``providers`` first).
+    /// A provider without a batch API is refused (no other provider's key goes anywhere).
     public static func service(provider: ProviderID, baseURL: String?, output: String, environment: [String: String]) throws -> any BatchService {
         let spool = URL(fileURLWithPath: output + ".batch-inputs")
         if provider == .anthropic { return try AnthropicBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
         if provider == .gemini { return try GeminiBatchService.fromEnvironment(environment, baseURL: baseURL, spool: spool) }
+        guard provider == .openAI else {
+            throw LLMError(.configuration, "The \(provider.name) provider has no batch API (\(providers.map(\.name).joined(separator: ", ")) have one).",
+                           context: .init(provider: provider.name))
+        }
         return try OpenAIBatchService.fromEnvironment(environment, baseURL: baseURL)
     }
 }

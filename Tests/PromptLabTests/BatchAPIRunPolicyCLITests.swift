@@ -111,6 +111,31 @@ import Glibc
 
     /// 7c: `--overwrite` over batches still running cancels them (and says so) before
     /// submitting anew: nothing is processed twice.
+    /// An --overwrite with other settings stopped while cancelling the replaced run's batches,
+    /// then --resume: the batch state left behind is the replaced run's (its mark is another
+    /// fingerprint), so its batches are cancelled, never collected as answers to this run's
+    /// requests; every line is this run's.
+    @Test func aResumeAfterAnOverwriteStoppedWhileCancellingNeverCollectsTheReplacedBatches() async throws {
+        let server = try Self.server { $0.batches.inProgressDelay = 6 }
+        defer { server.stop() }
+        let (dataset, ids, out) = try await BatchAPICLITests.killedAfterCreate(server)
+        let other = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--temperature", "0.3"])
+        var environment = Self.environment
+        environment["LLMKIT_TEST_KILL_AT"] = "during-cancel-replaced"
+        #expect(try await CLI.run(other + ["--overwrite"], environment: environment).status == SIGKILL)
+        #expect(server.counts.batch.cancelRequests == 1, "the overwrite asked to cancel the replaced batch before it was killed")
+        let resumed = try await CLI.run(other + ["--resume"], environment: Self.environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let (seen, lines) = try ResumeCLITests.linesByID(out)
+        #expect(seen == ids)
+        // Every line answers this run's requests (temperature 0.3): none is a cancelled line of the replaced batch.
+        let records = try lines.values.map { try StrictJSON.parse($0) }
+        #expect(records.allSatisfy { $0["status"]?.stringValue == "relabeled" }, "\(records.filter { $0["status"]?.stringValue != "relabeled" }.prefix(2))")
+        let header = try #require(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").first)
+        #expect(header.contains("\"temperature\":0.3"), "\(header)")
+        #expect(server.counts.batch.batchesCreated == 2, "the replaced batch and this run's: \(server.counts.batch.batchesCreated)")
+    }
+
     @Test func overwriteCancelsTheBatchesItReplaces() async throws {
         // The server's clock stands still (the killed run's batch just in progress) until the
         // overwrite cancels that batch, so none of its lines has run by then however slowly the

@@ -139,7 +139,8 @@ public struct RelabelRunner: Sendable {
         var batchReport: BatchRunSummary?
         do {
             if case .batchAPI(let settings) = job.executor {
-                var executor = try BatchExecutor(pipeline: pipeline, settings: settings, job: job, journal: journal, io: io, emit: emit)
+                var executor = try BatchExecutor(pipeline: pipeline, settings: settings, job: job, journal: journal, io: io,
+                                                 run: String(CompletionRequest.sha256Hex(fingerprint.json.description).prefix(16)), emit: emit)
                 (summary, batchReport) = try await executor.run()
             } else {
                 summary = try await synchronous(pipeline, job: job, journal: journal, ledger: ledger, emit: emit)

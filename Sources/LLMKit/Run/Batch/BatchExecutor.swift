@@ -40,8 +40,11 @@ struct BatchExecutor {
     var offsets: [String: Int] = [:]
     /// Offsets of the items neither done nor pending, in dataset order: what is left to plan.
     var unplanned: [Int] = []
-    /// The state of the output being overwritten: its batches still running are cancelled first.
+    /// The state of the output being overwritten (or of a replaced run a resume finds): its
+    /// batches still running are cancelled first.
     var replaced: BatchState?
+    /// This run's mark in its batch state: the hash of its journal fingerprint.
+    let run: String
     /// The response cache, when the client has one.
     let responses: (any ResponseStore)?
     /// Final outcomes of cache hits not yet in the journal (written in groups).
@@ -51,7 +54,7 @@ struct BatchExecutor {
     var configuration: RelabelConfiguration { pipeline.configuration }
     var service: any BatchService { settings.service }
 
-    init(pipeline: RelabelPipeline, settings: BatchSettings, job: RelabelJob, journal: RelabelJournal, io: BlockingIOPool,
+    init(pipeline: RelabelPipeline, settings: BatchSettings, job: RelabelJob, journal: RelabelJournal, io: BlockingIOPool, run: String,
          emit: @escaping @Sendable (RelabelEvent) -> Void) throws(RunError) {
         self.pipeline = pipeline
         self.settings = settings
@@ -62,20 +65,30 @@ struct BatchExecutor {
         statePath = BatchState.path(forOutput: job.output)
         done = journal.resumed.done
         let exists = FileManager.default.fileExists(atPath: statePath)
+        self.run = run
         switch job.mode {
         case .resume where exists:
-            state = try BatchState.load(path: statePath)
-            try Self.requireSameService(state, settings: settings, statePath: statePath)
-            maybeCreated = Set(state.files.filter { $0.batchID == nil }.compactMap(\.fileID))
-            report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
+            let loaded = try BatchState.load(path: statePath)
+            if let owner = loaded.run, owner != run, journal.resumed.acceptedDifferences.isEmpty {
+                // Batches of a run this output replaced (an --overwrite, or an experiment cell
+                // whose settings changed, stopped before they were cancelled): their answers are
+                // to other requests. They are cancelled, never collected into this run.
+                replaced = loaded
+                state = BatchState(baseURL: settings.service.baseURL, run: run)
+            } else {
+                state = loaded
+                try Self.requireSameService(state, settings: settings, statePath: statePath)
+                maybeCreated = Set(state.files.filter { $0.batchID == nil }.compactMap(\.fileID))
+                report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
+            }
         case .fresh(let overwrite) where exists && !overwrite:
             throw RunError(.outputExists, file: statePath, "batches of an earlier run are recorded here and may still be running")
         case .fresh where exists:
             // --overwrite: the old batches are cancelled before anything new is submitted.
             replaced = try? BatchState.load(path: statePath)
-            state = BatchState(baseURL: settings.service.baseURL)
+            state = BatchState(baseURL: settings.service.baseURL, run: run)
         default:
-            state = BatchState(baseURL: settings.service.baseURL)
+            state = BatchState(baseURL: settings.service.baseURL, run: run)
         }
         report.stateFile = statePath
         responses = pipeline.client.middlewares.lazy.compactMap { $0 as? any ResponseStore }.first
@@ -185,6 +198,9 @@ struct BatchExecutor {
             }
             logger.warning("--overwrite: cancelling batch \(id) (\(file.name)) of the replaced run, now \(info.status)")
             report.batchesCancelled += 1
+            #if LLMKIT_TEST_HOOKS
+            KillPoint.reach("during-cancel-replaced")
+            #endif
             if !info.status.isTerminal { ending.append((id, file.name)) }
         }
         var interval = settings.pollInterval

@@ -62,13 +62,17 @@ package struct BatchState: Sendable, Equatable {
     }
 
     package var baseURL: String
+    /// The run whose batches these are: the hash of its journal fingerprint (`nil` in a state
+    /// written before it was recorded). A resume whose fingerprint differs did not submit them.
+    package var run: String?
     /// The number of the next new custom_id.
     package var nextRequest: Int
     package var files: [File]
     package var followUps: [FollowUp]
 
-    package init(baseURL: String) {
+    package init(baseURL: String, run: String? = nil) {
         self.baseURL = baseURL
+        self.run = run
         nextRequest = 1
         files = []
         followUps = []
@@ -116,8 +120,10 @@ extension BatchState {
             ["ids": .array(u.ids.map(JSONValue.string)), "round": .int(u.round), "retries": .int(u.retries), "expiries": .int(u.expiries),
              "custom_id": optional(u.customID), "order": .int(u.order)]
         }
-        return ["format": .string(Self.formatName), "base_url": .string(baseURL), "next_request": .int(nextRequest),
-                "files": .array(files), "follow_ups": .array(followUps)]
+        var object: JSONObject = ["format": .string(Self.formatName), "base_url": .string(baseURL), "next_request": .int(nextRequest),
+                                  "files": .array(files), "follow_ups": .array(followUps)]
+        if let run { object["run"] = .string(run) }
+        return .object(object)
     }
 
     /// Reads a state file; throws ``RunError`` `.damagedOutput` naming the file and the field.
@@ -132,7 +138,7 @@ extension BatchState {
         guard value["format"]?.stringValue == formatName else { throw bad("format") }
         guard let base = value["base_url"]?.stringValue else { throw bad("base_url") }
         guard let next = value["next_request"]?.intValue else { throw bad("next_request") }
-        var state = BatchState(baseURL: base)
+        var state = BatchState(baseURL: base, run: value["run"]?.stringValue)
         state.nextRequest = next
         for (i, f) in (value["files"]?.arrayValue ?? []).enumerated() {
             guard let name = f["name"]?.stringValue, let wave = f["wave"]?.intValue, let collected = f["collected"]?.boolValue,

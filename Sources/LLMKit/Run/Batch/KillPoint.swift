@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// Crash tests' hook: when the environment variable `LLMKIT_TEST_KILL_AT` names a point
-/// (`after-upload`, `after-create`, `during-download`, and for experiments
+/// (`after-upload`, `after-create`, `during-download`, `during-cancel-replaced`, and for experiments
 /// `experiment-after-cell`), optionally with the occurrence to
 /// stop at (`after-create:2`), the process sends itself SIGKILL there: no cleanup, no flush,
 /// as a power cut or `kill -9` would. Compiled only with `LLMKIT_TEST_HOOKS` (Package.swift
