@@ -136,6 +136,22 @@ import Glibc
         #expect(server.counts.batch.batchesCreated == 2, "the replaced batch and this run's: \(server.counts.batch.batchesCreated)")
     }
 
+    /// --force-resume with other settings continues the batches as asked, and makes them its
+    /// own: a later plain --resume (after a kill) reattaches them instead of cancelling them.
+    @Test func batchesContinuedWithForceResumeStayTheRunsOwn() async throws {
+        let server = try Self.server { $0.batches.inProgressDelay = 1 }
+        defer { server.stop() }
+        let (dataset, ids, out) = try await BatchAPICLITests.killedAfterCreate(server)
+        let other = BatchAPICLITests.arguments(server, dataset: dataset, out: out, extra: ["--temperature", "0.3"])
+        var environment = Self.environment
+        environment["LLMKIT_TEST_KILL_AT"] = "during-download"
+        #expect(try await CLI.run(other + ["--resume", "--force-resume"], environment: environment).status == SIGKILL)
+        let resumed = try await CLI.run(other + ["--resume"], environment: Self.environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try ResumeCLITests.linesByID(out).ids == ids)
+        #expect(server.counts.batch.cancelRequests == 0 && server.counts.batch.batchesCreated == 1, "reattached, never cancelled or submitted again")
+    }
+
     @Test func overwriteCancelsTheBatchesItReplaces() async throws {
         // The server's clock stands still (the killed run's batch just in progress) until the
         // overwrite cancels that batch, so none of its lines has run by then however slowly the

@@ -78,6 +78,12 @@ struct BatchExecutor {
             } else {
                 state = loaded
                 try Self.requireSameService(state, settings: settings, statePath: statePath)
+                if state.run != run {
+                    // Continued with --force-resume (or a state from before the mark): the
+                    // batches are this run's now, and a later plain resume must find its mark.
+                    state.run = run
+                    try state.save(path: statePath)
+                }
                 maybeCreated = Set(state.files.filter { $0.batchID == nil }.compactMap(\.fileID))
                 report.batchesReattached = state.files.filter { $0.batchID != nil && !$0.collected }.count
             }
